@@ -149,3 +149,23 @@ export const LAMBDA_ENV = {
   registrationTimeoutSeconds: 'REGISTRATION_TIMEOUT_SECONDS',
   stackBusyTimeoutSeconds: 'STACK_BUSY_TIMEOUT_SECONDS',
 } as const;
+
+/**
+ * Environment variables set on the CodeBuild project at deploy time (serverless.yml), read by the
+ * buildspec. Empty optional values mean "not set" (Packer's own default applies).
+ */
+export const BUILD_PROJECT_ENV = {
+  packerAssetsSha256: 'PACKER_ASSETS_SHA256',
+  amiNamePrefix: 'AMI_NAME_PREFIX',
+  timezone: 'TIMEZONE',
+  instanceType: 'BUILD_INSTANCE_TYPE',
+  dataVolumeSizeGb: 'DATA_VOLUME_SIZE_GB',
+  /** Optional: build in a private subnet of this VPC (both or neither). */
+  subnetId: 'BUILD_SUBNET_ID',
+  vpcId: 'BUILD_VPC_ID',
+  /** Optional: customer managed KMS key for the image's volumes; empty = the AWS managed EBS key. */
+  kmsKeyId: 'EBS_KMS_KEY_ID',
+} as const;
+
+/** Where the image keeps the first-run script that the cluster stack's cfn-init runs. */
+export const FIRSTRUN_PATH_IN_IMAGE = '/opt/ecs-ami-pipeline/firstrun.sh';
