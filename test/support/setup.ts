@@ -13,3 +13,7 @@ if (typeof promiseCtor.withResolvers !== 'function') {
   };
 }
 export {};
+
+// Handlers log JSON through Powertools; tests assert on behaviour, so keep their output quiet
+// unless someone asks for it with POWERTOOLS_LOG_LEVEL=DEBUG.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';

@@ -1,0 +1,57 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { ClusterTarget } from '../lib/contracts';
+import { ERROR_NAMES, PipelineError } from '../lib/errors';
+import { createLogger, lambdaHandler } from '../lib/handler';
+import { rootCauseOfFailure, updateProgress } from '../lib/stack';
+import { describeStack, stackEventsSince, stackView } from '../lib/stack-lookups';
+
+const cfn = new CloudFormationClient({});
+const logger = createLogger('check-stack-update');
+
+export interface CheckStackUpdateEvent {
+  executionArn: string;
+  target: ClusterTarget;
+  amiId: string;
+  /** When the update was requested: failures before it belong to someone else. */
+  requestedAt: string;
+}
+
+export interface CheckStackUpdateResult {
+  status: string;
+  settledAt: string;
+}
+
+/**
+ * One look at an update in flight. "Still going" is an error the state machine retries with
+ * backoff, up to a bound; every end state is either a result or a distinct error to route on.
+ */
+export const handler = lambdaHandler(logger, async (event: CheckStackUpdateEvent): Promise<CheckStackUpdateResult> => {
+  const { stackName, imageParameter } = event.target;
+  const stack = await describeStack(cfn, stackName);
+  const status = stack.StackStatus ?? 'UNKNOWN';
+  const reason = async () =>
+    rootCauseOfFailure(await stackEventsSince(cfn, stackName, new Date(event.requestedAt)), new Date(event.requestedAt)) ??
+    stack.StackStatusReason ??
+    'see the stack events';
+
+  switch (updateProgress(status)) {
+    case 'in-progress':
+      throw new PipelineError(ERROR_NAMES.stackUpdateInProgress, `stack ${stackName} is ${status}`);
+    case 'complete': {
+      const image = stackView(stackName, stack).parameters.find((p) => p.key === imageParameter)?.value;
+      if (image !== event.amiId) {
+        throw new PipelineError(
+          ERROR_NAMES.stackChangedElsewhere,
+          `stack ${stackName} finished updating with ${imageParameter}=${image}, not ${event.amiId}: someone else updated it`,
+        );
+      }
+      return { status, settledAt: new Date().toISOString() };
+    }
+    case 'rolled-back':
+      throw new PipelineError(ERROR_NAMES.stackUpdateRolledBack, `CloudFormation rolled stack ${stackName} back: ${await reason()}`);
+    case 'rollback-failed':
+      throw new PipelineError(ERROR_NAMES.stackRollbackFailed, `stack ${stackName} is ${status}: ${await reason()}`);
+    default:
+      throw new PipelineError(ERROR_NAMES.stackNotRollable, `stack ${stackName} is in an unexpected state ${status}`);
+  }
+});

@@ -1,0 +1,69 @@
+/**
+ * Errors the state machine routes on. Step Functions matches `Retry`/`Catch` on the Lambda's
+ * error type, which the Node.js runtime takes from `error.name`, so every class sets a stable
+ * name here and the ASL refers to exactly these strings (test/unit/contracts-asl.test.ts checks).
+ */
+export class PipelineError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export const ERROR_NAMES = {
+  invalidRequest: 'InvalidRequest',
+  noAmiExported: 'NoAmiExported',
+  amiNotAvailableYet: 'AmiNotAvailableYet',
+  amiUnusable: 'AmiUnusable',
+  stackBusy: 'StackBusy',
+  stackNotRollable: 'StackNotRollable',
+  stackUpdateInProgress: 'StackUpdateInProgress',
+  stackUpdateRolledBack: 'StackUpdateRolledBack',
+  stackRollbackFailed: 'StackRollbackFailed',
+  stackChangedElsewhere: 'StackChangedElsewhere',
+  registrationPending: 'RegistrationPending',
+  registrationTimedOut: 'RegistrationTimedOut',
+  transientAwsError: 'TransientAwsError',
+  configuration: 'ConfigurationError',
+} as const;
+export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
+
+export class InvalidRequestError extends PipelineError {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(ERROR_NAMES.invalidRequest, `${field}: ${problem}`);
+  }
+}
+
+/** The deployment's own settings are wrong: an operator must fix serverless params and redeploy. */
+export class ConfigurationError extends PipelineError {
+  constructor(message: string) {
+    super(ERROR_NAMES.configuration, message);
+  }
+}
+
+/**
+ * Throttling and 5xx errors survive the SDK's own retries only when AWS is having a bad moment;
+ * renaming them lets the state machine's `Retry` back off further instead of failing the run.
+ */
+export function asTransientWhenRetryable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const meta = error as Error & {
+    $retryable?: unknown;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const throttling = /Throttl|TooManyRequests|RequestLimitExceeded|Rate exceeded/i.test(`${error.name} ${error.message}`);
+  const serverFault = meta.$fault === 'server' || (meta.$metadata?.httpStatusCode ?? 0) >= 500;
+  if (throttling || serverFault || meta.$retryable !== undefined) {
+    return new PipelineError(ERROR_NAMES.transientAwsError, `${error.name}: ${error.message}`);
+  }
+  return error;
+}
+
+/** True when an AWS SDK error has the given error code (SDK v3 puts it in `name`). */
+export function isAwsError(error: unknown, code: string): boolean {
+  return error instanceof Error && (error.name === code || (error as { Code?: string }).Code === code);
+}

@@ -1,0 +1,318 @@
+import type { PipelineStep, RunStatus } from './contracts';
+import type { BakedAmi, Release, RunPlan } from './plan';
+import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState } from './rollout';
+
+/**
+ * Everything the state machine knows when it notifies: the state document at that point, plus
+ * the execution context and the `outcome` the failure or success path set.
+ */
+export interface RunDocument {
+  execution: { id: string; name: string; startTime: string };
+  request?: unknown;
+  plan?: RunPlan;
+  build?: { Build?: CodeBuildView };
+  baked?: BakedAmi;
+  release?: Release;
+  rollout?: RolloutState;
+  error?: CaughtError;
+  outcome: { status: RunStatus; step: PipelineStep };
+}
+
+interface CodeBuildView {
+  id?: string;
+  buildStatus?: string;
+  logs?: { deepLink?: string };
+  phases?: { phaseType?: string; phaseStatus?: string; contexts?: { message?: string }[] }[];
+  // Step Functions hands the build over with the API's PascalCase names.
+  Id?: string;
+  BuildStatus?: string;
+  Logs?: { DeepLink?: string };
+  Phases?: { PhaseType?: string; PhaseStatus?: string; Contexts?: { Message?: string }[] }[];
+}
+
+export interface Notification {
+  subject: string;
+  message: string;
+  attributes: { status: RunStatus; stage: string; step: PipelineStep };
+}
+
+export interface NotificationContext {
+  serviceName: string;
+  stage: string;
+  now: Date;
+}
+
+const SUBJECT_LIMIT = 99; // SNS e-mail subjects must stay under 100 characters.
+
+function regionOf(arn: string): string {
+  return arn.split(':')[3] ?? 'us-east-1';
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s}s`;
+  return `${s}s`;
+}
+
+function between(start: string | undefined, end: string | undefined): string | undefined {
+  if (!start || !end) return undefined;
+  const ms = Date.parse(end) - Date.parse(start);
+  return Number.isFinite(ms) ? formatDuration(ms) : undefined;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function truncate(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+/** The failed CodeBuild build, from the `.sync` task's error cause (the build as JSON). */
+export function failedBuildOf(error: CaughtError | undefined): CodeBuildView | undefined {
+  if (!error?.Cause) return undefined;
+  try {
+    const parsed = JSON.parse(error.Cause) as CodeBuildView & { Build?: CodeBuildView };
+    const build = parsed.Build ?? parsed;
+    return build.Id || build.id || build.BuildStatus || build.buildStatus ? build : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function buildSummary(build: CodeBuildView): { id?: string; status?: string; logs?: string; failure?: string } {
+  const phases = build.Phases ?? [];
+  const failed = phases.find((p) => p.PhaseStatus && !['SUCCEEDED', 'IN_PROGRESS'].includes(p.PhaseStatus));
+  const failure = failed
+    ? `${failed.PhaseType} phase ${failed.PhaseStatus}${failed.Contexts?.[0]?.Message ? `: ${failed.Contexts[0].Message}` : ''}`
+    : undefined;
+  return {
+    id: build.Id ?? build.id,
+    status: build.BuildStatus ?? build.buildStatus,
+    logs: build.Logs?.DeepLink ?? build.logs?.deepLink,
+    failure,
+  };
+}
+
+function links(doc: RunDocument, build: CodeBuildView | undefined, clusters: ClusterResult[]): string[] {
+  const region = regionOf(doc.execution.id);
+  const console = `https://${region}.console.aws.amazon.com`;
+  const lines = [`Execution:  ${console}/states/home?region=${region}#/v2/executions/details/${doc.execution.id}`];
+  const logs = build ? buildSummary(build).logs : doc.baked?.logsUrl;
+  if (logs) lines.push(`Build logs: ${logs}`);
+  for (const c of clusters) {
+    lines.push(`Stack ${c.stackName}: ${console}/cloudformation/home?region=${region}#/stacks?filteringText=${encodeURIComponent(c.stackName)}`);
+    lines.push(`Cluster ${c.clusterName}: ${console}/ecs/v2/clusters/${encodeURIComponent(c.clusterName)}/infrastructure?region=${region}`);
+  }
+  return lines;
+}
+
+function targetAmi(doc: RunDocument): string | undefined {
+  return doc.release?.amiId ?? doc.baked?.amiId ?? doc.plan?.rollbackTo?.amiId;
+}
+
+function clusterLine(r: ClusterResult): string {
+  const took = between(r.startedAt, r.finishedAt);
+  const head = `${r.stackName} (${r.clusterName}): ${r.status.replace('_', ' ')}${took ? ` in ${took}` : ''}`;
+  const detail = [
+    r.error ? `cause: ${r.error}` : undefined,
+    r.status === 'ROLLED_BACK' && r.previousAmiId ? `rolled back to ${r.previousAmiId}` : undefined,
+    r.rollbackError ? `rollback error: ${r.rollbackError}` : undefined,
+    r.registration,
+  ].filter(Boolean);
+  return [head, ...detail.map((d) => `    ${d}`)].join('\n');
+}
+
+function clusterSection(doc: RunDocument): string[] {
+  const waves = doc.plan?.waves ?? [];
+  if (waves.length === 0) return [];
+  const done = doc.rollout?.waves ?? [];
+  const lines: string[] = [];
+  waves.forEach((wave, i) => {
+    const finished = done[i];
+    if (finished) {
+      lines.push(`Wave ${wave.name}:`);
+      for (const r of finished.results) lines.push(`  ${clusterLine(r)}`);
+    } else {
+      const names = wave.clusters.map((c) => c.stackName).join(', ');
+      lines.push(`Wave ${wave.name}: not started (${names})`);
+    }
+  });
+  return lines;
+}
+
+interface Story {
+  headline: string;
+  happened: string;
+  leftAsItWas: string;
+  pipelineDid: string;
+}
+
+function failedClusters(rollout: RolloutState | undefined): ClusterResult[] {
+  return (rollout?.waves ?? []).flatMap((w) => w.results.filter((r) => r.status !== 'ROLLED'));
+}
+
+function rolledClusters(rollout: RolloutState | undefined): ClusterResult[] {
+  return (rollout?.waves ?? []).flatMap((w) => w.results.filter((r) => r.status === 'ROLLED'));
+}
+
+function story(doc: RunDocument): Story {
+  const { status, step } = doc.outcome;
+  const ami = targetAmi(doc) ?? 'the new image';
+  const error = describeCaughtError(doc.error);
+  const rolled = rolledClusters(doc.rollout);
+  const rolledNote = rolled.length
+    ? ` ${rolled.map((r) => r.stackName).join(', ')} ${rolled.length === 1 ? 'runs' : 'run'} ${ami} and ${rolled.length === 1 ? 'stays' : 'stay'} there.`
+    : '';
+  const clusterCount = (doc.plan?.waves ?? []).reduce((n, w) => n + w.clusters.length, 0);
+
+  switch (status) {
+    case 'SUCCEEDED':
+      return {
+        headline:
+          doc.plan?.mode === 'rollback'
+            ? `${ami} rolled back to ${plural(clusterCount, 'cluster')}`
+            : `${ami} rolled to ${plural(clusterCount, 'cluster')}`,
+        happened: `Every cluster confirmed ${ami} through the ECS API.`,
+        leftAsItWas: 'Nothing: the run completed.',
+        pipelineDid: `Promoted ${ami} to current in SSM.`,
+      };
+    case 'DRY_RUN':
+      return {
+        headline: `${ami} baked, not rolled (dry run)`,
+        happened: `Baked and recorded ${ami} as the latest image.`,
+        leftAsItWas: 'Every cluster and the current AMI in SSM.',
+        pipelineDid: 'Stopped before the rollout, as a dry run does.',
+      };
+    case 'SKIPPED': {
+      const other = doc.plan?.skip?.runningExecutionArn ?? 'another run';
+      return {
+        headline: `another run is in progress`,
+        happened: `Run ${other.split(':').pop()} has been in progress since ${doc.plan?.skip?.runningSince ?? 'earlier'}; only one run may roll the fleet at a time.`,
+        leftAsItWas: 'Everything: this run changed nothing.',
+        pipelineDid: `Ended this run as skipped. In-progress run: ${other}`,
+      };
+    }
+    case 'REJECTED':
+      return {
+        headline: `invalid input (${error?.replace(/^InvalidRequest: /, '').split(':')[0] ?? 'request'})`,
+        happened: `The request was rejected: ${error ?? 'invalid input'}.`,
+        leftAsItWas: 'Everything: nothing was baked, recorded or rolled.',
+        pipelineDid: 'Nothing. Fix the input and start the run again.',
+      };
+    case 'ROLLED_BACK': {
+      const back = failedClusters(doc.rollout).filter((r) => r.status === 'ROLLED_BACK');
+      return {
+        headline: `${ami} not confirmed on ${back.map((r) => r.stackName).join(', ') || 'a cluster'}`,
+        happened: back.map((r) => `${r.stackName}: ${r.error ?? 'registration not confirmed in time'}`).join('\n'),
+        leftAsItWas: `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none yet'}); later waves were not touched.${rolledNote}`,
+        pipelineDid: `Rolled ${back.map((r) => `${r.stackName} back to ${r.previousAmiId ?? 'its previous image'}`).join(', ')} and confirmed it; promoted nothing.`,
+      };
+    }
+    case 'CRITICAL': {
+      const broken = failedClusters(doc.rollout).filter((r) => r.status === 'ROLLBACK_FAILED');
+      return {
+        headline: `rollback of ${broken.map((r) => r.stackName).join(', ') || 'a cluster'} failed`,
+        happened: broken
+          .map((r) => `${r.stackName}: ${r.error ?? 'update failed'}; then the rollback failed: ${r.rollbackError ?? 'see the stack events'}`)
+          .join('\n'),
+        leftAsItWas: `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none yet'}); later waves were not touched.${rolledNote}`,
+        pipelineDid:
+          'Stopped. ACTION REQUIRED: the stack may be half-updated. Check its events in the CloudFormation console (ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED) and the ECS cluster.',
+      };
+    }
+    case 'FAILED':
+    default: {
+      if (step === 'bake') {
+        const build = failedBuildOf(doc.error);
+        const summary = build ? buildSummary(build) : undefined;
+        return {
+          headline: `the image build failed`,
+          happened: `CodeBuild build ${summary?.id ?? ''} ended ${summary?.status ?? 'in failure'}${summary?.failure ? ` (${summary.failure})` : ''}.${build ? '' : ` ${error ?? ''}`}`.trim(),
+          leftAsItWas: 'Everything: no AMI was recorded and no cluster was touched.',
+          pipelineDid: 'Stopped. Read the build logs (link below), fix the cause, and run again.',
+        };
+      }
+      if (step === 'record') {
+        return {
+          headline: `the baked image could not be recorded`,
+          happened: error ?? 'Recording the AMI failed.',
+          leftAsItWas: 'The latest and current AMI in SSM, and every cluster.',
+          pipelineDid: 'Stopped before the rollout.',
+        };
+      }
+      if (step === 'promote') {
+        return {
+          headline: `${ami} rolled out but not promoted`,
+          happened: `Every cluster confirmed ${ami}, then writing it to SSM failed: ${error ?? 'unknown error'}.`,
+          leftAsItWas: `The current AMI in SSM still says ${doc.plan?.currentAmiId ?? 'nothing'}.`,
+          pipelineDid: 'Stopped. Run the pipeline again (rollback mode with toAmi set to this AMI re-promotes it without baking).',
+        };
+      }
+      if (step === 'rollout' || step === 'registration') {
+        const failed = failedClusters(doc.rollout);
+        return {
+          headline: `rollout stopped at ${failed.map((r) => r.stackName).join(', ') || 'a cluster'}`,
+          happened: failed.map((r) => `${r.stackName}: ${r.error ?? r.status}`).join('\n') || (error ?? 'the rollout failed'),
+          leftAsItWas: `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none yet'}); failed stacks as CloudFormation left them (rolled back to their previous image); later waves were not touched.${rolledNote}`,
+          pipelineDid: 'Stopped the rollout and promoted nothing.',
+        };
+      }
+      return {
+        headline: `failed at ${step}`,
+        happened: error ?? 'The run failed.',
+        leftAsItWas: 'Whatever the steps before this one did (see below).',
+        pipelineDid: 'Stopped.',
+      };
+    }
+  }
+}
+
+/** Subject, body and filterable attributes of the message ops receive about a run. */
+export function composeNotification(doc: RunDocument, ctx: NotificationContext): Notification {
+  const { status, step } = doc.outcome;
+  const tale = story(doc);
+  const label = status.replace('_', ' ');
+  const subject = truncate(`[${ctx.serviceName} ${ctx.stage}] ${label}: ${tale.headline}`, SUBJECT_LIMIT);
+
+  const plan = doc.plan;
+  const build = step === 'bake' ? failedBuildOf(doc.error) : doc.build?.Build;
+  const clusters = (doc.rollout?.waves ?? []).flatMap((w) => w.results);
+  const ami = targetAmi(doc);
+  const lines: string[] = [
+    `Status:   ${label}`,
+    `Run:      ${doc.execution.name} (trigger: ${plan?.trigger ?? 'unknown'}, mode: ${plan?.mode ?? 'unknown'}${plan?.dryRun ? ', dry run' : ''})`,
+    `Ended at: ${step}`,
+    `Duration: ${between(doc.execution.startTime, ctx.now.toISOString()) ?? 'unknown'}`,
+  ];
+  if (plan?.requestedBy || plan?.reason) {
+    lines.push(`Request:  ${[plan.requestedBy, plan.reason].filter(Boolean).join(': ')}`);
+  }
+  lines.push('', 'What happened', `  ${tale.happened.split('\n').join('\n  ')}`);
+  lines.push('', 'Left as it was', `  ${tale.leftAsItWas}`);
+  lines.push('', 'What the pipeline did', `  ${tale.pipelineDid}`);
+
+  const image: string[] = [];
+  if (ami) image.push(`New AMI:      ${ami}`);
+  image.push(`Previous AMI: ${plan?.currentAmiId ?? 'none (first promotion)'}`);
+  const base = doc.baked?.baseAmiId ?? doc.release?.baseAmiId ?? plan?.sourceAmi?.id;
+  if (base) {
+    const name = doc.baked?.baseAmiName ?? plan?.sourceAmi?.name;
+    image.push(`Base AMI:     ${base}${name ? ` (${name})` : ''}`);
+  }
+  if (plan) lines.push('', 'Image', ...image.map((l) => `  ${l}`));
+
+  const clusterLines = clusterSection(doc);
+  if (clusterLines.length) lines.push('', 'Clusters', ...clusterLines.map((l) => `  ${l}`));
+
+  lines.push('', 'Links', ...links(doc, build, clusters).map((l) => `  ${l}`));
+  return {
+    subject,
+    message: `${lines.join('\n')}\n`,
+    attributes: { status, stage: ctx.stage, step },
+  };
+}

@@ -1,0 +1,38 @@
+import type { Trigger, Wave } from './contracts';
+
+/** What "Check the request" decided this run will do; every later step reads it from `$.plan`. */
+export interface RunPlan {
+  runId: string;
+  executionArn: string;
+  startedAt: string;
+  trigger: Trigger;
+  mode: 'bake' | 'rollback';
+  dryRun: boolean;
+  reason?: string;
+  requestedBy?: string;
+  waves: Wave[];
+  /** The promoted AMI before this run, when there is one. */
+  currentAmiId?: string;
+  /** Bake mode: the ECS-optimized base to build from. */
+  sourceAmi?: { id: string; name?: string };
+  /** Rollback mode: the earlier pipeline image to put back. */
+  rollbackTo?: { amiId: string; baseAmiId?: string };
+  /** Set when another run is in flight: this one ends as skipped. */
+  skip?: { runningExecutionArn: string; runningSince: string };
+}
+
+/** What "Record the baked AMI" wrote as the latest image (`$.baked`). */
+export interface BakedAmi {
+  amiId: string;
+  baseAmiId: string;
+  baseAmiName?: string;
+  buildId: string;
+  codeBuildId?: string;
+  logsUrl?: string;
+}
+
+/** The image the rollout moves clusters to (`$.release`). */
+export interface Release {
+  amiId: string;
+  baseAmiId?: string;
+}

@@ -1,0 +1,80 @@
+/** A container instance as ECS reports it, reduced to what the confirmation needs. */
+export interface ContainerInstanceView {
+  arn: string;
+  ec2InstanceId?: string;
+  status: string;
+  agentConnected: boolean;
+  /** The built-in attribute `ecs.ami-id`. */
+  amiId?: string;
+}
+
+export interface RegistrationAssessment {
+  confirmed: boolean;
+  desiredCapacity: number;
+  /** ACTIVE, agent connected, on the target AMI. */
+  ready: number;
+  /** On the target AMI but not (yet) ACTIVE with a connected agent. */
+  notReady: number;
+  /** Instances still registered on another AMI, per AMI (DRAINING ones included: they still hold tasks). */
+  onOtherAmis: Record<string, number>;
+  summary: string;
+}
+
+// INACTIVE instances are deregistered: ECS keeps listing them for a while, but they run nothing.
+const GONE = new Set(['INACTIVE', 'DEREGISTERING']);
+
+/**
+ * Is the cluster fully on the new image? As many ACTIVE, agent-connected instances on `amiId`
+ * as the Auto Scaling group desires, and none left on another AMI.
+ */
+export function assessRegistration(
+  desiredCapacity: number,
+  instances: ContainerInstanceView[],
+  amiId: string,
+): RegistrationAssessment {
+  const present = instances.filter((i) => !GONE.has(i.status));
+  const onTarget = present.filter((i) => i.amiId === amiId);
+  const ready = onTarget.filter((i) => i.status === 'ACTIVE' && i.agentConnected).length;
+  const onOtherAmis: Record<string, number> = {};
+  for (const instance of present) {
+    if (instance.amiId === amiId) continue;
+    const key = instance.amiId ?? 'unknown AMI';
+    onOtherAmis[key] = (onOtherAmis[key] ?? 0) + 1;
+  }
+  const others = Object.values(onOtherAmis).reduce((a, b) => a + b, 0);
+  const confirmed = ready >= desiredCapacity && others === 0;
+  const parts = [`${ready}/${desiredCapacity} instances ACTIVE and connected on ${amiId}`];
+  if (onTarget.length > ready) parts.push(`${onTarget.length - ready} on ${amiId} not ready yet`);
+  if (others > 0) {
+    parts.push(
+      `${others} still on other AMIs (${Object.entries(onOtherAmis)
+        .map(([ami, n]) => `${ami}: ${n}`)
+        .join(', ')})`,
+    );
+  }
+  return {
+    confirmed,
+    desiredCapacity,
+    ready,
+    notReady: onTarget.length - ready,
+    onOtherAmis,
+    summary: parts.join('; '),
+  };
+}
+
+/** The Auto Scaling group of a stack: its `AutoScalingGroupName` output, else its only ASG resource. */
+export function autoScalingGroupOf(
+  stackName: string,
+  outputs: { key: string; value: string }[],
+  resources: { type: string; physicalId?: string }[],
+): string {
+  const output = outputs.find((o) => o.key === 'AutoScalingGroupName');
+  if (output?.value) return output.value;
+  const groups = resources.filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup' && r.physicalId);
+  if (groups.length === 1) return groups[0]!.physicalId!;
+  throw new Error(
+    groups.length === 0
+      ? `stack ${stackName} has no Auto Scaling group; the pipeline confirms registration against the group the stack owns`
+      : `stack ${stackName} has ${groups.length} Auto Scaling groups; add an AutoScalingGroupName output naming the ECS one`,
+  );
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { amiIdSchema } from './ami';
+import { TRIGGERS, type ClusterTarget, type Trigger, type Wave } from './contracts';
+import { InvalidRequestError } from './errors';
+import { describeIssue } from './waves';
+
+/**
+ * The state machine's input, as typed by a person in the console, sent by the CLI or by a
+ * schedule. Unknown fields are rejected: a typo such as `dryrun` must not silently roll prod.
+ */
+export const runRequestSchema = z
+  .object({
+    trigger: z.enum(TRIGGERS, {
+      errorMap: () => ({ message: `must be one of ${TRIGGERS.join(', ')}` }),
+    }),
+    sourceAmi: amiIdSchema.optional(),
+    dryRun: z.boolean({ invalid_type_error: 'must be true or false' }).optional(),
+    clusters: z
+      .array(z.string().min(1, 'must not be empty'), { invalid_type_error: 'must be a list of stack or cluster names' })
+      .min(1, 'must name at least one cluster; omit the field to roll every configured cluster')
+      .optional(),
+    waves: z
+      .array(
+        z
+          .array(z.string().min(1, 'must not be empty'), { invalid_type_error: 'each wave must be a list of names' })
+          .min(1, 'a wave needs at least one cluster'),
+        { invalid_type_error: 'must be a list of waves, each a list of stack or cluster names' },
+      )
+      .min(1, 'must have at least one wave; omit the field to use the configured waves')
+      .optional(),
+    rollback: z
+      .object({ toAmi: amiIdSchema.optional() }, { invalid_type_error: 'must be an object, e.g. {} or {"toAmi": "ami-..."}' })
+      .strict()
+      .optional(),
+    reason: z.string().max(500, 'must be at most 500 characters').optional(),
+    requestedBy: z.string().max(200, 'must be at most 200 characters').optional(),
+  }, { invalid_type_error: 'the execution input must be a JSON object like {"trigger": "manual"}' })
+  .strict();
+
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+function reject(field: string, problem: string): never {
+  throw new InvalidRequestError(field, problem);
+}
+
+/** Validates a run request; throws {@link InvalidRequestError} naming the first bad field. */
+export function parseRunRequest(input: unknown): RunRequest {
+  const parsed = runRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys(runRequestSchema.shape).join(', ');
+      reject(issue.keys.join(', '), `unknown field; the input accepts ${known}`);
+    }
+    const message = describeIssue(issue, '');
+    const [field, ...rest] = message.split(': ');
+    reject(field && field !== 'value' ? field : 'input', rest.join(': ') || message);
+  }
+  const request = parsed.data;
+  if (request.rollback) {
+    if (request.sourceAmi) reject('sourceAmi', 'cannot be combined with rollback (a rollback does not bake)');
+    if (request.dryRun) reject('dryRun', 'cannot be combined with rollback (a rollback only rolls)');
+  }
+  if (request.clusters && request.waves) reject('waves', 'give either clusters or waves, not both');
+  return request;
+}
+
+export function triggerOf(request: RunRequest): Trigger {
+  return request.trigger;
+}
+
+function indexTargets(configured: Wave[]): Map<string, { target: ClusterTarget; wave: number }> {
+  const byName = new Map<string, { target: ClusterTarget; wave: number }>();
+  configured.forEach((wave, w) => {
+    for (const target of wave.clusters) {
+      byName.set(target.stackName, { target, wave: w });
+      if (!byName.has(target.clusterName)) byName.set(target.clusterName, { target, wave: w });
+    }
+  });
+  return byName;
+}
+
+/**
+ * The waves this run rolls. Without an override, the configured waves. `clusters` picks a
+ * subset and keeps the configured order and grouping; `waves` regroups configured targets.
+ * Only configured targets can be named: the pipeline's IAM permissions cover those stacks only.
+ */
+export function selectWaves(request: RunRequest, configured: Wave[]): Wave[] {
+  const byName = indexTargets(configured);
+  const known = () => [...new Set(configured.flatMap((w) => w.clusters.map((t) => t.stackName)))].join(', ');
+  const lookup = (name: string, field: string): { target: ClusterTarget; wave: number } => {
+    const found = byName.get(name);
+    if (!found) {
+      reject(field, `"${name}" is not a configured cluster or stack (configured stacks: ${known() || 'none'}); add it to the waves param and redeploy`);
+    }
+    return found;
+  };
+  const ensureOnce = (seen: Set<string>, target: ClusterTarget, field: string) => {
+    if (seen.has(target.stackName)) reject(field, `stack "${target.stackName}" is named more than once`);
+    seen.add(target.stackName);
+  };
+
+  if (request.clusters) {
+    const seen = new Set<string>();
+    const picked = request.clusters.map((name, i) => {
+      const found = lookup(name, `clusters[${i}]`);
+      ensureOnce(seen, found.target, `clusters[${i}]`);
+      return found;
+    });
+    return configured
+      .map((wave, w) => ({
+        name: wave.name,
+        clusters: wave.clusters.filter((t) => picked.some((p) => p.wave === w && p.target.stackName === t.stackName)),
+      }))
+      .filter((wave) => wave.clusters.length > 0);
+  }
+
+  if (request.waves) {
+    const seen = new Set<string>();
+    return request.waves.map((names, w) => ({
+      name: `wave-${w + 1}`,
+      clusters: names.map((name, c) => {
+        const found = lookup(name, `waves[${w}][${c}]`);
+        ensureOnce(seen, found.target, `waves[${w}][${c}]`);
+        return found.target;
+      }),
+    }));
+  }
+
+  if (configured.length === 0 && !request.dryRun) {
+    reject('clusters', 'no cluster waves are configured for this stage; configure the waves param, or use dryRun');
+  }
+  return configured;
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { DEFAULT_IMAGE_PARAMETER, type ClusterTarget, type Wave } from './contracts';
+import { ConfigurationError } from './errors';
+
+// CloudFormation stack names: letters, digits and hyphens, starting with a letter, up to 128.
+const stackNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a CloudFormation stack name (letters, digits, hyphens)');
+// ECS cluster names: letters, digits, hyphens and underscores, up to 255.
+const clusterNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS cluster name');
+const parameterKeySchema = z.string().regex(/^[A-Za-z0-9]{1,255}$/, 'must be a CloudFormation parameter name');
+
+export const clusterTargetSchema = z
+  .object({
+    stackName: stackNameSchema,
+    clusterName: clusterNameSchema,
+    imageParameter: parameterKeySchema.default(DEFAULT_IMAGE_PARAMETER),
+  })
+  .strict();
+
+export const wavesSchema = z
+  .array(
+    z
+      .object({
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'must be a short wave name like dev or prod'),
+        clusters: z.array(clusterTargetSchema).min(1, 'a wave needs at least one cluster'),
+      })
+      .strict(),
+  )
+  .superRefine((waves, ctx) => {
+    const seenWaves = new Set<string>();
+    const seenStacks = new Set<string>();
+    waves.forEach((wave, w) => {
+      if (seenWaves.has(wave.name)) {
+        ctx.addIssue({ code: 'custom', path: [w, 'name'], message: `wave name "${wave.name}" is used twice` });
+      }
+      seenWaves.add(wave.name);
+      wave.clusters.forEach((target, c) => {
+        if (seenStacks.has(target.stackName)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [w, 'clusters', c, 'stackName'],
+            message: `stack "${target.stackName}" appears in more than one place; roll each stack once`,
+          });
+        }
+        seenStacks.add(target.stackName);
+      });
+    });
+  });
+
+export function describeIssue(issue: z.ZodIssue, root: string): string {
+  const path = issue.path.reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : String(part)),
+    root,
+  );
+  return `${path || 'value'}: ${issue.message}`;
+}
+
+/** The waves configured for this deployment (serverless param `waves`, passed as JSON in the environment). */
+export function parseConfiguredWaves(json: string | undefined, envName: string): Wave[] {
+  if (json === undefined || json.trim() === '') {
+    throw new ConfigurationError(`${envName} is not set; configure the stage's waves in serverless.yml params and redeploy`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new ConfigurationError(`${envName} is not valid JSON; check the waves param in serverless.yml`);
+  }
+  const parsed = wavesSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      `the configured waves are invalid: ${parsed.error.issues.map((i) => describeIssue(i, 'waves')).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+export function allTargets(waves: Wave[]): ClusterTarget[] {
+  return waves.flatMap((wave) => wave.clusters);
+}

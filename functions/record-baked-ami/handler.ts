@@ -1,0 +1,54 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { describeImage, tagValue } from '../lib/aws-lookups';
+import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/baked-ami';
+import { AMI_TAGS, LAMBDA_ENV, parameterNames, type BakedAmiRecord } from '../lib/contracts';
+import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { writeParameter } from '../lib/parameters';
+import type { BakedAmi, RunPlan } from '../lib/plan';
+
+const ssm = new SSMClient({});
+const ec2 = new EC2Client({});
+const logger = createLogger('record-baked-ami');
+
+export interface RecordBakedAmiEvent {
+  executionArn: string;
+  plan: RunPlan;
+  /** `Build` as `codebuild:startBuild.sync` returns it. */
+  build: { Id?: string; Logs?: { DeepLink?: string }; ExportedEnvironmentVariables?: ExportedVariable[] };
+}
+
+export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent): Promise<BakedAmi> => {
+  const region = requireEnv('AWS_REGION');
+  const names = parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
+  const { amiId, sourceAmiId } = exportedAmi(event.build.Id, event.build.ExportedEnvironmentVariables, region);
+  const image = await describeImage(ec2, amiId);
+  checkBakedImage(amiId, image, event.plan.sourceAmi?.id);
+
+  const baked: BakedAmi = {
+    amiId,
+    baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId) ?? sourceAmiId ?? event.plan.sourceAmi?.id ?? 'unknown',
+    baseAmiName: tagValue(image, AMI_TAGS.sourceAmiName) ?? event.plan.sourceAmi?.name,
+    buildId: event.plan.runId,
+    codeBuildId: event.build.Id,
+    logsUrl: event.build.Logs?.DeepLink,
+  };
+  const record: BakedAmiRecord = {
+    amiId,
+    baseAmiId: baked.baseAmiId,
+    baseAmiName: baked.baseAmiName,
+    buildId: baked.buildId,
+    codeBuildId: baked.codeBuildId,
+    executionArn: event.executionArn,
+    recordedAt: new Date().toISOString(),
+  };
+  // The record first: a reader that sees the new latest AMI can always find its record.
+  await writeParameter(ssm, names.latestAmiRecord, JSON.stringify(record), {
+    description: `Record of the latest baked AMI ${amiId}`,
+  });
+  await writeParameter(ssm, names.latestAmi, amiId, {
+    description: `Latest AMI baked by run ${event.plan.runId} from ${baked.baseAmiId}`,
+    dataType: 'aws:ec2:image',
+  });
+  return baked;
+});

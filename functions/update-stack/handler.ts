@@ -1,0 +1,61 @@
+import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import type { ClusterTarget } from '../lib/contracts';
+import { createLogger, lambdaHandler } from '../lib/handler';
+import { isNoUpdatesError, planImageUpdate } from '../lib/stack';
+import { describeStack, stackView } from '../lib/stack-lookups';
+
+const cfn = new CloudFormationClient({});
+const logger = createLogger('update-stack');
+
+export interface UpdateStackEvent {
+  executionArn: string;
+  runId: string;
+  target: ClusterTarget;
+  amiId: string;
+  /** rollout: move to the new image; rollback: put the previous image back. */
+  purpose: 'rollout' | 'rollback';
+}
+
+export interface UpdateStackResult {
+  stackName: string;
+  previousAmiId: string;
+  changed: boolean;
+  requestedAt: string;
+}
+
+/** Idempotency token for UpdateStack: [a-zA-Z0-9-], at most 128 characters. */
+export function requestToken(runId: string, purpose: string, stackName: string): string {
+  return `${purpose}-${stackName}-${runId}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128);
+}
+
+export const handler = lambdaHandler(logger, async (event: UpdateStackEvent): Promise<UpdateStackResult> => {
+  const { target, amiId } = event;
+  const stack = await describeStack(cfn, target.stackName);
+  const plan = planImageUpdate(stackView(target.stackName, stack), target.imageParameter, amiId);
+  const requestedAt = new Date().toISOString();
+  const result = { stackName: target.stackName, previousAmiId: plan.previousAmiId, requestedAt };
+  if (plan.kind === 'none') {
+    logger.info('stack already runs the image; nothing to update', { stackName: target.stackName, amiId });
+    return { ...result, changed: false };
+  }
+  try {
+    // UpdateStack is the last AWS call here: a retry of this function can only follow a failure
+    // before CloudFormation accepted the update, so previousAmiId is always the stack's own.
+    await cfn.send(
+      new UpdateStackCommand({
+        StackName: target.stackName,
+        UsePreviousTemplate: true,
+        Parameters: plan.parameters,
+        // Acknowledgements only: the template is the stack's own; without them CloudFormation
+        // refuses any update of a stack that holds IAM resources or macros.
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+        ClientRequestToken: requestToken(event.runId, event.purpose, target.stackName),
+      }),
+    );
+  } catch (error) {
+    if (!isNoUpdatesError(error)) throw error;
+    return { ...result, changed: false };
+  }
+  logger.info('stack update started', { stackName: target.stackName, from: plan.previousAmiId, to: amiId, purpose: event.purpose });
+  return { ...result, changed: true };
+});
