@@ -147,7 +147,8 @@ export const LAMBDA_ENV = {
   stateMachineArn: 'STATE_MACHINE_ARN',
   topicArn: 'NOTIFICATION_TOPIC_ARN',
   registrationTimeoutSeconds: 'REGISTRATION_TIMEOUT_SECONDS',
-  stackBusyTimeoutSeconds: 'STACK_BUSY_TIMEOUT_SECONDS',
+  /** Optional CloudFormation service role the stack updates run under (serverless param stackRoleArn). */
+  stackRoleArn: 'STACK_ROLE_ARN',
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
-import type { ClusterTarget } from '../lib/contracts';
+import { LAMBDA_ENV, type ClusterTarget } from '../lib/contracts';
 import { createLogger, lambdaHandler } from '../lib/handler';
 import { isNoUpdatesError, planImageUpdate } from '../lib/stack';
 import { describeStack, stackView } from '../lib/stack-lookups';
@@ -50,6 +50,9 @@ export const handler = lambdaHandler(logger, async (event: UpdateStackEvent): Pr
         // refuses any update of a stack that holds IAM resources or macros.
         Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
         ClientRequestToken: requestToken(event.runId, event.purpose, target.stackName),
+        // With a service role, CloudFormation acts with the platform team's role instead of this
+        // function's, which then needs nothing but UpdateStack and PassRole on that one role.
+        RoleARN: process.env[LAMBDA_ENV.stackRoleArn] || undefined,
       }),
     );
   } catch (error) {
