@@ -28,7 +28,7 @@ typecheck: deps ## Type-check all TypeScript
 	$(NODE_BIN)/tsc --noEmit
 
 .PHONY: lint
-lint: lint-shell ## Run the linters and validators
+lint: lint-shell lint-cfn ## Run the linters and validators
 
 .PHONY: lint-shell
 lint-shell: ## shellcheck every shell script in the repo
@@ -39,3 +39,12 @@ lint-shell: ## shellcheck every shell script in the repo
 unit: deps ## Run the jest suites
 	@scripts/ensure-tools.sh moto_server
 	$(NODE_BIN)/jest
+
+.PHONY: lint-cfn
+lint-cfn: ## cfn-lint the reference ECS cluster template
+	@scripts/ensure-tools.sh cfn-lint
+	scripts/check-cluster.sh
+
+.PHONY: cluster
+cluster: ## Deploy the reference ECS cluster stack: make cluster STAGE=dev (reads cluster/params/$(STAGE).cfg)
+	scripts/deploy-cluster.sh "$(STAGE)"

@@ -1,7 +1,7 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
-import { LAMBDA_ENV, type ClusterTarget } from '../lib/contracts';
+import { LAMBDA_ENV, STACK_OUTPUTS, type ClusterTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/errors';
 import { createLogger, lambdaHandler } from '../lib/handler';
 import { assessRegistration, autoScalingGroupOf, type ContainerInstanceView } from '../lib/registration';
@@ -64,7 +64,7 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
   const groupName = autoScalingGroupOf(
     stackName,
     outputs,
-    outputs.some((o) => o.key === 'AutoScalingGroupName') ? [] : await stackResources(cfn, stackName),
+    outputs.some((o) => o.key === STACK_OUTPUTS.autoScalingGroupName) ? [] : await stackResources(cfn, stackName),
   );
   const groups = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
   const group = groups.AutoScalingGroups?.[0];

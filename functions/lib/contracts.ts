@@ -170,3 +170,11 @@ export const BUILD_PROJECT_ENV = {
 
 /** Where the image keeps the first-run script that the cluster stack's cfn-init runs. */
 export const FIRSTRUN_PATH_IN_IMAGE = '/opt/ecs-ami-pipeline/firstrun.sh';
+
+/** Outputs a rollable cluster stack offers (the reference stack has all three). */
+export const STACK_OUTPUTS = {
+  clusterName: 'ClusterName',
+  /** The pipeline finds the group to confirm against here; without it, the stack's only ASG. */
+  autoScalingGroupName: 'AutoScalingGroupName',
+  imageParameterName: 'ImageParameterName',
+} as const;

@@ -1,3 +1,5 @@
+import { STACK_OUTPUTS } from './contracts';
+
 /** A container instance as ECS reports it, reduced to what the confirmation needs. */
 export interface ContainerInstanceView {
   arn: string;
@@ -68,13 +70,13 @@ export function autoScalingGroupOf(
   outputs: { key: string; value: string }[],
   resources: { type: string; physicalId?: string }[],
 ): string {
-  const output = outputs.find((o) => o.key === 'AutoScalingGroupName');
+  const output = outputs.find((o) => o.key === STACK_OUTPUTS.autoScalingGroupName);
   if (output?.value) return output.value;
   const groups = resources.filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup' && r.physicalId);
   if (groups.length === 1) return groups[0]!.physicalId!;
   throw new Error(
     groups.length === 0
       ? `stack ${stackName} has no Auto Scaling group; the pipeline confirms registration against the group the stack owns`
-      : `stack ${stackName} has ${groups.length} Auto Scaling groups; add an AutoScalingGroupName output naming the ECS one`,
+      : `stack ${stackName} has ${groups.length} Auto Scaling groups; add an ${STACK_OUTPUTS.autoScalingGroupName} output naming the ECS one`,
   );
 }
