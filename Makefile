@@ -28,7 +28,7 @@ typecheck: deps ## Type-check all TypeScript
 	$(NODE_BIN)/tsc --noEmit
 
 .PHONY: lint
-lint: lint-shell lint-cfn ## Run the linters and validators
+lint: lint-shell lint-cfn lint-asl ## Run the linters and validators
 
 .PHONY: lint-shell
 lint-shell: ## shellcheck every shell script in the repo
@@ -48,3 +48,21 @@ lint-cfn: ## cfn-lint the reference ECS cluster template
 .PHONY: cluster
 cluster: ## Deploy the reference ECS cluster stack: make cluster STAGE=dev (reads cluster/params/$(STAGE).cfg)
 	scripts/deploy-cluster.sh "$(STAGE)"
+
+.PHONY: lint-asl
+lint-asl: deps ## Validate the state machine definition with asl-validator
+	$(NODE_BIN)/asl-validator --json-path statemachine/pipeline.asl.json
+
+.PHONY: build
+build: deps ## Bundle the Lambda functions with esbuild into .build/functions
+	node scripts/build.mjs
+
+.PHONY: package
+package: deps ## Package the pipeline for a stage, offline: make package STAGE=prod
+	$(NODE_BIN)/osls package --stage "$(STAGE)"
+	@scripts/ensure-tools.sh cfn-lint
+	cfn-lint --ignore-checks W3005 -- .serverless/cloudformation-template-update-stack.json
+
+.PHONY: deploy
+deploy: deps ## Deploy the pipeline to the AWS account of your profile: make deploy STAGE=prod
+	$(NODE_BIN)/osls deploy --stage "$(STAGE)"

@@ -1,0 +1,122 @@
+/** The generated IAM: every "*" is justified, everything else names the configured resources. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { buildIamResources, FUNCTION_KEYS } = require('../../deploy/iam.js') as {
+  buildIamResources: (ctx: Record<string, unknown>) => Record<string, { Properties: { Policies: { PolicyDocument: { Statement: Statement[] } }[] } }>;
+  FUNCTION_KEYS: string[];
+};
+
+interface Statement {
+  Sid: string;
+  Action: string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
+
+const WAVES = [
+  { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster', imageParameter: 'ApplicationImageId' }] },
+  { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ApplicationImageId' }] },
+];
+const BASE = {
+  service: 'ecs-ami-pipeline',
+  stage: 'prod',
+  parameterPrefix: '/ecs-ami-pipeline/prod',
+  waves: WAVES,
+  stackRoleArn: '',
+  ebsKmsKeyId: '',
+  buildVpcId: '',
+  buildSubnetId: '',
+  managedByTag: 'ManagedBy',
+  managedBy: 'ecs-ami-pipeline',
+};
+
+// Actions AWS defines no resource type for (Service Authorization Reference), so "*" is the only scope.
+const NO_RESOURCE_TYPE = new Set([
+  'ec2:DescribeImages',
+  'ec2:DescribeImageAttribute',
+  'ec2:DescribeInstances',
+  'ec2:DescribeInstanceStatus',
+  'ec2:DescribeRegions',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSnapshots',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeTags',
+  'ec2:DescribeVolumes',
+  'ec2:DescribeVpcs',
+  'ec2:DescribeKeyPairs',
+  'ec2:DescribeLaunchTemplates',
+  'ec2:DescribeLaunchTemplateVersions',
+  'ec2:DescribeDhcpOptions',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeAutoScalingInstances',
+  'autoscaling:DescribeScalingActivities',
+  'autoscaling:DescribeScheduledActions',
+  'autoscaling:DescribeLifecycleHooks',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+function statements(resources: ReturnType<typeof buildIamResources>) {
+  return Object.entries(resources).flatMap(([role, r]) =>
+    r.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement.map((s) => ({ role, ...s }))),
+  );
+}
+
+describe.each([
+  ['caller credentials', BASE],
+  ['a stack service role, KMS key and build VPC', {
+    ...BASE,
+    stackRoleArn: 'arn:aws:iam::111122223333:role/cfn-ecs-rollout',
+    ebsKmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555',
+    buildVpcId: 'vpc-0123456789abcdef0',
+    buildSubnetId: 'subnet-0123456789abcdef0',
+  }],
+])('generated IAM with %s', (_name, ctx) => {
+  const all = statements(buildIamResources(ctx));
+
+  it('uses "*" only for actions without a resource type, or under a condition', () => {
+    const unjustified = all.filter(
+      (s) => s.Resource === '*' && !s.Condition && !s.Action.every((a) => NO_RESOURCE_TYPE.has(a)),
+    );
+    expect(unjustified.map((s) => `${s.role}/${s.Sid}: ${s.Action.join(',')}`)).toEqual([]);
+  });
+
+  it('never grants a service-wide wildcard action', () => {
+    expect(all.flatMap((s) => s.Action).filter((a) => /:\*$/.test(a))).toEqual([]);
+  });
+
+  it('gives every function its own role that writes only its own logs', () => {
+    const resources = buildIamResources(ctx);
+    for (const fn of FUNCTION_KEYS) {
+      const role = resources[`${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`];
+      const logs = role!.Properties.Policies[0]!.PolicyDocument.Statement.find((s) => s.Sid === 'WriteOwnLogs')!;
+      expect(JSON.stringify(logs.Resource)).toContain(`/aws/lambda/ecs-ami-pipeline-prod-${fn}:*`);
+    }
+  });
+});
+
+it('lets Packer stop, terminate and delete only what it tagged as its own', () => {
+  const destructive = statements(buildIamResources(BASE)).find((s) => s.Action.includes('ec2:TerminateInstances'))!;
+  expect(destructive.Action).toEqual(expect.arrayContaining(['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:DeleteVolume']));
+  expect(destructive.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ManagedBy': 'ecs-ami-pipeline' } });
+});
+
+it('with a stack service role, the update function passes that role and nothing else', () => {
+  const ctx = { ...BASE, stackRoleArn: 'arn:aws:iam::111122223333:role/cfn-ecs-rollout' };
+  const update = buildIamResources(ctx).UpdateStackRole!.Properties.Policies[0]!.PolicyDocument.Statement;
+  expect(update.map((s) => s.Sid)).toEqual(['WriteOwnLogs', 'UpdateConfiguredStacks', 'PassTheStackServiceRole']);
+  expect(update[2]!.Resource).toBe(ctx.stackRoleArn);
+});
+
+it('without configured waves, grants no stack or cluster access at all', () => {
+  const all = statements(buildIamResources({ ...BASE, waves: [] }));
+  expect(all.filter((s) => s.Action.some((a) => a.startsWith('cloudformation:') || a.startsWith('ecs:')))).toEqual([]);
+});

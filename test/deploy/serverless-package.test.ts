@@ -1,0 +1,147 @@
+/**
+ * `serverless package` (osls, offline, no credentials) for a stage with default params and for a
+ * fully configured one; the generated CloudFormation is linted with cfn-lint and held to the
+ * contracts the functions, the state machine and the buildspec rely on.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BUILD_OVERRIDES, BUILD_PROJECT_ENV, LAMBDA_ENV } from '../../functions/lib/contracts';
+
+const ROOT = path.join(__dirname, '..', '..');
+const WAVES = [
+  { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster' }] },
+  { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' }] },
+];
+const CONFIGURED_PARAMS = [
+  `waves=${JSON.stringify(WAVES)}`,
+  'opsEmail=ops@example.com',
+  'buildVpcId=vpc-0123456789abcdef0',
+  'buildSubnetId=subnet-0123456789abcdef0',
+  'ebsKmsKeyId=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555',
+];
+
+interface Template {
+  Resources: Record<string, { Type: string; Properties: any; Condition?: string }>;
+}
+
+const workDir = mkdtempSync(path.join(tmpdir(), 'sls-package-'));
+
+function packageStage(name: string, params: string[]): { template: Template; dir: string } {
+  const dir = path.join(workDir, name);
+  const result = spawnSync(
+    path.join(ROOT, 'node_modules', '.bin', 'osls'),
+    ['package', '--stage', 'ci', '--package', dir, ...params.map((p) => `--param=${p}`)],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } },
+  );
+  if (result.status !== 0) throw new Error(`serverless package failed:\n${result.stdout}\n${result.stderr}`);
+  const template = JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  return { template, dir };
+}
+
+function cfnLint(dir: string): { status: number | null; output: string } {
+  // W3005: Serverless adds DependsOn on a function's role next to the Fn::GetAtt that already
+  // orders them; the duplicate is harmless and not ours to remove.
+  const result = spawnSync('cfn-lint', ['--ignore-checks', 'W3005', '--', path.join(dir, 'cloudformation-template-update-stack.json')], {
+    encoding: 'utf8',
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+let plain: { template: Template; dir: string };
+let configured: { template: Template; dir: string };
+
+beforeAll(() => {
+  plain = packageStage('plain', []);
+  configured = packageStage('configured', CONFIGURED_PARAMS);
+}, 120_000);
+
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+function resourcesOfType(template: Template, type: string) {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+describe.each([
+  ['default params', () => plain],
+  ['a configured stage', () => configured],
+])('the packaged template with %s', (_name, packaged) => {
+  it('passes cfn-lint', () => {
+    const { status, output } = cfnLint(packaged().dir);
+    expect(output).toBe('');
+    expect(status).toBe(0);
+  }, 60_000);
+
+  it('runs every function on nodejs22.x with its own role', () => {
+    const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(9);
+    const roles = new Set<string>();
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      roles.add(JSON.stringify(fn.Properties.Role));
+    }
+    expect(roles.size).toBe(9);
+  });
+
+  it('fills every placeholder of the state machine definition', () => {
+    const [, machine] = resourcesOfType(packaged().template, 'AWS::StepFunctions::StateMachine')[0]!;
+    const placeholders = new Set([...(machine.Properties.DefinitionString as string).matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]));
+    expect([...placeholders].sort()).toEqual(Object.keys(machine.Properties.DefinitionSubstitutions).sort());
+  });
+
+  it('gives the CodeBuild project every variable the buildspec reads', () => {
+    const [, project] = resourcesOfType(packaged().template, 'AWS::CodeBuild::Project')[0]!;
+    const names = (project.Properties.Environment.EnvironmentVariables as { Name: string }[]).map((v) => v.Name);
+    expect(names).toEqual(expect.arrayContaining([...Object.values(BUILD_PROJECT_ENV), ...Object.values(BUILD_OVERRIDES)]));
+    expect(project.Properties.Source.BuildSpec).toBe('buildspec/bake-ami.yml');
+    expect(existsSync(path.join(ROOT, project.Properties.Source.BuildSpec))).toBe(true);
+    const sha = names.includes('PACKER_ASSETS_SHA256')
+      ? (project.Properties.Environment.EnvironmentVariables as { Name: string; Value: string }[]).find((v) => v.Name === 'PACKER_ASSETS_SHA256')!.Value
+      : '';
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(project.Properties.Source.Location)).toContain(`packer-assets/${sha}.zip`);
+  });
+
+  it('writes the Packer assets zip next to the function artifacts', () => {
+    expect(existsSync(path.join(packaged().dir, 'packer-assets.zip'))).toBe(true);
+  });
+});
+
+describe('a configured stage', () => {
+  const fn = (key: string) => configured.template.Resources[`${key}LambdaFunction`]!.Properties;
+
+  it('passes the validated waves to the request check as JSON', () => {
+    const waves = JSON.parse(fn('CheckRequest').Environment.Variables[LAMBDA_ENV.clusterWaves]);
+    expect(waves[1].clusters[0]).toEqual({ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' });
+    expect(waves[0].clusters[0].imageParameter).toBe('ApplicationImageId');
+  });
+
+  it('scopes CloudFormation and ECS permissions to the configured stacks and clusters', () => {
+    const policy = JSON.stringify(configured.template.Resources.UpdateStackRole!.Properties.Policies);
+    expect(policy).toContain(':stack/dev-ecs/*');
+    expect(policy).toContain(':stack/prod-ecs/*');
+    const confirm = JSON.stringify(configured.template.Resources.ConfirmRegistrationRole!.Properties.Policies);
+    expect(confirm).toContain(':container-instance/prod-cluster/*');
+  });
+
+  it('adds the e-mail subscription and the build network only when configured', () => {
+    expect(configured.template.Resources.OpsEmailSubscription?.Properties.Endpoint).toBe('ops@example.com');
+    expect(configured.template.Resources.BuildSecurityGroup).toBeDefined();
+    expect(plain.template.Resources.OpsEmailSubscription).toBeUndefined();
+    expect(plain.template.Resources.BuildSecurityGroup).toBeUndefined();
+    const project = resourcesOfType(configured.template, 'AWS::CodeBuild::Project')[0]![1];
+    expect(project.Properties.VpcConfig.Subnets).toEqual(['subnet-0123456789abcdef0']);
+  });
+});
+
+describe('bad configuration fails the packaging with the param named', () => {
+  it.each([
+    [['waves=[{"name":"dev","clusters":[]}]'], 'waves'],
+    [['buildVpcId=vpc-0123456789abcdef0'], 'buildSubnetId'],
+    [['registrationTimeoutSeconds=99999'], 'registrationTimeoutSeconds'],
+    [['opsEmail=not-an-address'], 'opsEmail'],
+  ])('%j', (params, named) => {
+    expect(() => packageStage(`bad-${named}`, params)).toThrow(new RegExp(named));
+  }, 60_000);
+});
