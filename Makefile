@@ -66,3 +66,7 @@ package: deps ## Package the pipeline for a stage, offline: make package STAGE=p
 .PHONY: deploy
 deploy: deps ## Deploy the pipeline to the AWS account of your profile: make deploy STAGE=prod
 	$(NODE_BIN)/osls deploy --stage "$(STAGE)"
+
+.PHONY: measure
+measure: deps ## Print bundle sizes, cold load times and state transitions (figures for the README)
+	$(NODE_BIN)/tsx scripts/measure.ts

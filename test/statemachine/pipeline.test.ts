@@ -3,87 +3,34 @@
  * assess, promote and notify functions are the real handlers against an in-memory AWS (FakeAws);
  * the CodeBuild build and the three cluster functions are scenario stand-ins.
  */
-import { handler as assessWave } from '../../functions/assess-wave/handler';
-import { handler as checkRequest } from '../../functions/check-request/handler';
-import { parameterNames } from '../../functions/lib/contracts';
-import { handler as notify } from '../../functions/notify/handler';
-import { handler as promoteAmi } from '../../functions/promote-ami/handler';
-import { handler as recordBakedAmi } from '../../functions/record-baked-ami/handler';
 import { FakeAws } from '../support/fake-aws';
-import { FakeFleet, type StackBehaviour } from '../support/fake-fleet';
-import { ACCOUNT, REGION, STATE_MACHINE_NAME, runPipeline, type Handlers } from '../support/local-state-machine';
-
-const PREFIX = '/ecs-ami-pipeline/test';
-const names = parameterNames(PREFIX);
-const OLD_BASE = 'ami-0b0b0b0b0b0b0b0b0';
-const NEW_BASE = 'ami-0c0c0c0c0c0c0c0c0';
-const OLD_AMI = 'ami-0a0a0a0a0a0a0a0a0';
-const OLDER_AMI = 'ami-09090909090909090';
-const NEW_AMI = 'ami-0d0d0d0d0d0d0d0d0';
-const WAVES = [
-  { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster' }] },
-  {
-    name: 'prod',
-    clusters: [
-      { stackName: 'prod-a-ecs', clusterName: 'prod-a' },
-      { stackName: 'prod-b-ecs', clusterName: 'prod-b' },
-    ],
-  },
-];
-const STACKS = ['dev-ecs', 'prod-a-ecs', 'prod-b-ecs'];
+import { ACCOUNT, REGION, STATE_MACHINE_NAME, runPipeline } from '../support/local-state-machine';
+import {
+  NEW_AMI,
+  NEW_BASE,
+  OLDER_AMI,
+  OLD_AMI,
+  OLD_BASE,
+  STACKS,
+  configureEnvironment,
+  createAws,
+  names,
+  scenario as worldScenario,
+  succeedingBake,
+  type BakeCall,
+} from '../support/pipeline-world';
+import type { StackBehaviour } from '../support/fake-fleet';
 
 let aws: FakeAws;
 
-beforeAll(() => {
-  Object.assign(process.env, {
-    AWS_REGION: REGION,
-    STAGE: 'test',
-    SERVICE_NAME: 'ecs-ami-pipeline',
-    PARAMETER_PREFIX: PREFIX,
-    CLUSTER_WAVES: JSON.stringify(WAVES),
-    NOTIFICATION_TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:ops`,
-  });
-});
-
+beforeAll(configureEnvironment);
 beforeEach(() => {
-  aws = new FakeAws();
-  // The world before the run: OLD_AMI promoted (after OLDER_AMI), built on OLD_BASE; AWS now recommends NEW_BASE.
-  aws.publishRecommendedBase(NEW_BASE);
-  aws.addPipelineImage(OLDER_AMI, OLD_BASE);
-  aws.addPipelineImage(OLD_AMI, OLD_BASE);
-  aws.put(names.currentAmi, OLDER_AMI);
-  aws.put(names.currentAmi, OLD_AMI);
-  aws.put(names.currentBaseAmi, OLD_BASE);
+  aws = createAws();
 });
-
 afterEach(() => aws.restore());
 
-interface BakeCall {
-  ProjectName: string;
-  EnvironmentVariablesOverride: { Name: string; Value: string; Type: string }[];
-}
-
-function succeedingBake(calls: BakeCall[], exported = true) {
-  return async (input: BakeCall) => {
-    calls.push(input);
-    const source = input.EnvironmentVariablesOverride.find((v) => v.Name === 'SOURCE_AMI')!.Value;
-    aws.addPipelineImage(NEW_AMI, source);
-    return {
-      Build: {
-        Id: 'ecs-ami-pipeline-test-bake:11111111-2222-3333-4444-555555555555',
-        BuildStatus: 'SUCCEEDED',
-        Logs: { DeepLink: 'https://console.aws.amazon.com/cloudwatch/home#logsV2:log-groups/bake' },
-        ExportedEnvironmentVariables: exported
-          ? [
-              { Name: 'AMI_ID', Value: NEW_AMI },
-              { Name: 'AMI_REGION', Value: REGION },
-              { Name: 'SOURCE_AMI_ID', Value: source },
-            ]
-          : [],
-      },
-    };
-  };
-}
+const scenario = (behaviours: Record<string, StackBehaviour> = {}, initial: Record<string, string> = {}) =>
+  worldScenario(aws, behaviours, initial);
 
 function failingBake() {
   return async () => {
@@ -101,21 +48,6 @@ function failingBake() {
     error.name = 'States.TaskFailed';
     throw error;
   };
-}
-
-function scenario(behaviours: Record<string, StackBehaviour> = {}, initial: Record<string, string> = {}) {
-  const fleet = new FakeFleet({ ...Object.fromEntries(STACKS.map((s) => [s, OLD_AMI])), ...initial }, behaviours);
-  const bakeCalls: BakeCall[] = [];
-  const handlers: Handlers = {
-    checkRequest,
-    recordBakedAmi,
-    assessWave,
-    promoteAmi,
-    notify,
-    bake: succeedingBake(bakeCalls),
-    ...fleet.handlers(),
-  };
-  return { fleet, bakeCalls, handlers };
 }
 
 function onlyNotification() {
@@ -264,7 +196,7 @@ describe('the pipeline state machine', () => {
   it('build succeeded but exported no AMI: records nothing and says which variable is missing', async () => {
     const bakeCalls: BakeCall[] = [];
     const { fleet, handlers } = scenario();
-    const run = await runPipeline({ trigger: 'weekly' }, { ...handlers, bake: succeedingBake(bakeCalls, false) });
+    const run = await runPipeline({ trigger: 'weekly' }, { ...handlers, bake: succeedingBake(aws, bakeCalls, false) });
 
     expect(run.status).toBe('FAILED');
     expect(run.path).toContain('Recording the AMI failed');

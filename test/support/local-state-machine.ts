@@ -74,6 +74,8 @@ export interface RunOutcome {
   path: string[];
   /** Every state entered, nested ones included. */
   entered: string[];
+  /** Retries (each one a billed state transition in a Standard workflow). */
+  retries: number;
 }
 
 let executionCounter = 0;
@@ -125,9 +127,11 @@ export async function runPipeline(
   });
   const path: string[] = [];
   const entered: string[] = [];
+  let retries = 0;
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
       const e = event as { type: string; state?: { name: string }; index?: number };
+      if (e.type === 'StateRetried') retries += 1;
       if (e.type === 'StateEntered' && e.state) {
         entered.push(e.state.name);
         if (e.index === undefined) path.push(e.state.name);
@@ -137,10 +141,10 @@ export async function runPipeline(
   try {
     const output: unknown = await execution.result;
     await collecting;
-    return { status: 'SUCCEEDED', output, path, entered };
+    return { status: 'SUCCEEDED', output, path, entered, retries };
   } catch (error) {
     await collecting.catch(() => undefined);
     const cause = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
-    return { status: 'FAILED', error: { name: cause.name ?? 'Error', message: cause.message ?? '' }, path, entered };
+    return { status: 'FAILED', error: { name: cause.name ?? 'Error', message: cause.message ?? '' }, path, entered, retries };
   }
 }

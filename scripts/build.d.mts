@@ -1,0 +1,3 @@
+/** Types for scripts/build.mjs, which the deploy plugin (plain JS) and TypeScript scripts share. */
+export declare function functionNames(): string[];
+export declare function bundleFunctions(): Promise<string[]>;
