@@ -70,12 +70,26 @@ export function parameterNames(prefix: string) {
     currentAmiRecord: `${p}/ami/current/record`,
     /** ECS-optimized base AMI of the newest promoted build; the base-AMI check compares against it. */
     currentBaseAmi: `${p}/base-ami/current`,
+    /** What the deployment is ({@link PipelineConfig}), written by the stack so tools need only the stage. */
+    config: `${p}/config`,
   };
 }
 export type ParameterNames = ReturnType<typeof parameterNames>;
 
 export function defaultParameterPrefix(stage: string): string {
   return `/${SERVICE_NAME}/${stage}`;
+}
+
+/** JSON value of `config`, written by serverless.yml at deploy time. */
+export interface PipelineConfig {
+  service: string;
+  stage: string;
+  region: string;
+  stateMachineArn: string;
+  topicArn: string;
+  bakeProjectName: string;
+  baseAmiArchitecture: BaseAmiArchitecture;
+  waves: Wave[];
 }
 
 /** JSON value of `ami/latest/record`. */

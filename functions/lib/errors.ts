@@ -49,7 +49,9 @@ export class ConfigurationError extends PipelineError {
  * renaming them lets the state machine's `Retry` back off further instead of failing the run.
  */
 export function asTransientWhenRetryable(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
+  // The pipeline's own errors are already named for routing; their messages quote stack and
+  // cluster names and CloudFormation's reasons ("Rate exceeded"), which must not make them retries.
+  if (!(error instanceof Error) || error instanceof PipelineError) return error;
   const meta = error as Error & {
     $retryable?: unknown;
     $fault?: string;

@@ -68,8 +68,13 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+/**
+ * One line SNS accepts as a subject: no line breaks or control characters (the request is
+ * refused otherwise), printable ASCII only (e-mail subjects), at most `limit` characters.
+ */
+function subjectLine(text: string, limit: number): string {
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+  return line.length <= limit ? line : `${line.slice(0, limit - 3)}...`;
 }
 
 /** The failed CodeBuild build, from the `.sync` task's error cause (the build as JSON). */
@@ -136,7 +141,7 @@ function clusterSection(doc: RunDocument): string[] {
     const finished = done[i];
     if (finished) {
       lines.push(`Wave ${wave.name}:`);
-      for (const r of finished.results) lines.push(`  ${clusterLine(r)}`);
+      for (const r of finished.results) lines.push(...clusterLine(r).split('\n').map((l) => `  ${l}`));
     } else {
       const names = wave.clusters.map((c) => c.stackName).join(', ');
       lines.push(`Wave ${wave.name}: not started (${names})`);
@@ -277,7 +282,7 @@ export function composeNotification(doc: RunDocument, ctx: NotificationContext):
   const { status, step } = doc.outcome;
   const tale = story(doc);
   const label = status.replace('_', ' ');
-  const subject = truncate(`[${ctx.serviceName} ${ctx.stage}] ${label}: ${tale.headline}`, SUBJECT_LIMIT);
+  const subject = subjectLine(`[${ctx.serviceName} ${ctx.stage}] ${label}: ${tale.headline}`, SUBJECT_LIMIT);
 
   const plan = doc.plan;
   const build = step === 'bake' ? failedBuildOf(doc.error) : doc.build?.Build;

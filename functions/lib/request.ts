@@ -49,6 +49,11 @@ export function parseRunRequest(input: unknown): RunRequest {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     if (issue.code === 'unrecognized_keys') {
+      // Only rollback nests a strict object; its unknown keys are named with their path.
+      if (issue.path[0] === 'rollback') {
+        const known = Object.keys(runRequestSchema.shape.rollback.unwrap().shape).join(', ');
+        reject(issue.keys.map((k) => `rollback.${k}`).join(', '), `unknown field; rollback accepts ${known}`);
+      }
       const known = Object.keys(runRequestSchema.shape).join(', ');
       reject(issue.keys.join(', '), `unknown field; the input accepts ${known}`);
     }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BUILD_OVERRIDES, BUILD_PROJECT_ENV, LAMBDA_ENV } from '../../functions/lib/contracts';
+import { BUILD_OVERRIDES, BUILD_PROJECT_ENV, LAMBDA_ENV, type PipelineConfig } from '../../functions/lib/contracts';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WAVES = [
@@ -132,6 +132,35 @@ describe('a configured stage', () => {
     expect(plain.template.Resources.BuildSecurityGroup).toBeUndefined();
     const project = resourcesOfType(configured.template, 'AWS::CodeBuild::Project')[0]![1];
     expect(project.Properties.VpcConfig.Subnets).toEqual(['subnet-0123456789abcdef0']);
+  });
+});
+
+describe('the config parameter tools read', () => {
+  it('becomes the PipelineConfig JSON once CloudFormation substitutes it', () => {
+    const { Name, Value } = configured.template.Resources.PipelineConfigParameter!.Properties;
+    expect(Name).toBe('/ecs-ami-pipeline/ci/config');
+    const [text, vars] = Value['Fn::Sub'] as [string, Record<string, string>];
+    const fake: Record<string, string> = {
+      'AWS::Region': 'eu-west-1',
+      PipelineStateMachine: 'arn:aws:states:eu-west-1:111122223333:stateMachine:ecs-ami-pipeline-ci',
+      NotificationsTopic: 'arn:aws:sns:eu-west-1:111122223333:ecs-ami-pipeline-ci-ops',
+      BakeProject: 'ecs-ami-pipeline-ci-bake',
+      ...vars,
+    };
+    const config = JSON.parse(text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => fake[name] ?? `UNRESOLVED ${name}`)) as PipelineConfig;
+    expect(config).toEqual({
+      service: 'ecs-ami-pipeline',
+      stage: 'ci',
+      region: 'eu-west-1',
+      stateMachineArn: fake.PipelineStateMachine,
+      topicArn: fake.NotificationsTopic,
+      bakeProjectName: 'ecs-ami-pipeline-ci-bake',
+      baseAmiArchitecture: 'x86_64',
+      waves: [
+        { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster', imageParameter: 'ApplicationImageId' }] },
+        { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' }] },
+      ],
+    });
   });
 });
 

@@ -1,0 +1,167 @@
+import { DescribeImagesCommand, EC2Client, EC2ServiceException, type Image } from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { RunPlan } from '../../../functions/lib/plan';
+import { handler, type RecordBakedAmiEvent } from '../../../functions/record-baked-ami/handler';
+import { caught, freezeTime, unsetEnv, useEnv } from './env';
+
+const ssmMock = mockClient(SSMClient);
+const ec2Mock = mockClient(EC2Client);
+
+const PREFIX = '/ecs-ami-pipeline/prod';
+const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:weekly-1';
+const AMI = 'ami-0dddddddddddddddd';
+const BASE = 'ami-0cccccccccccccccc';
+const BUILD_ID = 'ecs-ami-pipeline-prod-bake:11111111-2222-3333-4444-555555555555';
+const LOGS = 'https://console.aws.amazon.com/cloudwatch/home#logsV2:log-groups/bake';
+
+useEnv({ AWS_REGION: 'eu-west-1', PARAMETER_PREFIX: PREFIX });
+
+const plan: RunPlan = {
+  runId: 'weekly-1',
+  executionArn: EXEC,
+  startedAt: '2026-01-01T10:00:00.000Z',
+  trigger: 'weekly',
+  mode: 'bake',
+  dryRun: false,
+  waves: [],
+  sourceAmi: { id: BASE, name: 'al2023-ami-ecs-hvm-base' },
+};
+
+function event(exported: { Name: string; Value: string }[] = [
+  { Name: 'AMI_ID', Value: AMI },
+  { Name: 'AMI_REGION', Value: 'eu-west-1' },
+  { Name: 'SOURCE_AMI_ID', Value: BASE },
+]): RecordBakedAmiEvent {
+  return { executionArn: EXEC, plan, build: { Id: BUILD_ID, Logs: { DeepLink: LOGS }, ExportedEnvironmentVariables: exported } };
+}
+
+function image(overrides: Partial<Image> = {}, tags: Record<string, string> = { ManagedBy: 'ecs-ami-pipeline', SourceAmiId: BASE, SourceAmiName: 'al2023-from-tag' }): Image {
+  return { ImageId: AMI, State: 'available', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), ...overrides };
+}
+
+beforeEach(() => {
+  ssmMock.reset();
+  ec2Mock.reset();
+  ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image()] });
+  ssmMock.on(PutParameterCommand).resolves({ Version: 4 });
+});
+afterEach(() => jest.useRealTimers());
+afterAll(() => {
+  ssmMock.restore();
+  ec2Mock.restore();
+});
+
+describe('record-baked-ami handler', () => {
+  it('writes the record, then the latest AMI as aws:ec2:image, both with Overwrite', async () => {
+    const now = freezeTime('2026-01-01T11:00:00.000Z');
+    const baked = await handler(event());
+    expect(baked).toEqual({
+      amiId: AMI,
+      baseAmiId: BASE,
+      baseAmiName: 'al2023-from-tag',
+      buildId: 'weekly-1',
+      codeBuildId: BUILD_ID,
+      logsUrl: LOGS,
+    });
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, { ImageIds: [AMI] });
+    expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 2);
+    expect(ssmMock).toHaveReceivedNthCommandWith(1, PutParameterCommand, {
+      Name: `${PREFIX}/ami/latest/record`,
+      Type: 'String',
+      DataType: 'text',
+      Overwrite: true,
+      Description: `Record of the latest baked AMI ${AMI}`,
+    });
+    const record = JSON.parse(ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input.Value!);
+    expect(record).toEqual({
+      amiId: AMI,
+      baseAmiId: BASE,
+      baseAmiName: 'al2023-from-tag',
+      buildId: 'weekly-1',
+      codeBuildId: BUILD_ID,
+      executionArn: EXEC,
+      recordedAt: now.toISOString(),
+    });
+    expect(ssmMock).toHaveReceivedNthCommandWith(2, PutParameterCommand, {
+      Name: `${PREFIX}/ami/latest`,
+      Value: AMI,
+      Type: 'String',
+      DataType: 'aws:ec2:image',
+      Overwrite: true,
+      Description: `Latest AMI baked by run weekly-1 from ${BASE}`,
+    });
+  });
+
+  it('takes the base from the exported SOURCE_AMI_ID, then from the plan, when the image has no tag', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image({}, { ManagedBy: 'ecs-ami-pipeline' })] });
+    const fromExport = await handler(event([{ Name: 'AMI_ID', Value: AMI }, { Name: 'SOURCE_AMI_ID', Value: 'ami-0eeeeeeeeeeeeeeee' }]));
+    expect(fromExport.baseAmiId).toBe('ami-0eeeeeeeeeeeeeeee');
+    expect(fromExport.baseAmiName).toBe('al2023-ami-ecs-hvm-base');
+    const fromPlan = await handler(event([{ Name: 'AMI_ID', Value: AMI }]));
+    expect(fromPlan.baseAmiId).toBe(BASE);
+  });
+
+  it.each([
+    ['no AMI_ID exported', () => event([]), 'NoAmiExported', `${BUILD_ID} succeeded but exported no AMI_ID; check the buildspec's env.exported-variables and its manifest step`],
+    ['a malformed AMI_ID', () => event([{ Name: 'AMI_ID', Value: 'none' }]), 'NoAmiExported', `${BUILD_ID} exported AMI_ID="none", which is not an AMI id`],
+    [
+      'an AMI baked in another region',
+      () => event([{ Name: 'AMI_ID', Value: AMI }, { Name: 'AMI_REGION', Value: 'us-east-1' }]),
+      'AmiUnusable',
+      `${BUILD_ID} baked ${AMI} in us-east-1, but the pipeline runs in eu-west-1`,
+    ],
+  ])('fails on %s before looking anything up, writing nothing', async (_, makeEvent, name, message) => {
+    const error = await caught(handler(makeEvent()));
+    expect(error.name).toBe(name);
+    expect(error.message).toBe(message);
+    expect(ec2Mock).not.toHaveReceivedAnyCommand();
+    expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it.each([
+    ['the image does not exist', { Images: [] }, 'AmiUnusable', `${AMI} does not exist in this region`],
+    ['the image is pending', { Images: [image({ State: 'pending' })] }, 'AmiNotAvailableYet', `${AMI} is still pending; waiting for it to become available`],
+    ['the image failed', { Images: [image({ State: 'failed', StateReason: { Message: 'boom' } })] }, 'AmiUnusable', `${AMI} is failed (boom)`],
+    [
+      'the image was not baked by this pipeline',
+      { Images: [image({}, { SourceAmiId: BASE })] },
+      'AmiUnusable',
+      `${AMI} has no ManagedBy=ecs-ami-pipeline tag: it was not baked from this pipeline's Packer template`,
+    ],
+    [
+      'the image was built from another base',
+      { Images: [image({}, { ManagedBy: 'ecs-ami-pipeline', SourceAmiId: 'ami-0eeeeeeeeeeeeeeee' })] },
+      'AmiUnusable',
+      `${AMI} was built from ami-0eeeeeeeeeeeeeeee, but the run asked for ${BASE}`,
+    ],
+  ])('fails when %s, writing nothing', async (_, answer, name, message) => {
+    ec2Mock.on(DescribeImagesCommand).resolves(answer);
+    const error = await caught(handler(event()));
+    expect(error.name).toBe(name);
+    expect(error.message).toBe(message);
+    expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('turns a throttled DescribeImages into TransientAwsError, writing nothing', async () => {
+    ec2Mock.on(DescribeImagesCommand).rejects(new EC2ServiceException({ name: 'RequestLimitExceeded', $fault: 'client', $metadata: {}, message: 'Request limit exceeded.' }));
+    const error = await caught(handler(event()));
+    expect(error.name).toBe('TransientAwsError');
+    expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('does not write the latest AMI when writing its record failed', async () => {
+    ssmMock.on(PutParameterCommand).rejects(new SSMServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'denied' }));
+    const error = await caught(handler(event()));
+    expect(error.name).toBe('AccessDeniedException');
+    expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    expect(ssmMock).not.toHaveReceivedCommandWith(PutParameterCommand, { Name: `${PREFIX}/ami/latest` });
+  });
+
+  it('fails when the parameter prefix is not set', async () => {
+    unsetEnv('PARAMETER_PREFIX');
+    const error = await caught(handler(event()));
+    expect(error.message).toBe('environment variable PARAMETER_PREFIX is not set; it comes from serverless.yml');
+    expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+});

@@ -1,0 +1,462 @@
+import type { Wave } from '../../functions/lib/contracts';
+import { composeNotification, failedBuildOf, formatDuration, type RunDocument } from '../../functions/lib/notification';
+import type { RunPlan } from '../../functions/lib/plan';
+import type { ClusterResult, RolloutState } from '../../functions/lib/rollout';
+
+const REGION = 'eu-west-1';
+const EXEC_ID = `arn:aws:states:${REGION}:123456789012:execution:ecs-ami-pipeline-prod:weekly-2026-01-01`;
+const START = '2026-01-01T10:00:00.000Z';
+const CTX = { serviceName: 'ecs-ami-pipeline', stage: 'prod', now: new Date('2026-01-01T11:30:05.000Z') };
+const NEW = 'ami-0dddddddddddddddd';
+const OLD = 'ami-0aaaaaaaaaaaaaaaa';
+const BASE = 'ami-0cccccccccccccccc';
+const BASE_NAME = 'al2023-ami-ecs-hvm-2023.0.20260101-kernel-6.1-x86_64';
+const LOGS = 'https://console.aws.amazon.com/cloudwatch/home#logsV2:log-groups/bake';
+const target = (stackName: string, clusterName: string) => ({ stackName, clusterName, imageParameter: 'ApplicationImageId' });
+const WAVES: Wave[] = [
+  { name: 'dev', clusters: [target('dev-ecs', 'dev-cluster')] },
+  { name: 'prod', clusters: [target('prod-a-ecs', 'prod-a'), target('prod-b-ecs', 'prod-b')] },
+];
+
+function plan(extra: Partial<RunPlan> = {}): RunPlan {
+  return {
+    runId: 'weekly-2026-01-01',
+    executionArn: EXEC_ID,
+    startedAt: START,
+    trigger: 'weekly',
+    mode: 'bake',
+    dryRun: false,
+    waves: WAVES,
+    currentAmiId: OLD,
+    sourceAmi: { id: BASE, name: BASE_NAME },
+    ...extra,
+  };
+}
+
+function result(stackName: string, clusterName: string, status: ClusterResult['status'], extra: Partial<ClusterResult> = {}): ClusterResult {
+  return {
+    stackName,
+    clusterName,
+    status,
+    step: status === 'ROLLED' ? 'registration' : 'stack',
+    amiId: NEW,
+    previousAmiId: OLD,
+    registration: status === 'ROLLED' ? `2/2 instances ACTIVE and connected on ${NEW}` : undefined,
+    startedAt: '2026-01-01T10:20:00.000Z',
+    finishedAt: '2026-01-01T10:35:30.000Z',
+    ...extra,
+  };
+}
+
+function rollout(status: RolloutState['status'], ...waves: ClusterResult[][]): RolloutState {
+  return { nextWave: waves.length, status, waves: waves.map((results, i) => ({ name: WAVES[i]!.name, results })) };
+}
+
+function doc(extra: Partial<RunDocument> & Pick<RunDocument, 'outcome'>): RunDocument {
+  return {
+    execution: { id: EXEC_ID, name: 'weekly-2026-01-01', startTime: START },
+    plan: plan(),
+    baked: { amiId: NEW, baseAmiId: BASE, baseAmiName: BASE_NAME, buildId: 'weekly-2026-01-01', codeBuildId: 'bake:1', logsUrl: LOGS },
+    release: { amiId: NEW, baseAmiId: BASE },
+    ...extra,
+  };
+}
+
+const lambdaCause = (errorType: string, errorMessage: string) => ({ Error: errorType, Cause: JSON.stringify({ errorType, errorMessage }) });
+const ALL_ROLLED = rollout(
+  'COMPLETE',
+  [result('dev-ecs', 'dev-cluster', 'ROLLED')],
+  [result('prod-a-ecs', 'prod-a', 'ROLLED'), result('prod-b-ecs', 'prod-b', 'ROLLED')],
+);
+
+describe('composeNotification', () => {
+  it('SUCCEEDED: subject, attributes and a body with the images, clusters, durations and links', () => {
+    const note = composeNotification(doc({ rollout: ALL_ROLLED, outcome: { status: 'SUCCEEDED', step: 'promote' } }), CTX);
+    expect(note.subject).toBe(`[ecs-ami-pipeline prod] SUCCEEDED: ${NEW} rolled to 3 clusters`);
+    expect(note.attributes).toEqual({ status: 'SUCCEEDED', stage: 'prod', step: 'promote' });
+    const console = `https://${REGION}.console.aws.amazon.com`;
+    expect(note.message).toBe(
+      [
+        'Status:   SUCCEEDED',
+        'Run:      weekly-2026-01-01 (trigger: weekly, mode: bake)',
+        'Ended at: promote',
+        'Duration: 1h 30m',
+        '',
+        'What happened',
+        `  Every cluster confirmed ${NEW} through the ECS API.`,
+        '',
+        'Left as it was',
+        '  Nothing: the run completed.',
+        '',
+        'What the pipeline did',
+        `  Promoted ${NEW} to current in SSM.`,
+        '',
+        'Image',
+        `  New AMI:      ${NEW}`,
+        `  Previous AMI: ${OLD}`,
+        `  Base AMI:     ${BASE} (${BASE_NAME})`,
+        '',
+        'Clusters',
+        '  Wave dev:',
+        '    dev-ecs (dev-cluster): ROLLED in 15m 30s',
+        `        2/2 instances ACTIVE and connected on ${NEW}`,
+        '  Wave prod:',
+        '    prod-a-ecs (prod-a): ROLLED in 15m 30s',
+        `        2/2 instances ACTIVE and connected on ${NEW}`,
+        '    prod-b-ecs (prod-b): ROLLED in 15m 30s',
+        `        2/2 instances ACTIVE and connected on ${NEW}`,
+        '',
+        'Links',
+        `  Execution:  ${console}/states/home?region=${REGION}#/v2/executions/details/${EXEC_ID}`,
+        `  Build logs: ${LOGS}`,
+        `  Stack dev-ecs: ${console}/cloudformation/home?region=${REGION}#/stacks?filteringText=dev-ecs`,
+        `  Cluster dev-cluster: ${console}/ecs/v2/clusters/dev-cluster/infrastructure?region=${REGION}`,
+        `  Stack prod-a-ecs: ${console}/cloudformation/home?region=${REGION}#/stacks?filteringText=prod-a-ecs`,
+        `  Cluster prod-a: ${console}/ecs/v2/clusters/prod-a/infrastructure?region=${REGION}`,
+        `  Stack prod-b-ecs: ${console}/cloudformation/home?region=${REGION}#/stacks?filteringText=prod-b-ecs`,
+        `  Cluster prod-b: ${console}/ecs/v2/clusters/prod-b/infrastructure?region=${REGION}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('SUCCEEDED: prefers the build\'s own log link and shows who asked and why', () => {
+    const note = composeNotification(
+      doc({
+        plan: plan({ trigger: 'manual', requestedBy: 'alice', reason: 'CVE-2026-0001' }),
+        build: { Build: { Id: 'bake:1', Logs: { DeepLink: 'https://logs.example/build-1' } } },
+        rollout: ALL_ROLLED,
+        outcome: { status: 'SUCCEEDED', step: 'promote' },
+      }),
+      CTX,
+    );
+    expect(note.message).toContain('Request:  alice: CVE-2026-0001\n');
+    expect(note.message).toContain('  Build logs: https://logs.example/build-1\n');
+    expect(note.message).not.toContain(LOGS);
+  });
+
+  it('SUCCEEDED in rollback mode says rolled back, with singular wording for one cluster', () => {
+    const note = composeNotification(
+      {
+        execution: { id: EXEC_ID, name: 'rollback-1', startTime: START },
+        plan: plan({ mode: 'rollback', trigger: 'manual', sourceAmi: undefined, rollbackTo: { amiId: OLD, baseAmiId: BASE }, currentAmiId: NEW, waves: [WAVES[0]!] }),
+        release: { amiId: OLD, baseAmiId: BASE },
+        rollout: rollout('COMPLETE', [result('dev-ecs', 'dev-cluster', 'ROLLED', { amiId: OLD })]),
+        outcome: { status: 'SUCCEEDED', step: 'promote' },
+      },
+      CTX,
+    );
+    expect(note.subject).toBe(`[ecs-ami-pipeline prod] SUCCEEDED: ${OLD} rolled back to 1 cluster`);
+    expect(note.message).toContain('mode: rollback');
+    expect(note.message).toContain(`  New AMI:      ${OLD}\n  Previous AMI: ${NEW}\n  Base AMI:     ${BASE}\n`);
+  });
+
+  it('DRY_RUN: baked, not rolled; every wave not started', () => {
+    const note = composeNotification(
+      doc({ plan: plan({ dryRun: true, trigger: 'manual' }), release: undefined, outcome: { status: 'DRY_RUN', step: 'record' } }),
+      CTX,
+    );
+    expect(note.subject).toBe(`[ecs-ami-pipeline prod] DRY RUN: ${NEW} baked, not rolled (dry run)`);
+    expect(note.attributes).toEqual({ status: 'DRY_RUN', stage: 'prod', step: 'record' });
+    expect(note.message).toContain('(trigger: manual, mode: bake, dry run)');
+    expect(note.message).toContain(`Baked and recorded ${NEW} as the latest image.`);
+    expect(note.message).toContain('Every cluster and the current AMI in SSM.');
+    expect(note.message).toContain('  Wave dev: not started (dev-ecs)\n  Wave prod: not started (prod-a-ecs, prod-b-ecs)\n');
+    expect(note.message).toContain(`  Build logs: ${LOGS}`);
+  });
+
+  it('SKIPPED: names the run in progress and since when', () => {
+    const other = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:manual-earlier';
+    const note = composeNotification(
+      {
+        execution: { id: EXEC_ID, name: 'weekly-2026-01-01', startTime: START },
+        plan: plan({ sourceAmi: undefined, currentAmiId: undefined, skip: { runningExecutionArn: other, runningSince: '2026-01-01T09:00:00.000Z' } }),
+        outcome: { status: 'SKIPPED', step: 'request' },
+      },
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] SKIPPED: another run is in progress');
+    expect(note.attributes).toEqual({ status: 'SKIPPED', stage: 'prod', step: 'request' });
+    expect(note.message).toContain(
+      'Run manual-earlier has been in progress since 2026-01-01T09:00:00.000Z; only one run may roll the fleet at a time.',
+    );
+    expect(note.message).toContain(`Ended this run as skipped. In-progress run: ${other}`);
+    expect(note.message).toContain('Everything: this run changed nothing.');
+    expect(note.message).toContain('Previous AMI: none (first promotion)');
+    expect(note.message).not.toContain('New AMI:');
+  });
+
+  it('REJECTED: names the bad field in the subject and the whole error in the body', () => {
+    const note = composeNotification(
+      {
+        execution: { id: EXEC_ID, name: 'manual-1', startTime: START },
+        request: { trigger: 'manual', clusters: ['dev-ecs', 'staging'] },
+        error: lambdaCause('InvalidRequest', 'clusters[1]: "staging" is not a configured cluster or stack'),
+        outcome: { status: 'REJECTED', step: 'request' },
+      },
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] REJECTED: invalid input (clusters[1])');
+    expect(note.attributes).toEqual({ status: 'REJECTED', stage: 'prod', step: 'request' });
+    expect(note.message).toContain('Run:      manual-1 (trigger: unknown, mode: unknown)');
+    expect(note.message).toContain('The request was rejected: InvalidRequest: clusters[1]: "staging" is not a configured cluster or stack.');
+    expect(note.message).toContain('Nothing. Fix the input and start the run again.');
+    expect(note.message).not.toContain('\nImage\n');
+    expect(note.message).not.toContain('\nClusters\n');
+    expect(note.message).toContain('Links\n  Execution:  ');
+  });
+
+  it('REJECTED: keeps the subject to one printable line even when the bad field name is not', () => {
+    const note = composeNotification(
+      {
+        execution: { id: EXEC_ID, name: 'manual-1', startTime: START },
+        error: lambdaCause('InvalidRequest', 'dry\nrün: unknown field; the input accepts trigger'),
+        outcome: { status: 'REJECTED', step: 'request' },
+      },
+      CTX,
+    );
+    // SNS refuses subjects with line breaks or control characters.
+    expect(note.subject).toMatch(/^[\x20-\x7E]+$/);
+    expect(note.subject).toContain('REJECTED: invalid input (dry r');
+  });
+
+  describe('FAILED at bake', () => {
+    const build = {
+      Id: 'ecs-ami-pipeline-prod-bake:failed-build',
+      BuildStatus: 'FAILED',
+      Logs: { DeepLink: 'https://logs.example/failed-build' },
+      Phases: [
+        { PhaseType: 'INSTALL', PhaseStatus: 'SUCCEEDED' },
+        { PhaseType: 'BUILD', PhaseStatus: 'FAILED', Contexts: [{ Message: 'COMMAND_EXECUTION_ERROR: packer build exited 1' }] },
+        { PhaseType: 'POST_BUILD', PhaseStatus: 'IN_PROGRESS' },
+      ],
+    };
+
+    it.each([
+      ['the build itself', JSON.stringify(build)],
+      ['{"Build": ...}', JSON.stringify({ Build: build })],
+    ])('reads the build from a cause that is %s (PascalCase fields) and links its logs', (_, cause) => {
+      const note = composeNotification(
+        doc({ baked: undefined, release: undefined, error: { Error: 'States.TaskFailed', Cause: cause }, outcome: { status: 'FAILED', step: 'bake' } }),
+        CTX,
+      );
+      expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: the image build failed');
+      expect(note.attributes).toEqual({ status: 'FAILED', stage: 'prod', step: 'bake' });
+      expect(note.message).toContain(
+        'CodeBuild build ecs-ami-pipeline-prod-bake:failed-build ended FAILED (BUILD phase FAILED: COMMAND_EXECUTION_ERROR: packer build exited 1).',
+      );
+      expect(note.message).toContain('Everything: no AMI was recorded and no cluster was touched.');
+      expect(note.message).toContain('  Build logs: https://logs.example/failed-build\n');
+      expect(note.message).toContain(`  Base AMI:     ${BASE} (${BASE_NAME})`);
+      expect(note.message).not.toContain('New AMI:');
+    });
+
+    it('falls back to the error when the cause is not a build', () => {
+      const note = composeNotification(
+        doc({ baked: undefined, release: undefined, error: { Error: 'States.Timeout', Cause: 'The task timed out' }, outcome: { status: 'FAILED', step: 'bake' } }),
+        CTX,
+      );
+      expect(note.message).toContain('ended in failure. States.Timeout: The task timed out');
+      expect(note.message).not.toContain('Build logs:');
+    });
+  });
+
+  it('FAILED at record: the image could not be recorded, nothing changed', () => {
+    const note = composeNotification(
+      doc({ baked: undefined, release: undefined, error: lambdaCause('NoAmiExported', 'bake:1 succeeded but exported no AMI_ID'), outcome: { status: 'FAILED', step: 'record' } }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: the baked image could not be recorded');
+    expect(note.message).toContain('  NoAmiExported: bake:1 succeeded but exported no AMI_ID\n');
+    expect(note.message).toContain('The latest and current AMI in SSM, and every cluster.');
+  });
+
+  it('FAILED at promote: rolled out but not promoted, current unchanged', () => {
+    const note = composeNotification(
+      doc({ rollout: ALL_ROLLED, error: lambdaCause('AccessDeniedException', 'not allowed'), outcome: { status: 'FAILED', step: 'promote' } }),
+      CTX,
+    );
+    expect(note.subject).toBe(`[ecs-ami-pipeline prod] FAILED: ${NEW} rolled out but not promoted`);
+    expect(note.message).toContain(`Every cluster confirmed ${NEW}, then writing it to SSM failed: AccessDeniedException: not allowed.`);
+    expect(note.message).toContain(`The current AMI in SSM still says ${OLD}.`);
+  });
+
+  it('FAILED in the rollout: names the failed stacks, the ones that stay rolled, and the untouched waves', () => {
+    const note = composeNotification(
+      doc({
+        rollout: rollout(
+          'FAILED',
+          [result('dev-ecs', 'dev-cluster', 'ROLLED')],
+          [
+            result('prod-a-ecs', 'prod-a', 'ROLLED'),
+            result('prod-b-ecs', 'prod-b', 'FAILED', { error: 'StackUpdateRolledBack: CloudFormation rolled stack prod-b-ecs back: Asg: no signal' }),
+          ],
+        ),
+        outcome: { status: 'FAILED', step: 'rollout' },
+      }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: rollout stopped at prod-b-ecs');
+    expect(note.attributes.step).toBe('rollout');
+    expect(note.message).toContain('  prod-b-ecs: StackUpdateRolledBack: CloudFormation rolled stack prod-b-ecs back: Asg: no signal\n');
+    expect(note.message).toContain(`The current AMI in SSM (${OLD}); failed stacks as CloudFormation left them`);
+    expect(note.message).toContain(`dev-ecs, prod-a-ecs run ${NEW} and stay there.`);
+    expect(note.message).toContain('    prod-b-ecs (prod-b): FAILED in 15m 30s\n        cause: StackUpdateRolledBack');
+    expect(note.message).toContain('Stopped the rollout and promoted nothing.');
+  });
+
+  it('FAILED in the first wave lists later waves as not started', () => {
+    const note = composeNotification(
+      doc({
+        rollout: rollout('FAILED', [result('dev-ecs', 'dev-cluster', 'FAILED', { error: undefined })]),
+        outcome: { status: 'FAILED', step: 'registration' },
+      }),
+      CTX,
+    );
+    expect(note.message).toContain('  dev-ecs: FAILED\n');
+    expect(note.message).toContain('  Wave prod: not started (prod-a-ecs, prod-b-ecs)');
+    expect(note.message).not.toContain('stay there');
+    expect(note.message).not.toContain('Stack prod-a-ecs:');
+  });
+
+  it('FAILED elsewhere: says where', () => {
+    const note = composeNotification(
+      doc({ baked: undefined, release: undefined, error: lambdaCause('ConfigurationError', 'CLUSTER_WAVES is not set'), outcome: { status: 'FAILED', step: 'request' } }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: failed at request');
+    expect(note.message).toContain('  ConfigurationError: CLUSTER_WAVES is not set\n');
+  });
+
+  it('ROLLED_BACK: names the stack, why, and the image it went back to', () => {
+    const note = composeNotification(
+      doc({
+        rollout: rollout(
+          'ROLLED_BACK',
+          [result('dev-ecs', 'dev-cluster', 'ROLLED')],
+          [
+            result('prod-a-ecs', 'prod-a', 'ROLLED_BACK', {
+              step: 'registration',
+              error: 'RegistrationTimedOut: cluster prod-a did not confirm',
+              registration: `2/2 instances ACTIVE and connected on ${OLD}`,
+            }),
+            result('prod-b-ecs', 'prod-b', 'ROLLED'),
+          ],
+        ),
+        outcome: { status: 'ROLLED_BACK', step: 'registration' },
+      }),
+      CTX,
+    );
+    expect(note.subject).toBe(`[ecs-ami-pipeline prod] ROLLED BACK: ${NEW} not confirmed on prod-a-ecs`);
+    expect(note.attributes).toEqual({ status: 'ROLLED_BACK', stage: 'prod', step: 'registration' });
+    expect(note.message).toContain('  prod-a-ecs: RegistrationTimedOut: cluster prod-a did not confirm\n');
+    expect(note.message).toContain(`Rolled prod-a-ecs back to ${OLD} and confirmed it; promoted nothing.`);
+    expect(note.message).toContain(`dev-ecs, prod-b-ecs run ${NEW} and stay there.`);
+    expect(note.message).toContain(
+      `    prod-a-ecs (prod-a): ROLLED BACK in 15m 30s\n        cause: RegistrationTimedOut: cluster prod-a did not confirm\n        rolled back to ${OLD}\n        2/2 instances ACTIVE and connected on ${OLD}\n`,
+    );
+  });
+
+  it('CRITICAL: the failed rollback, what to do, and the filterable status', () => {
+    const note = composeNotification(
+      doc({
+        rollout: rollout('CRITICAL', [
+          result('dev-ecs', 'dev-cluster', 'ROLLBACK_FAILED', {
+            step: 'rollback',
+            error: 'RegistrationTimedOut: cluster dev-cluster did not confirm',
+            rollbackError: 'StackRollbackFailed: stack dev-ecs is UPDATE_ROLLBACK_FAILED: Asg: no signal',
+          }),
+        ]),
+        outcome: { status: 'CRITICAL', step: 'rollback' },
+      }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] CRITICAL: rollback of dev-ecs failed');
+    expect(note.attributes).toEqual({ status: 'CRITICAL', stage: 'prod', step: 'rollback' });
+    expect(note.message).toContain(
+      '  dev-ecs: RegistrationTimedOut: cluster dev-cluster did not confirm; then the rollback failed: StackRollbackFailed: stack dev-ecs is UPDATE_ROLLBACK_FAILED: Asg: no signal\n',
+    );
+    expect(note.message).toContain('ACTION REQUIRED');
+    expect(note.message).toContain('ContinueUpdateRollback');
+    expect(note.message).toContain('    dev-ecs (dev-cluster): ROLLBACK FAILED in 15m 30s');
+    expect(note.message).toContain('  Wave prod: not started (prod-a-ecs, prod-b-ecs)');
+  });
+
+  it('keeps the subject under 100 characters with long stack names', () => {
+    const long = (suffix: string) => `${'a'.repeat(100)}-${suffix}`;
+    const note = composeNotification(
+      doc({
+        plan: plan({ waves: [{ name: 'prod', clusters: [target(long('one'), 'c1'), target(long('two'), 'c2')] }] }),
+        rollout: {
+          nextWave: 1,
+          status: 'CRITICAL',
+          waves: [{ name: 'prod', results: [result(long('one'), 'c1', 'ROLLBACK_FAILED'), result(long('two'), 'c2', 'ROLLBACK_FAILED')] }],
+        },
+        outcome: { status: 'CRITICAL', step: 'rollback' },
+      }),
+      CTX,
+    );
+    expect(note.subject.length).toBeLessThan(100);
+    expect(note.subject).toMatch(/^\[ecs-ami-pipeline prod\] CRITICAL: rollback of a+/);
+    expect(note.subject).toMatch(/\.\.\.$/);
+    expect(note.subject).toMatch(/^[\x20-\x7E]+$/);
+    // the body keeps the full names
+    expect(note.message).toContain(long('two'));
+  });
+
+  it('URL-encodes stack and cluster names in links and takes the region from the execution ARN', () => {
+    const note = composeNotification(
+      {
+        execution: { id: 'arn:aws:states:ap-southeast-2:123456789012:execution:m:run', name: 'run', startTime: START },
+        plan: plan({ waves: [{ name: 'w', clusters: [target('s', 'a_b')] }] }),
+        rollout: { nextWave: 1, status: 'COMPLETE', waves: [{ name: 'w', results: [result('s', 'a b', 'ROLLED')] }] },
+        outcome: { status: 'SUCCEEDED', step: 'promote' },
+      },
+      CTX,
+    );
+    expect(note.message).toContain('https://ap-southeast-2.console.aws.amazon.com/states/home?region=ap-southeast-2#/v2/executions/details/');
+    expect(note.message).toContain('/ecs/v2/clusters/a%20b/infrastructure?region=ap-southeast-2');
+  });
+
+  it('says "unknown" for a duration it cannot compute', () => {
+    const note = composeNotification(
+      { execution: { id: EXEC_ID, name: 'x', startTime: 'not a date' }, outcome: { status: 'FAILED', step: 'request' } },
+      CTX,
+    );
+    expect(note.message).toContain('Duration: unknown\n');
+    expect(note.message).toContain('The run failed.');
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [-5000, '0s'],
+    [1499, '1s'],
+    [1500, '2s'],
+    [59_000, '59s'],
+    [60_000, '1m 0s'],
+    [61_000, '1m 1s'],
+    [3_599_000, '59m 59s'],
+    [3_600_000, '1h 0m'],
+    [5_405_000, '1h 30m'],
+    [90_000_000, '25h 0m'],
+  ])('%i ms is %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('failedBuildOf', () => {
+  it('reads a build from the cause, bare or under Build, PascalCase or camelCase', () => {
+    expect(failedBuildOf({ Cause: JSON.stringify({ Id: 'b:1', BuildStatus: 'FAILED' }) })).toEqual({ Id: 'b:1', BuildStatus: 'FAILED' });
+    expect(failedBuildOf({ Cause: JSON.stringify({ Build: { Id: 'b:2' } }) })).toEqual({ Id: 'b:2' });
+    expect(failedBuildOf({ Cause: JSON.stringify({ id: 'b:3', buildStatus: 'FAULT' }) })).toEqual({ id: 'b:3', buildStatus: 'FAULT' });
+  });
+
+  it('is undefined for a cause that is not a build', () => {
+    expect(failedBuildOf(undefined)).toBeUndefined();
+    expect(failedBuildOf({ Error: 'States.Timeout' })).toBeUndefined();
+    expect(failedBuildOf({ Cause: 'The task timed out' })).toBeUndefined();
+    expect(failedBuildOf({ Cause: JSON.stringify({ errorMessage: 'x' }) })).toBeUndefined();
+  });
+});

@@ -1,0 +1,141 @@
+import { ConfigurationError } from '../../functions/lib/errors';
+import { allTargets, describeIssue, parseConfiguredWaves, wavesSchema } from '../../functions/lib/waves';
+
+const ENV = 'CLUSTER_WAVES';
+
+function configure(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+function configurationError(json: string | undefined): ConfigurationError {
+  try {
+    parseConfiguredWaves(json, ENV);
+  } catch (error) {
+    return error as ConfigurationError;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parseConfiguredWaves', () => {
+  it('reads waves in order and defaults imageParameter to ApplicationImageId', () => {
+    const waves = parseConfiguredWaves(
+      configure([
+        { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster' }] },
+        {
+          name: 'prod',
+          clusters: [
+            { stackName: 'prod-a-ecs', clusterName: 'prod-a', imageParameter: 'ImageId' },
+            { stackName: 'prod-b-ecs', clusterName: 'prod_b' },
+          ],
+        },
+      ]),
+      ENV,
+    );
+    expect(waves).toEqual([
+      { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster', imageParameter: 'ApplicationImageId' }] },
+      {
+        name: 'prod',
+        clusters: [
+          { stackName: 'prod-a-ecs', clusterName: 'prod-a', imageParameter: 'ImageId' },
+          { stackName: 'prod-b-ecs', clusterName: 'prod_b', imageParameter: 'ApplicationImageId' },
+        ],
+      },
+    ]);
+  });
+
+  it('accepts an empty list (the request check decides whether that is allowed)', () => {
+    expect(parseConfiguredWaves('[]', ENV)).toEqual([]);
+  });
+
+  it.each([undefined, '', '   '])('names the variable when it is not set (%p)', (value) => {
+    const error = configurationError(value);
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.message).toBe(`${ENV} is not set; configure the stage's waves in serverless.yml params and redeploy`);
+  });
+
+  it('rejects bad JSON', () => {
+    const error = configurationError('[{"name": "dev",');
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.message).toBe(`${ENV} is not valid JSON; check the waves param in serverless.yml`);
+  });
+
+  it('rejects a wave name used twice', () => {
+    const error = configurationError(
+      configure([
+        { name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a' }] },
+        { name: 'dev', clusters: [{ stackName: 'b', clusterName: 'b' }] },
+      ]),
+    );
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.message).toBe('the configured waves are invalid: waves[1].name: wave name "dev" is used twice');
+  });
+
+  it('rejects a stack rolled twice, in the same wave or in two waves', () => {
+    expect(
+      configurationError(
+        configure([
+          { name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a' }] },
+          { name: 'prod', clusters: [{ stackName: 'b', clusterName: 'b' }, { stackName: 'a', clusterName: 'other' }] },
+        ]),
+      ).message,
+    ).toBe('the configured waves are invalid: waves[1].clusters[1].stackName: stack "a" appears in more than one place; roll each stack once');
+    expect(
+      configurationError(configure([{ name: 'dev', clusters: [{ stackName: 'a', clusterName: 'x' }, { stackName: 'a', clusterName: 'y' }] }]))
+        .message,
+    ).toContain('waves[0].clusters[1].stackName: stack "a" appears in more than one place');
+  });
+
+  it('names every bad field', () => {
+    const error = configurationError(
+      configure([
+        { name: 'dev', clusters: [] },
+        { name: 'prod', clusters: [{ stackName: '1-starts-with-digit', clusterName: 'bad name', imageParameter: 'Image-Id' }] },
+      ]),
+    );
+    expect(error.message).toBe(
+      [
+        'the configured waves are invalid: waves[0].clusters: a wave needs at least one cluster',
+        'waves[1].clusters[0].stackName: must be a CloudFormation stack name (letters, digits, hyphens)',
+        'waves[1].clusters[0].clusterName: must be an ECS cluster name',
+        'waves[1].clusters[0].imageParameter: must be a CloudFormation parameter name',
+      ].join('; '),
+    );
+  });
+
+  it('rejects unknown keys and a non-list', () => {
+    expect(configurationError(configure([{ name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a', region: 'x' }] }])).message).toContain(
+      "waves[0].clusters[0]: Unrecognized key(s) in object: 'region'",
+    );
+    expect(configurationError(configure({ dev: [] })).message).toBe('the configured waves are invalid: waves: Expected array, received object');
+  });
+
+  it('rejects wave names that are not short labels', () => {
+    expect(configurationError(configure([{ name: '-dev', clusters: [{ stackName: 'a', clusterName: 'a' }] }])).message).toBe(
+      'the configured waves are invalid: waves[0].name: must be a short wave name like dev or prod',
+    );
+    expect(wavesSchema.safeParse([{ name: 'x'.repeat(65), clusters: [{ stackName: 'a', clusterName: 'a' }] }]).success).toBe(false);
+  });
+});
+
+describe('describeIssue', () => {
+  it('writes paths with dots for keys and brackets for indexes', () => {
+    expect(describeIssue({ code: 'custom', path: [2, 'clusters', 0, 'stackName'], message: 'bad' }, 'waves')).toBe(
+      'waves[2].clusters[0].stackName: bad',
+    );
+    expect(describeIssue({ code: 'custom', path: ['rollback', 'toAmi'], message: 'bad' }, '')).toBe('rollback.toAmi: bad');
+    expect(describeIssue({ code: 'custom', path: ['waves', 1, 0], message: 'bad' }, '')).toBe('waves[1][0]: bad');
+  });
+
+  it('says "value" for an issue about the root with no root name', () => {
+    expect(describeIssue({ code: 'custom', path: [], message: 'bad' }, '')).toBe('value: bad');
+  });
+});
+
+describe('allTargets', () => {
+  it('lists every target in wave order', () => {
+    const a = { stackName: 'a', clusterName: 'a', imageParameter: 'ApplicationImageId' };
+    const b = { stackName: 'b', clusterName: 'b', imageParameter: 'ApplicationImageId' };
+    const c = { stackName: 'c', clusterName: 'c', imageParameter: 'ApplicationImageId' };
+    expect(allTargets([{ name: 'one', clusters: [a, b] }, { name: 'two', clusters: [c] }])).toEqual([a, b, c]);
+  });
+});
