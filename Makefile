@@ -20,7 +20,7 @@ $(DEPS_STAMP): package.json package-lock.json
 deps: $(DEPS_STAMP) ## Install the npm dependencies (npm ci)
 
 .PHONY: test
-test: deps typecheck lint unit ## Run every check CI runs
+test: deps typecheck lint unit bats ## Run every check CI runs
 	@echo "make test: all checks passed"
 
 .PHONY: typecheck
@@ -28,7 +28,7 @@ typecheck: deps ## Type-check all TypeScript
 	$(NODE_BIN)/tsc --noEmit
 
 .PHONY: lint
-lint: lint-shell lint-cfn lint-asl ## Run the linters and validators
+lint: lint-shell lint-cfn lint-asl lint-packer ## Run the linters and validators
 
 .PHONY: lint-shell
 lint-shell: ## shellcheck every shell script in the repo
@@ -70,3 +70,17 @@ deploy: deps ## Deploy the pipeline to the AWS account of your profile: make dep
 .PHONY: measure
 measure: deps ## Print bundle sizes, cold load times and state transitions (figures for the README)
 	$(NODE_BIN)/tsx scripts/measure.ts
+
+.PHONY: lint-packer
+lint-packer: ## packer fmt -check, validate -syntax-only and the security settings of packer/
+	@scripts/ensure-tools.sh packer jq
+	scripts/check-packer.sh
+
+.PHONY: bats
+bats: deps ## Run the shell test suites (image scripts, first-run script, buildspec, laptop bake)
+	@scripts/ensure-tools.sh bats jq curl packer unzip
+	bats test/bats
+
+.PHONY: ami
+ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... make ami [SOURCE_AMI=ami-...]
+	scripts/bake-ami-locally.sh

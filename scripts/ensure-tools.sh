@@ -2,12 +2,12 @@
 # Makes sure the command-line tools `make test` and `make demo` need are on PATH.
 # Debian packages are installed when missing (apt-get, as root or through sudo);
 # the Python tools (cfn-lint, moto_server) are only checked, with the install line printed.
-# Usage: scripts/ensure-tools.sh TOOL...   (tools: packer shellcheck bats jq curl cfn-lint moto_server)
+# Usage: scripts/ensure-tools.sh TOOL...   (tools: packer shellcheck bats jq curl unzip cfn-lint moto_server)
 set -euo pipefail
 
 apt_package_for() {
   case "$1" in
-    packer | shellcheck | bats | jq | curl) echo "$1" ;;
+    packer | shellcheck | bats | jq | curl | unzip) echo "$1" ;;
     *) echo "" ;;
   esac
 }

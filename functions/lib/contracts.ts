@@ -192,3 +192,6 @@ export const STACK_OUTPUTS = {
   autoScalingGroupName: 'AutoScalingGroupName',
   imageParameterName: 'ImageParameterName',
 } as const;
+
+/** What the cluster stack's cfn-init passes to the first-run script (PROXY_URL may be empty). */
+export const FIRSTRUN_ENV = ['ECS_CLUSTER', 'STACK_NAME', 'AUTOSCALING_GROUP', 'AWS_DEFAULT_REGION', 'PROXY_URL'] as const;

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# First-run configuration of an ECS container instance. The image keeps this script at
+# /opt/ecs-ami-pipeline/firstrun.sh; the cluster stack's cfn-init runs it once at instance
+# creation and cfn-signal reports its exit status to CloudFormation.
+#
+# Inputs (environment):
+#   ECS_CLUSTER          cluster the ECS agent joins (required)
+#   STACK_NAME           CloudFormation stack, first part of the log group names (required)
+#   AUTOSCALING_GROUP    auto scaling group, second part of the log group names (required)
+#   AWS_DEFAULT_REGION   region the CloudWatch agent sends logs to (required)
+#   PROXY_URL            optional HTTP proxy (http://host:port or host:port) for Docker, the
+#                        ECS agent and the CloudWatch agent; empty = no proxy settings at all
+# Test seams (production defaults unchanged):
+#   FIRSTRUN_ROOT                 prefix of every file written (default /)
+#   ECS_AGENT_METADATA_URL        agent introspection endpoint (default http://localhost:51678/v1/metadata)
+#   HEALTHCHECK_TIMEOUT_SECONDS   how long to wait for the agent to join the cluster (default 300)
+#   HEALTHCHECK_INTERVAL_SECONDS  pause between polls (default 5)
+#   services are driven through the systemctl found on PATH.
+#
+# Every file is rewritten whole (never appended to), so running the script twice leaves the
+# same files as running it once, and a run without PROXY_URL removes proxy settings a
+# previous run wrote.
+set -euo pipefail
+
+readonly ROOT="${FIRSTRUN_ROOT:-/}"
+readonly METADATA_URL="${ECS_AGENT_METADATA_URL:-http://localhost:51678/v1/metadata}"
+readonly TIMEOUT_SECONDS="${HEALTHCHECK_TIMEOUT_SECONDS:-300}"
+readonly INTERVAL_SECONDS="${HEALTHCHECK_INTERVAL_SECONDS:-5}"
+# Instance metadata (169.254.169.254), task IAM role credentials (169.254.170.2) and the
+# Docker socket must never go through the proxy.
+readonly NO_PROXY_LIST="169.254.169.254,169.254.170.2,/var/run/docker.sock"
+readonly CWAGENT_ETC="/opt/aws/amazon-cloudwatch-agent/etc"
+readonly MANAGED_BY="# Managed by /opt/ecs-ami-pipeline/firstrun.sh; rewritten on every run."
+
+log() {
+  printf 'firstrun: %s\n' "$*"
+}
+
+die() {
+  printf 'firstrun: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# Path of an absolute system path under FIRSTRUN_ROOT.
+target() {
+  printf '%s%s' "${ROOT%/}" "$1"
+}
+
+validate_inputs() {
+  local name
+  local -a missing=()
+  for name in ECS_CLUSTER STACK_NAME AUTOSCALING_GROUP AWS_DEFAULT_REGION; do
+    [[ -n "${!name:-}" ]] || missing+=("$name")
+  done
+  if ((${#missing[@]} > 0)); then
+    die "missing required environment variable(s): ${missing[*]} (the cluster stack's cfn-init must set them)"
+  fi
+  # These end up in ecs.config, systemd units and TOML: reject anything that could break out.
+  [[ "$ECS_CLUSTER" =~ ^[A-Za-z0-9_-]{1,255}$ ]] ||
+    die "ECS_CLUSTER '$ECS_CLUSTER' is not a valid cluster name (letters, digits, - and _)"
+  [[ "$AWS_DEFAULT_REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] ||
+    die "AWS_DEFAULT_REGION '$AWS_DEFAULT_REGION' is not a region name"
+  if [[ -n "${PROXY_URL:-}" && ! "$PROXY_URL" =~ ^([a-z]+://)?[^[:space:]\"\'\\]+$ ]]; then
+    die "PROXY_URL '$PROXY_URL' must be a URL such as http://proxy.example.com:3128 without spaces or quotes"
+  fi
+  [[ "$TIMEOUT_SECONDS" =~ ^[0-9]+$ ]] ||
+    die "HEALTHCHECK_TIMEOUT_SECONDS '$TIMEOUT_SECONDS' is not a whole number of seconds"
+  [[ "$INTERVAL_SECONDS" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+    die "HEALTHCHECK_INTERVAL_SECONDS '$INTERVAL_SECONDS' is not a number of seconds"
+}
+
+# write_file PATH MODE: replaces PATH with stdin atomically; leaves it untouched when the
+# content is already the same. An existing file keeps its mode (ecs.config may be made
+# private because it can hold registry credentials); MODE applies to new files.
+write_file() {
+  local path mode="$2" tmp
+  path="$(target "$1")"
+  mkdir -p "$(dirname "$path")"
+  tmp="$(mktemp "${path}.XXXXXX")"
+  cat >"$tmp"
+  if [[ -f "$path" ]]; then
+    chmod --reference="$path" "$tmp"
+  else
+    chmod "$mode" "$tmp"
+  fi
+  if [[ -f "$path" ]] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$path"
+  fi
+}
+
+remove_file() {
+  rm -f "$(target "$1")"
+}
+
+# /etc/ecs/ecs.config may hold settings from other sources (cfn-init files, user data): only
+# the keys this script owns are replaced, the other lines are kept as they are.
+configure_ecs_agent() {
+  local config existing=""
+  config="$(target /etc/ecs/ecs.config)"
+  if [[ -f "$config" ]]; then
+    existing="$(grep -Ev '^(ECS_CLUSTER|HTTP_PROXY|HTTPS_PROXY|NO_PROXY)=' "$config" || true)"
+  fi
+  {
+    [[ -n "$existing" ]] && printf '%s\n' "$existing"
+    printf 'ECS_CLUSTER=%s\n' "$ECS_CLUSTER"
+    if [[ -n "${PROXY_URL:-}" ]]; then
+      printf 'HTTP_PROXY=%s\n' "$PROXY_URL"
+      printf 'HTTPS_PROXY=%s\n' "$PROXY_URL"
+      printf 'NO_PROXY=%s\n' "$NO_PROXY_LIST"
+    fi
+  } | write_file /etc/ecs/ecs.config 0644
+}
+
+# Docker and ecs-init (which may download the agent image) read the proxy from their systemd
+# environment; ecs.config above covers the agent itself.
+configure_service_proxies() {
+  local unit
+  for unit in docker ecs; do
+    if [[ -n "${PROXY_URL:-}" ]]; then
+      write_file "/etc/systemd/system/${unit}.service.d/http-proxy.conf" 0644 <<EOF
+$MANAGED_BY
+[Service]
+Environment="HTTP_PROXY=${PROXY_URL}"
+Environment="HTTPS_PROXY=${PROXY_URL}"
+Environment="NO_PROXY=${NO_PROXY_LIST}"
+EOF
+    else
+      remove_file "/etc/systemd/system/${unit}.service.d/http-proxy.conf"
+    fi
+  done
+}
+
+configure_cloudwatch_agent_proxy() {
+  if [[ -n "${PROXY_URL:-}" ]]; then
+    write_file "$CWAGENT_ETC/common-config.toml" 0644 <<EOF
+$MANAGED_BY
+[proxy]
+    http_proxy = "${PROXY_URL}"
+    https_proxy = "${PROXY_URL}"
+    no_proxy = "${NO_PROXY_LIST}"
+EOF
+  else
+    write_file "$CWAGENT_ETC/common-config.toml" 0644 <<EOF
+$MANAGED_BY
+# No HTTP proxy: PROXY_URL was empty.
+EOF
+  fi
+}
+
+# The book's log set, one log group per file named /<stack>/ec2/<auto scaling group>/<path>,
+# one stream per instance. AL2023 logs to the systemd journal only; the image's rsyslog
+# (packer/scripts/logging.sh) writes /var/log/messages, /var/log/docker (dockerd and
+# containerd) and /var/log/dmesg (kernel) from the journal, so all six files exist. The
+# agent's own journald input is recent (2026) and not yet in every AL2023 release, so it is
+# not used. rsyslog writes local time in its traditional format; the ECS agent writes UTC
+# and rotates to timestamped names, hence the trailing wildcard (the CloudWatch agent follows
+# the newest match).
+configure_cloudwatch_agent_logs() {
+  local prefix="/${STACK_NAME}/ec2/${AUTOSCALING_GROUP}"
+  jq -n --arg prefix "$prefix" --arg region "$AWS_DEFAULT_REGION" '
+    def collect($file; $path; $format; $zone):
+      {file_path: $file, log_group_name: ($prefix + $path), log_stream_name: "{instance_id}"}
+      + (if $format == "" then {} else {timestamp_format: $format} end)
+      + (if $zone == "" then {} else {timezone: $zone} end);
+    {
+      agent: {region: $region, run_as_user: "root"},
+      logs: {
+        logs_collected: {
+          files: {
+            collect_list: [
+              collect("/var/log/dmesg"; "/var/log/dmesg"; "%b %d %H:%M:%S"; ""),
+              collect("/var/log/messages"; "/var/log/messages"; "%b %d %H:%M:%S"; ""),
+              collect("/var/log/docker"; "/var/log/docker"; "%b %d %H:%M:%S"; ""),
+              collect("/var/log/ecs/ecs-init.log*"; "/var/log/ecs/ecs-init.log"; "%Y-%m-%dT%H:%M:%SZ"; "UTC"),
+              collect("/var/log/ecs/ecs-agent.log*"; "/var/log/ecs/ecs-agent.log"; "%Y-%m-%dT%H:%M:%SZ"; "UTC"),
+              collect("/var/log/ecs/audit.log*"; "/var/log/ecs/audit.log"; "%Y-%m-%dT%H:%M:%SZ"; "UTC")
+            ]
+          }
+        }
+      }
+    }' | write_file "$CWAGENT_ETC/amazon-cloudwatch-agent.json" 0644
+}
+
+# The agent's service translates the JSON on every start, so a restart applies it. Docker
+# and the ECS agent were disabled in the image: enabling them keeps them running across
+# reboots. --no-block queues the starts instead of waiting on them, so a start that never
+# happens ends in the health check's timeout and message, never in a hang.
+start_services() {
+  systemctl daemon-reload
+  systemctl enable amazon-cloudwatch-agent.service docker.service ecs.service
+  systemctl restart amazon-cloudwatch-agent.service
+  systemctl start --no-block docker.service
+  systemctl start --no-block ecs.service
+  log "started the CloudWatch agent; Docker and the ECS agent are starting"
+}
+
+service_states() {
+  local unit state
+  for unit in docker.service ecs.service; do
+    state="$(systemctl is-active "$unit" 2>/dev/null || true)"
+    printf '%s=%s ' "$unit" "${state:-unknown}"
+  done
+}
+
+wait_for_cluster() {
+  local deadline body cluster last="no answer yet"
+  deadline=$((SECONDS + TIMEOUT_SECONDS))
+  log "waiting up to ${TIMEOUT_SECONDS}s for the ECS agent to join cluster ${ECS_CLUSTER}"
+  while true; do
+    # --noproxy: the introspection endpoint is local, whatever proxy the environment names.
+    if body="$(curl --silent --show-error --fail --noproxy '*' --max-time 5 "$METADATA_URL" 2>&1)"; then
+      cluster="$(jq -r '.Cluster // empty' <<<"$body" 2>/dev/null || true)"
+      if [[ "$cluster" == "$ECS_CLUSTER" ]]; then
+        log "the ECS agent joined cluster ${ECS_CLUSTER}"
+        return 0
+      fi
+      last="$body"
+    else
+      last="request failed: $body"
+    fi
+    if ((SECONDS >= deadline)); then
+      die "the ECS agent did not join cluster ${ECS_CLUSTER} within ${TIMEOUT_SECONDS}s; ${METADATA_URL} last said: ${last:0:500} ($(service_states))"
+    fi
+    sleep "$INTERVAL_SECONDS"
+  done
+}
+
+main() {
+  validate_inputs
+  configure_ecs_agent
+  configure_service_proxies
+  configure_cloudwatch_agent_proxy
+  configure_cloudwatch_agent_logs
+  if [[ -n "${PROXY_URL:-}" ]]; then
+    log "configured cluster ${ECS_CLUSTER}, CloudWatch logs and proxy ${PROXY_URL}"
+  else
+    log "configured cluster ${ECS_CLUSTER} and CloudWatch logs (no proxy)"
+  fi
+  start_services
+  wait_for_cluster
+}
+
+main "$@"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Patches the operating system and installs what the first-run script and the cluster stack
+# need: aws-cfn-bootstrap (cfn-init, cfn-signal), amazon-cloudwatch-agent (awslogs does not
+# exist on AL2023), jq (the first-run health check), rsyslog and logrotate (see logging.sh).
+#
+# AL2023 pins dnf to the release the AMI was built from; --releasever=latest moves the image
+# to the newest release. The container runtime is excluded: AWS tests each ECS-optimized AMI
+# as a set of ecs-init (which carries the ECS agent), docker, containerd and runc, so those
+# stay at the base AMI's versions and change only when the pipeline picks a new base AMI.
+set -euo pipefail
+
+readonly RUNTIME_PACKAGES=(ecs-init docker containerd runc)
+readonly RUNTIME_EXCLUDES=(--exclude='ecs*' --exclude='docker*' --exclude='containerd*' --exclude='runc*')
+readonly EXTRA_PACKAGES=(aws-cfn-bootstrap amazon-cloudwatch-agent jq rsyslog logrotate)
+
+runtime_versions() {
+  # rpm prints "package X is not installed" (and fails) for a missing one; that line is
+  # compared like the others.
+  rpm -q "${RUNTIME_PACKAGES[@]}" || true
+}
+
+main() {
+  local before after
+  before="$(runtime_versions)"
+
+  dnf upgrade -y --releasever=latest "${RUNTIME_EXCLUDES[@]}"
+  dnf install -y --releasever=latest "${EXTRA_PACKAGES[@]}"
+
+  after="$(runtime_versions)"
+  if [[ "$before" != "$after" ]]; then
+    printf 'packages.sh: error: the container runtime changed during the upgrade:\n%s\n--- became ---\n%s\n' \
+      "$before" "$after" >&2
+    exit 1
+  fi
+  printf 'packages.sh: runtime kept at the base AMI versions:\n%s\n' "$after"
+}
+
+main "$@"

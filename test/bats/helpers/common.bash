@@ -1,0 +1,56 @@
+# Shared setup for the bats suites: repository paths, command stubs and file snapshots.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BATS_TEST_FILENAME}")/../.." && pwd)"
+export REPO_ROOT
+HELPERS="$REPO_ROOT/test/bats/helpers"
+export HELPERS
+
+# Puts a directory of stubs first on PATH; every stub appends "name arg..." to STUB_LOG.
+setup_stubs() {
+  STUB_BIN="$BATS_TEST_TMPDIR/stub-bin"
+  STUB_LOG="$BATS_TEST_TMPDIR/stub.log"
+  mkdir -p "$STUB_BIN"
+  : >"$STUB_LOG"
+  export STUB_BIN STUB_LOG
+  export PATH="$STUB_BIN:$PATH"
+}
+
+# stub NAME [BODY]: creates a stub command that logs its call and then runs BODY (bash).
+stub() {
+  local name="$1" body="${2:-}"
+  cat >"$STUB_BIN/$name" <<STUB
+#!/usr/bin/env bash
+printf '%s\n' "$name \$*" >>"\$STUB_LOG"
+$body
+STUB
+  chmod +x "$STUB_BIN/$name"
+}
+
+# Prints "checksum path" for every file under $1, sorted, for before/after comparisons.
+snapshot_tree() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+
+# Prints a buildspec (or any YAML file) as JSON, with PyYAML or the repo's npm yaml package.
+yaml_to_json() {
+  if python3 -c 'import yaml' >/dev/null 2>&1; then
+    python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1"
+  elif [[ -d "$REPO_ROOT/node_modules/yaml" ]]; then
+    (cd "$REPO_ROOT" && node -e 'const y = require("yaml"); const fs = require("fs"); console.log(JSON.stringify(y.parse(fs.readFileSync(process.argv[1], "utf8"))))' "$1")
+  else
+    echo "neither PyYAML nor node_modules/yaml is available to read $1" >&2
+    return 1
+  fi
+}
+
+# Fails when FILE has a line matching PATTERN (a bare `! grep` does not fail a bats test
+# unless it is the test's last command).
+refute_line_in() {
+  local file="$1" pattern="$2"
+  if grep -qE -- "$pattern" "$file"; then
+    printf 'unexpected line matching %s in %s:\n' "$pattern" "$file" >&2
+    grep -nE -- "$pattern" "$file" >&2
+    return 1
+  fi
+}
