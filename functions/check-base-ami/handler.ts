@@ -1,8 +1,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { runBaseAmiCheck, type BaseAmiCheckResult } from '../lib/base-ami-job';
-import { LAMBDA_ENV, type BaseAmiArchitecture } from '../lib/contracts';
-import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { LAMBDA_ENV } from '../lib/contracts';
+import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../lib/handler';
 
 const ssm = new SSMClient({});
 const sfn = new SFNClient({});
@@ -16,7 +16,7 @@ export const handler = lambdaHandler(logger, async (): Promise<BaseAmiCheckResul
     {
       stateMachineArn: requireEnv(LAMBDA_ENV.stateMachineArn),
       parameterPrefix: requireEnv(LAMBDA_ENV.parameterPrefix),
-      architecture: (process.env[LAMBDA_ENV.baseAmiArchitecture] ?? 'x86_64') as BaseAmiArchitecture,
+      architecture: baseAmiArchitecture(),
     },
   ),
 );

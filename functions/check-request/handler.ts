@@ -8,11 +8,10 @@ import {
   MANAGED_BY_VALUE,
   parameterNames,
   recommendedBaseAmiParameter,
-  type BaseAmiArchitecture,
 } from '../lib/contracts';
 import { InvalidRequestError } from '../lib/errors';
 import { runToGiveWayTo, stateMachineArnOf } from '../lib/executions';
-import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../lib/handler';
 import { previousDistinctValue } from '../lib/history';
 import { parameterHistory, readParameter } from '../lib/parameters';
 import type { RunPlan } from '../lib/plan';
@@ -31,8 +30,7 @@ export interface CheckRequestEvent {
 
 async function sourceImage(request: RunRequest): Promise<NonNullable<RunPlan['sourceAmi']>> {
   if (!request.sourceAmi) {
-    const architecture = (process.env[LAMBDA_ENV.baseAmiArchitecture] ?? 'x86_64') as BaseAmiArchitecture;
-    const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(architecture));
+    const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(baseAmiArchitecture()));
     return { id: recommended.imageId, name: recommended.imageName };
   }
   const image = await describeImage(ec2, request.sourceAmi);

@@ -64,7 +64,7 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
   const groupName = autoScalingGroupOf(
     stackName,
     outputs,
-    outputs.some((o) => o.key === STACK_OUTPUTS.autoScalingGroupName) ? [] : await stackResources(cfn, stackName),
+    outputs.some((o) => o.key === STACK_OUTPUTS.autoScalingGroupName && o.value) ? [] : await stackResources(cfn, stackName),
   );
   const groups = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
   const group = groups.AutoScalingGroups?.[0];

@@ -51,7 +51,8 @@ export function recommendedBaseAmiParameter(architecture: BaseAmiArchitecture): 
     ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended'
     : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended';
 }
-export type BaseAmiArchitecture = 'x86_64' | 'arm64';
+export const BASE_AMI_ARCHITECTURES = ['x86_64', 'arm64'] as const;
+export type BaseAmiArchitecture = (typeof BASE_AMI_ARCHITECTURES)[number];
 
 /**
  * SSM parameters the pipeline owns, under a per-stage prefix such as `/ecs-ami-pipeline/prod`.

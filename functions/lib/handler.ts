@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { SERVICE_NAME } from './contracts';
-import { asTransientWhenRetryable } from './errors';
+import { BASE_AMI_ARCHITECTURES, LAMBDA_ENV, SERVICE_NAME, type BaseAmiArchitecture } from './contracts';
+import { ConfigurationError, asTransientWhenRetryable } from './errors';
 
 /** One JSON logger per function; every line carries the execution ARN once the handler knows it. */
 export function createLogger(functionName: string): Logger {
@@ -44,4 +44,15 @@ export function requireEnv(name: string): string {
     throw new Error(`environment variable ${name} is not set; it comes from serverless.yml`);
   }
   return value;
+}
+
+/** The configured base AMI architecture; anything but the two AWS publishes is a deployment mistake. */
+export function baseAmiArchitecture(): BaseAmiArchitecture {
+  const value = process.env[LAMBDA_ENV.baseAmiArchitecture] || 'x86_64';
+  if (!(BASE_AMI_ARCHITECTURES as readonly string[]).includes(value)) {
+    throw new ConfigurationError(
+      `${LAMBDA_ENV.baseAmiArchitecture} is ${JSON.stringify(value)}; set the baseAmiArchitecture param to x86_64 or arm64 and redeploy`,
+    );
+  }
+  return value as BaseAmiArchitecture;
 }

@@ -18,12 +18,8 @@ export interface RunDocument {
   outcome: { status: RunStatus; step: PipelineStep };
 }
 
+/** The build as Step Functions hands it over (the CodeBuild API's PascalCase names). */
 interface CodeBuildView {
-  id?: string;
-  buildStatus?: string;
-  logs?: { deepLink?: string };
-  phases?: { phaseType?: string; phaseStatus?: string; contexts?: { message?: string }[] }[];
-  // Step Functions hands the build over with the API's PascalCase names.
   Id?: string;
   BuildStatus?: string;
   Logs?: { DeepLink?: string };
@@ -83,7 +79,7 @@ export function failedBuildOf(error: CaughtError | undefined): CodeBuildView | u
   try {
     const parsed = JSON.parse(error.Cause) as CodeBuildView & { Build?: CodeBuildView };
     const build = parsed.Build ?? parsed;
-    return build.Id || build.id || build.BuildStatus || build.buildStatus ? build : undefined;
+    return build.Id || build.BuildStatus ? build : undefined;
   } catch {
     return undefined;
   }
@@ -95,12 +91,7 @@ function buildSummary(build: CodeBuildView): { id?: string; status?: string; log
   const failure = failed
     ? `${failed.PhaseType} phase ${failed.PhaseStatus}${failed.Contexts?.[0]?.Message ? `: ${failed.Contexts[0].Message}` : ''}`
     : undefined;
-  return {
-    id: build.Id ?? build.id,
-    status: build.BuildStatus ?? build.buildStatus,
-    logs: build.Logs?.DeepLink ?? build.logs?.deepLink,
-    failure,
-  };
+  return { id: build.Id, status: build.BuildStatus, logs: build.Logs?.DeepLink, failure };
 }
 
 function links(doc: RunDocument, build: CodeBuildView | undefined, clusters: ClusterResult[]): string[] {
@@ -237,7 +228,7 @@ function story(doc: RunDocument): Story {
         const summary = build ? buildSummary(build) : undefined;
         return {
           headline: `the image build failed`,
-          happened: `CodeBuild build ${summary?.id ?? ''} ended ${summary?.status ?? 'in failure'}${summary?.failure ? ` (${summary.failure})` : ''}.${build ? '' : ` ${error ?? ''}`}`.trim(),
+          happened: `CodeBuild build${summary?.id ? ` ${summary.id}` : ''} ended ${summary?.status ?? 'in failure'}${summary?.failure ? ` (${summary.failure})` : ''}.${build ? '' : ` ${error ?? ''}`}`.trim(),
           leftAsItWas: 'Everything: no AMI was recorded and no cluster was touched.',
           pipelineDid: 'Stopped. Read the build logs (link below), fix the cause, and run again.',
         };

@@ -1,4 +1,5 @@
 import { STACK_OUTPUTS } from './contracts';
+import { ERROR_NAMES, PipelineError } from './errors';
 
 /** A container instance as ECS reports it, reduced to what the confirmation needs. */
 export interface ContainerInstanceView {
@@ -17,8 +18,10 @@ export interface RegistrationAssessment {
   ready: number;
   /** On the target AMI but not (yet) ACTIVE with a connected agent. */
   notReady: number;
-  /** Instances still registered on another AMI, per AMI (DRAINING ones included: they still hold tasks). */
+  /** Instances still serving on another AMI, per AMI: these block the confirmation. */
   onOtherAmis: Record<string, number>;
+  /** Old instances ECS is draining on their way out: reported, not blocking. */
+  draining: number;
   summary: string;
 }
 
@@ -26,8 +29,10 @@ export interface RegistrationAssessment {
 const GONE = new Set(['INACTIVE', 'DEREGISTERING']);
 
 /**
- * Is the cluster fully on the new image? As many ACTIVE, agent-connected instances on `amiId`
- * as the Auto Scaling group desires, and none left on another AMI.
+ * Is the cluster on the new image? As many ACTIVE, agent-connected instances on `amiId` as the
+ * Auto Scaling group desires, and no instance on another AMI still taking tasks. Old instances
+ * that are DRAINING only hand their tasks over: ECS managed draining can keep them a while after
+ * CloudFormation finished the update, and a slow drain is no reason to roll back a healthy fleet.
  */
 export function assessRegistration(
   desiredCapacity: number,
@@ -37,9 +42,10 @@ export function assessRegistration(
   const present = instances.filter((i) => !GONE.has(i.status));
   const onTarget = present.filter((i) => i.amiId === amiId);
   const ready = onTarget.filter((i) => i.status === 'ACTIVE' && i.agentConnected).length;
+  const leaving = present.filter((i) => i.amiId !== amiId && i.status === 'DRAINING');
   const onOtherAmis: Record<string, number> = {};
   for (const instance of present) {
-    if (instance.amiId === amiId) continue;
+    if (instance.amiId === amiId || instance.status === 'DRAINING') continue;
     const key = instance.amiId ?? 'unknown AMI';
     onOtherAmis[key] = (onOtherAmis[key] ?? 0) + 1;
   }
@@ -54,12 +60,14 @@ export function assessRegistration(
         .join(', ')})`,
     );
   }
+  if (leaving.length > 0) parts.push(`${leaving.length} old instance(s) draining`);
   return {
     confirmed,
     desiredCapacity,
     ready,
     notReady: onTarget.length - ready,
     onOtherAmis,
+    draining: leaving.length,
     summary: parts.join('; '),
   };
 }
@@ -74,7 +82,8 @@ export function autoScalingGroupOf(
   if (output?.value) return output.value;
   const groups = resources.filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup' && r.physicalId);
   if (groups.length === 1) return groups[0]!.physicalId!;
-  throw new Error(
+  throw new PipelineError(
+    ERROR_NAMES.stackNotRollable,
     groups.length === 0
       ? `stack ${stackName} has no Auto Scaling group; the pipeline confirms registration against the group the stack owns`
       : `stack ${stackName} has ${groups.length} Auto Scaling groups; add an ${STACK_OUTPUTS.autoScalingGroupName} output naming the ECS one`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { amiIdSchema } from './ami';
-import { TRIGGERS, type ClusterTarget, type Trigger, type Wave } from './contracts';
+import { TRIGGERS, type ClusterTarget, type Wave } from './contracts';
 import { InvalidRequestError } from './errors';
 import { describeIssue } from './waves';
 
@@ -68,10 +68,6 @@ export function parseRunRequest(input: unknown): RunRequest {
   }
   if (request.clusters && request.waves) reject('waves', 'give either clusters or waves, not both');
   return request;
-}
-
-export function triggerOf(request: RunRequest): Trigger {
-  return request.trigger;
 }
 
 function indexTargets(configured: Wave[]): Map<string, { target: ClusterTarget; wave: number }> {

@@ -103,8 +103,3 @@ export function assessWave(
     waves: [...previous.waves, { name: wave.name, results }],
   };
 }
-
-/** Stacks the rollout moved to the new image and left there. */
-export function rolledStacks(rollout: RolloutState | undefined): ClusterResult[] {
-  return (rollout?.waves ?? []).flatMap((w) => w.results.filter((r) => r.status === 'ROLLED'));
-}

@@ -1,4 +1,5 @@
 import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { createHash } from 'node:crypto';
 import { LAMBDA_ENV, type ClusterTarget } from '../lib/contracts';
 import { createLogger, lambdaHandler } from '../lib/handler';
 import { isNoUpdatesError, planImageUpdate } from '../lib/stack';
@@ -23,9 +24,14 @@ export interface UpdateStackResult {
   requestedAt: string;
 }
 
-/** Idempotency token for UpdateStack: [a-zA-Z0-9-], at most 128 characters. */
+/**
+ * Idempotency token for UpdateStack: [a-zA-Z0-9-], at most 128 characters. Readable when it fits;
+ * otherwise cut, with a hash of the whole so two runs never share a token.
+ */
 export function requestToken(runId: string, purpose: string, stackName: string): string {
-  return `${purpose}-${stackName}-${runId}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128);
+  const token = `${purpose}-${stackName}-${runId}`.replace(/[^a-zA-Z0-9-]/g, '-');
+  if (token.length <= 128) return token;
+  return `${token.slice(0, 111)}-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 }
 
 export const handler = lambdaHandler(logger, async (event: UpdateStackEvent): Promise<UpdateStackResult> => {

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { ERROR_NAMES, PipelineError } from '../../functions/lib/errors';
-import { createLogger, lambdaHandler, requireEnv } from '../../functions/lib/handler';
+import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../../functions/lib/handler';
 
 describe('lambdaHandler', () => {
   const logger = createLogger('test-function');
@@ -61,5 +61,25 @@ describe('requireEnv', () => {
   it.each([undefined, ''])('fails naming the variable when it is %p', (value) => {
     if (value !== undefined) process.env[NAME] = value;
     expect(() => requireEnv(NAME)).toThrow(`environment variable ${NAME} is not set; it comes from serverless.yml`);
+  });
+});
+
+describe('baseAmiArchitecture', () => {
+  const saved = process.env.BASE_AMI_ARCHITECTURE;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.BASE_AMI_ARCHITECTURE;
+    else process.env.BASE_AMI_ARCHITECTURE = saved;
+  });
+
+  it('defaults to x86_64 and accepts arm64', () => {
+    delete process.env.BASE_AMI_ARCHITECTURE;
+    expect(baseAmiArchitecture()).toBe('x86_64');
+    process.env.BASE_AMI_ARCHITECTURE = 'arm64';
+    expect(baseAmiArchitecture()).toBe('arm64');
+  });
+
+  it('refuses anything else instead of quietly building x86_64', () => {
+    process.env.BASE_AMI_ARCHITECTURE = 'aarch64';
+    expect(() => baseAmiArchitecture()).toThrow('BASE_AMI_ARCHITECTURE is "aarch64"; set the baseAmiArchitecture param to x86_64 or arm64');
   });
 });

@@ -447,10 +447,9 @@ describe('formatDuration', () => {
 });
 
 describe('failedBuildOf', () => {
-  it('reads a build from the cause, bare or under Build, PascalCase or camelCase', () => {
+  it('reads a build from the cause, bare or under Build', () => {
     expect(failedBuildOf({ Cause: JSON.stringify({ Id: 'b:1', BuildStatus: 'FAILED' }) })).toEqual({ Id: 'b:1', BuildStatus: 'FAILED' });
     expect(failedBuildOf({ Cause: JSON.stringify({ Build: { Id: 'b:2' } }) })).toEqual({ Id: 'b:2' });
-    expect(failedBuildOf({ Cause: JSON.stringify({ id: 'b:3', buildStatus: 'FAULT' }) })).toEqual({ id: 'b:3', buildStatus: 'FAULT' });
   });
 
   it('is undefined for a cause that is not a build', () => {

@@ -16,6 +16,7 @@ describe('assessRegistration', () => {
       ready: 2,
       notReady: 0,
       onOtherAmis: {},
+      draining: 0,
       summary: `2/2 instances ACTIVE and connected on ${NEW}`,
     });
   });
@@ -27,12 +28,20 @@ describe('assessRegistration', () => {
     expect(result.summary).toBe(`2/3 instances ACTIVE and connected on ${NEW}`);
   });
 
-  it('does not confirm while an instance on another AMI is registered, DRAINING ones included', () => {
+  it('does not confirm while an instance on another AMI still takes tasks', () => {
     const result = assessRegistration(2, [instance(NEW), instance(NEW), instance(OLD, 'DRAINING'), instance(OLD), instance(undefined)], NEW);
     expect(result.confirmed).toBe(false);
     expect(result.ready).toBe(2);
-    expect(result.onOtherAmis).toEqual({ [OLD]: 2, 'unknown AMI': 1 });
-    expect(result.summary).toBe(`2/2 instances ACTIVE and connected on ${NEW}; 3 still on other AMIs (${OLD}: 2, unknown AMI: 1)`);
+    expect(result.onOtherAmis).toEqual({ [OLD]: 1, 'unknown AMI': 1 });
+    expect(result.summary).toBe(
+      `2/2 instances ACTIVE and connected on ${NEW}; 2 still on other AMIs (${OLD}: 1, unknown AMI: 1); 1 old instance(s) draining`,
+    );
+  });
+
+  it('confirms while old instances are still DRAINING: managed draining may outlast the stack update', () => {
+    const result = assessRegistration(2, [instance(NEW), instance(NEW), instance(OLD, 'DRAINING'), instance(OLD, 'DRAINING')], NEW);
+    expect(result).toMatchObject({ confirmed: true, onOtherAmis: {}, draining: 2 });
+    expect(result.summary).toBe(`2/2 instances ACTIVE and connected on ${NEW}; 2 old instance(s) draining`);
   });
 
   it('ignores INACTIVE and DEREGISTERING instances (they run nothing)', () => {

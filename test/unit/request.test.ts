@@ -1,6 +1,6 @@
 import type { Wave } from '../../functions/lib/contracts';
 import { InvalidRequestError } from '../../functions/lib/errors';
-import { parseRunRequest, selectWaves, triggerOf, type RunRequest } from '../../functions/lib/request';
+import { parseRunRequest, selectWaves, type RunRequest } from '../../functions/lib/request';
 
 const AMI = 'ami-0123456789abcdef0';
 
@@ -30,7 +30,7 @@ describe('parseRunRequest', () => {
     expect(parseRunRequest({ trigger: 'weekly', waves: [['a'], ['b', 'c']] })).toEqual({ trigger: 'weekly', waves: [['a'], ['b', 'c']] });
     expect(parseRunRequest({ trigger: 'manual', rollback: {} })).toEqual({ trigger: 'manual', rollback: {} });
     expect(parseRunRequest({ trigger: 'manual', rollback: { toAmi: AMI } })).toEqual({ trigger: 'manual', rollback: { toAmi: AMI } });
-    expect(triggerOf(parseRunRequest({ trigger: 'base-ami', sourceAmi: AMI }))).toBe('base-ami');
+    expect(parseRunRequest({ trigger: 'base-ami', sourceAmi: AMI }).trigger).toBe('base-ami');
   });
 
   it('needs a known trigger', () => {

@@ -112,7 +112,7 @@ describe('confirm-registration handler', () => {
     const error = await caught(handler(event));
     expect(error.name).toBe('RegistrationPending');
     expect(error.message).toBe(
-      `cluster prod: 1/2 instances ACTIVE and connected on ${NEW}; 1 on ${NEW} not ready yet; 1 still on other AMIs (${OLD}: 1)`,
+      `cluster prod: 1/2 instances ACTIVE and connected on ${NEW}; 1 on ${NEW} not ready yet; 1 old instance(s) draining`,
     );
   });
 

@@ -130,6 +130,11 @@ describe('requestToken', () => {
   it('keeps at most 128 characters', () => {
     const token = requestToken('r'.repeat(80), 'rollback', 's'.repeat(128));
     expect(token).toHaveLength(128);
-    expect(token).toMatch(/^rollback-s+$/);
+    expect(token).toMatch(/^rollback-s+-[0-9a-f]{16}$/);
+  });
+
+  it('keeps tokens of different runs apart when the run id no longer fits', () => {
+    const long = 's'.repeat(120);
+    expect(requestToken('weekly-1', 'rollout', long)).not.toBe(requestToken('weekly-2', 'rollout', long));
   });
 });
