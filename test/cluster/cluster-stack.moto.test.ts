@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
@@ -24,9 +23,14 @@ import {
 import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DEFAULT_IMAGE_PARAMETER, STACK_OUTPUTS } from '../../functions/lib/contracts';
-import { loadCfg } from '../support/cfg-file';
-import { loadCfnYaml } from '../support/cfn-yaml';
-import { startMoto, type Moto } from '../support/moto';
+import {
+  CLUSTER_CAPABILITIES,
+  createClusterStack,
+  describeClusterStack,
+  stackOutput,
+  stageParameters as harnessStageParameters,
+} from '../../local/cluster-stack';
+import { startMoto, useMotoInThisProcess, type Moto } from '../support/moto';
 
 /**
  * The cluster stack created and updated in moto_server, from the shipped parameter files with the
@@ -36,11 +40,8 @@ import { startMoto, type Moto } from '../support/moto';
  * statically.
  */
 
-const ROOT = join(__dirname, '..', '..');
-const TEMPLATE = loadCfnYaml(join(ROOT, 'cluster', 'ecs-cluster.yml'));
-const TEMPLATE_BODY = JSON.stringify(TEMPLATE);
 const BASE_AMI_PARAMETER = '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id';
-const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'] as const;
+const CAPABILITIES = CLUSTER_CAPABILITIES;
 
 let moto: Moto;
 let cfn: CloudFormationClient;
@@ -51,6 +52,7 @@ let baseAmi: string;
 
 beforeAll(async () => {
   moto = await startMoto();
+  useMotoInThisProcess(moto);
   const config = {
     endpoint: moto.env.AWS_ENDPOINT_URL,
     region: moto.env.AWS_REGION,
@@ -70,72 +72,10 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-interface Network {
-  vpcId: string;
-  subnetIds: string[];
-}
-
-async function createNetwork(subnetCount: number): Promise<Network> {
-  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
-  const vpcId = vpc.Vpc!.VpcId!;
-  const subnetIds: string[] = [];
-  for (let i = 0; i < subnetCount; i++) {
-    const subnet = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpcId,
-        CidrBlock: `10.20.${i}.0/24`,
-        AvailabilityZone: `${moto.region}${'abcdef'[i]}`,
-      }),
-    );
-    subnetIds.push(subnet.Subnet!.SubnetId!);
-  }
-  return { vpcId, subnetIds };
-}
-
-/**
- * The stage's parameter file with the placeholders a user replaces swapped for emulated ids.
- * Parameters the file leaves out are passed with their template defaults: moto only remembers the
- * values a CreateStack call named, and answers an UpdateStack that asks UsePreviousValue for any
- * other parameter with an internal error (real CloudFormation remembers defaults too).
- */
-async function stageParameters(stage: string, imageId: string): Promise<Record<string, string>> {
-  const values = loadCfg(join(ROOT, 'cluster', 'params', `${stage}.cfg`));
-  const defaults = Object.fromEntries(
-    Object.entries(TEMPLATE.Parameters ?? {}).map(([key, p]) => [key, p.Default === undefined ? '' : String(p.Default)]),
-  );
-  const subnetCount = (values.ApplicationSubnets ?? '').split(',').length;
-  const network = await createNetwork(subnetCount);
-  return {
-    ...defaults,
-    ...values,
-    [DEFAULT_IMAGE_PARAMETER]: imageId,
-    VpcId: network.vpcId,
-    ApplicationSubnets: network.subnetIds.join(','),
-  };
-}
-
-async function describeStack(stackName: string): Promise<Stack> {
-  const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-  return out.Stacks![0]!;
-}
-
-function output(stack: Stack, key: string): string {
-  const value = stack.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
-  if (value === undefined) throw new Error(`stack ${stack.StackName} has no output ${key}`);
-  return value;
-}
-
-async function createStack(stackName: string, parameters: Record<string, string>): Promise<Stack> {
-  await cfn.send(
-    new CreateStackCommand({
-      StackName: stackName,
-      TemplateBody: TEMPLATE_BODY,
-      Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
-      Capabilities: [...CAPABILITIES],
-    }),
-  );
-  return describeStack(stackName);
-}
+const stageParameters = (stage: string, imageId: string) => harnessStageParameters(moto.region, stage, imageId);
+const describeStack = (stackName: string) => describeClusterStack(moto.region, stackName);
+const createStack = (stackName: string, parameters: Record<string, string>) => createClusterStack(moto.region, stackName, parameters);
+const output = stackOutput;
 
 async function launchTemplateVersions(launchTemplateId: string): Promise<LaunchTemplateVersion[]> {
   const out = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId }));
