@@ -84,3 +84,9 @@ bats: deps ## Run the shell test suites (image scripts, first-run script, builds
 .PHONY: ami
 ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... make ami [SOURCE_AMI=ami-...]
 	scripts/bake-ami-locally.sh
+
+SCENARIO ?= success
+.PHONY: demo
+demo: deps ## The pipeline end to end on a local emulated AWS account: make demo [SCENARIO=build-fails|registration-timeout|stack-update-fails]
+	@scripts/ensure-tools.sh moto_server packer jq
+	$(NODE_BIN)/tsx local/demo.ts --scenario "$(SCENARIO)"

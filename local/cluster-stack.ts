@@ -4,7 +4,8 @@
  * image ids swapped for emulated ones.
  */
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateSubnetCommand, CreateVpcCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import path from 'node:path';
 import { DEFAULT_IMAGE_PARAMETER, STACK_OUTPUTS } from '../functions/lib/contracts';
 import { loadCfg } from './cfg-file';
@@ -109,4 +110,17 @@ export async function deployClusterStack(options: {
     autoScalingGroupName: stackOutput(stack, STACK_OUTPUTS.autoScalingGroupName),
     parameters,
   };
+}
+
+/** The instances an Auto Scaling group has now, with the image each runs. */
+export async function groupInstances(
+  clients: { autoscaling: AutoScalingClient; ec2: EC2Client },
+  groupName: string,
+): Promise<{ id: string; imageId: string }[]> {
+  const group = (await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })))
+    .AutoScalingGroups![0]!;
+  const ids = (group.Instances ?? []).map((i) => i.InstanceId!);
+  if (ids.length === 0) return [];
+  const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  return out.Reservations!.flatMap((r) => r.Instances!).map((i) => ({ id: i.InstanceId!, imageId: i.ImageId! }));
 }

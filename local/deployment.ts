@@ -8,15 +8,15 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
+import { substitutedDefinitionText, type DeployedNames } from './state-machine';
 
 export const ACCOUNT_ID = '123456789012'; // moto's default account
-const DEFINITION = path.join(__dirname, '..', 'statemachine', 'pipeline.asl.json');
 
 export interface EmulatedDeployment {
   config: PipelineConfig;
+  /** What DefinitionSubstitutions filled in, so local runs use the same definition. */
+  names: DeployedNames;
   parameterPrefix: string;
   queueUrl: string;
   /** The Lambda environment serverless.yml would set, for running the handlers in-process. */
@@ -43,10 +43,12 @@ export async function deployPipeline(options: { stage: string; region: string; w
   ).Attributes!.QueueArn!;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
 
-  // DefinitionSubstitutions, as CloudFormation applies them.
-  const definition = readFileSync(DEFINITION, 'utf8').replace(/\$\{([A-Za-z]+)FunctionArn\}/g, (_m, fn: string) =>
-    functionArn(region, stage, fn.charAt(0).toLowerCase() + fn.slice(1)),
-  ).replace('${BakeProjectName}', `${name}-bake`).replace('${GitCommit}', 'local');
+  const names: DeployedNames = {
+    functionArn: (key) => functionArn(region, stage, key),
+    bakeProjectName: `${name}-bake`,
+    gitCommit: 'local',
+  };
+  const definition = substitutedDefinitionText(names);
   const machine = await sfn.send(
     new CreateStateMachineCommand({ name, definition, roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}-state-machine` }),
   );
@@ -67,6 +69,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
   );
   return {
     config,
+    names,
     parameterPrefix,
     queueUrl: queue.QueueUrl!,
     lambdaEnvironment: {

@@ -24,24 +24,36 @@ export const ACCOUNT = '123456789012';
 export const STATE_MACHINE_NAME = 'ecs-ami-pipeline-test';
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
 
-export function functionArn(key: string): string {
-  return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ecs-ami-pipeline-test-${key}`;
+/** What DefinitionSubstitutions fills in at deploy time, for one deployment. */
+export interface DeployedNames {
+  functionArn: (key: FunctionKey) => string;
+  bakeProjectName: string;
+  gitCommit: string;
 }
 
-/** The definition text with every `${Placeholder}` replaced, as Step Functions would at deploy time. */
-export function substitutedDefinition(extra: Record<string, string> = {}): Record<string, unknown> {
+/** The names the tests use. */
+export const TEST_NAMES: DeployedNames = {
+  functionArn: (key) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ecs-ami-pipeline-test-${key}`,
+  bakeProjectName: 'ecs-ami-pipeline-test-bake',
+  gitCommit: '0123456789abcdef0123456789abcdef01234567',
+};
+
+/** The definition text with every `${Placeholder}` replaced, as Step Functions does at deploy time. */
+export function substitutedDefinitionText(names: DeployedNames = TEST_NAMES): string {
   const values: Record<string, string> = {
-    BakeProjectName: 'ecs-ami-pipeline-test-bake',
-    GitCommit: '0123456789abcdef0123456789abcdef01234567',
-    ...Object.fromEntries(Object.entries(LAMBDA_PLACEHOLDERS).map(([k, v]) => [k, functionArn(v)])),
-    ...extra,
+    BakeProjectName: names.bakeProjectName,
+    GitCommit: names.gitCommit,
+    ...Object.fromEntries(Object.entries(LAMBDA_PLACEHOLDERS).map(([placeholder, key]) => [placeholder, names.functionArn(key)])),
   };
-  const text = readFileSync(DEFINITION_PATH, 'utf8').replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => {
+  return readFileSync(DEFINITION_PATH, 'utf8').replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`no substitution for ${whole} in ${DEFINITION_PATH}`);
     return value;
   });
-  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export function substitutedDefinition(names: DeployedNames = TEST_NAMES): Record<string, unknown> {
+  return JSON.parse(substitutedDefinitionText(names)) as Record<string, unknown>;
 }
 
 interface StateDef {
@@ -77,6 +89,8 @@ export interface RunEvent {
 }
 
 export interface RunOptions {
+  /** The deployment whose names the definition is filled with (default: the tests'). */
+  names?: DeployedNames;
   executionName?: string;
   /** Defaults to an ARN of the test state machine named after executionName. */
   executionArn?: string;
@@ -106,9 +120,10 @@ let executionCounter = 0;
  * names (or to `bake` for the CodeBuild task), waits and retry pauses are zeroed.
  */
 export async function runPipeline(input: unknown, handlers: Handlers, options: RunOptions = {}): Promise<RunOutcome> {
-  const definition = substitutedDefinition();
+  const names = options.names ?? TEST_NAMES;
+  const definition = substitutedDefinition(names);
   const states = allStates(definition);
-  const byArn = new Map(Object.values(LAMBDA_PLACEHOLDERS).map((key) => [functionArn(key), key]));
+  const byArn = new Map(Object.values(LAMBDA_PLACEHOLDERS).map((key) => [names.functionArn(key), key]));
   const localHandlers: Record<string, LocalHandler> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -120,7 +135,9 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
     if (!key) throw new Error(`state ${name} has a resource the test cannot route: ${state.Resource}`);
     localHandlers[name] = async (taskInput: unknown) => {
       const handler = handlers[key];
-      if (!handler) throw new Error(`the test gave no handler for ${key} (state "${name}")`);
+      if (!handler) throw new Error(`no handler given for ${key} (state "${name}")`);
+      // Let the event-log consumer see this state's entry before the handler logs anything.
+      await new Promise((resolve) => setImmediate(resolve));
       return handler(taskInput);
     };
   }

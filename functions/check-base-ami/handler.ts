@@ -10,7 +10,8 @@ const logger = createLogger('check-base-ami');
 
 export type { BaseAmiCheckResult };
 
-export const handler = lambdaHandler(logger, async (): Promise<BaseAmiCheckResult> =>
+// The scheduled event carries nothing the check needs.
+export const handler = lambdaHandler(logger, async (_event: unknown): Promise<BaseAmiCheckResult> =>
   runBaseAmiCheck(
     { ssm, sfn },
     {

@@ -1,0 +1,134 @@
+/**
+ * `make demo`: the whole pipeline on a local emulated AWS account (moto_server), in under a minute.
+ * The base-AMI check job finds a base that has not been built, starts the workflow, and the real
+ * state machine bakes (simulated CodeBuild), records, rolls the dev then the prod cluster stack
+ * (simulated rolling updates), confirms through the ECS API, promotes and notifies ops.
+ *
+ * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails]
+ */
+import { Command, Option } from 'commander';
+import { startMoto, type Moto } from './moto';
+import type { RunEvent, RunOutcome } from './state-machine';
+import { SCENARIOS, World, type Scenario } from './world';
+
+const started = Date.now();
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+const dim = (text: string) => paint(2, text);
+const bold = (text: string) => paint(1, text);
+
+function line(source: string, message: string): void {
+  const at = `${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(6);
+  console.log(`${dim(at)}  ${source.padEnd(15)} ${message}`);
+}
+
+/** One timeline line per state, retries folded into a count on the next line of that branch. */
+function timeline(clusterOf: (index: number | undefined, input: unknown) => string | undefined) {
+  const retries = new Map<string, number>();
+  return (event: RunEvent) => {
+    const where = clusterOf(event.index, event.input);
+    const key = `${where ?? ''}/${event.state}`;
+    if (event.type === 'StateRetried') {
+      retries.set(key, (retries.get(key) ?? 0) + 1);
+      return;
+    }
+    const prefix = where ? `[${where}] ` : '';
+    line('state machine', `${prefix}${event.state}`);
+    for (const [k, n] of retries) {
+      if (k.startsWith(`${where ?? ''}/`)) {
+        line('state machine', dim(`${prefix}  (${k.split('/')[1]} retried ${n}x while waiting)`));
+        retries.delete(k);
+      }
+    }
+  };
+}
+
+function stackOfInput(_index: number | undefined, input: unknown): string | undefined {
+  const target = (input as { target?: { stackName?: string } } | undefined)?.target;
+  return target?.stackName;
+}
+
+async function printFinalState(world: World, outcome: RunOutcome | undefined): Promise<void> {
+  console.log('');
+  console.log(bold('Final state'));
+  if (outcome) {
+    console.log(`  run: ${outcome.status === 'SUCCEEDED' ? 'succeeded' : `failed (${outcome.error?.name})`}, ended in "${outcome.path.at(-1)}"`);
+  }
+  console.log(`  SSM parameters under ${world.deployment.parameterPrefix}:`);
+  for (const p of await world.parameters()) {
+    const short = p.name.slice(world.deployment.parameterPrefix.length + 1);
+    console.log(`    ${short.padEnd(18)} ${(p.value ?? '(not set)').padEnd(22)} history: ${p.history.join(' -> ') || '-'}`);
+  }
+  console.log('  clusters (instances by AMI, ECS status):');
+  for (const cluster of await world.clusters()) {
+    const byAmi = new Map<string, string[]>();
+    for (const i of cluster.instances) byAmi.set(i.amiId, [...(byAmi.get(i.amiId) ?? []), i.ecsStatus]);
+    const summary = [...byAmi].map(([ami, states]) => `${states.length} x ${ami} (${[...new Set(states)].join(', ')})`).join('; ');
+    console.log(`    ${cluster.stackName.padEnd(10)} ${summary}`);
+  }
+  const messages = await world.opsMessages();
+  console.log(`  what ops received (${messages.length} SNS message${messages.length === 1 ? '' : 's'}):`);
+  for (const m of messages) {
+    console.log(`    ${bold(m.subject)}`);
+    console.log(dim(`      attributes: ${Object.entries(m.attributes).map(([k, v]) => `${k}=${v}`).join(' ')}`));
+    for (const text of m.message.trimEnd().split('\n').slice(0, 40)) console.log(dim(`      | ${text}`));
+  }
+}
+
+async function demo(scenario: Scenario): Promise<number> {
+  console.log(bold(`ECS AMI pipeline demo, scenario "${scenario}" (local moto_server; nothing touches AWS)`));
+  let moto: Moto | undefined;
+  let world: World | undefined;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await world?.close().catch(() => undefined);
+    await moto?.stop();
+  };
+  process.once('SIGINT', () => {
+    console.error('\ninterrupted: stopping moto_server');
+    void stop().then(() => process.exit(130));
+  });
+  try {
+    moto = await startMoto();
+    line('setup', `moto_server listening on ${moto.endpoint}`);
+    world = await World.create(moto, { scenario, log: line });
+
+    line('check job', 'the scheduled base-AMI check runs');
+    const check = await world.runCheckJob();
+    line('check job', check.message);
+    if (check.outcome !== 'started' || !check.executionArn) throw new Error(`the check job did not start a run: ${check.message}`);
+
+    const outcome = await world.runExecution(check.executionArn, timeline(stackOfInput));
+    line('state machine', outcome.status === 'SUCCEEDED' ? bold('run succeeded') : bold(`run failed: ${outcome.error?.name}`));
+    await printFinalState(world, outcome);
+
+    console.log('');
+    line('check job', 'the scheduled check runs again');
+    line('check job', (await world.runCheckJob()).message);
+    console.log('');
+    console.log(dim(`Simulated here: the Packer build (the template is validated, the AMI is created in moto), CloudFormation's`));
+    console.log(dim(`rolling update and rollback, and the ECS agent. Real: the state machine, every function, SSM, SNS, EC2, ECS.`));
+    console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return scenario === 'success' && outcome.status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    await stop();
+  }
+}
+
+const program = new Command()
+  .name('make demo')
+  .description('Runs the ECS AMI pipeline end to end against a local moto_server.')
+  .addOption(new Option('--scenario <name>', 'what happens during the run').choices([...SCENARIOS]).default('success'))
+  .showHelpAfterError();
+program.parse();
+const { scenario } = program.opts<{ scenario: Scenario }>();
+
+demo(scenario).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(2);
+  },
+);

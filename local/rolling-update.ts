@@ -1,0 +1,244 @@
+/**
+ * What CloudFormation and Auto Scaling do on real AWS after UpdateStack changes a cluster stack's
+ * image, done by hand because moto does none of it: moto makes the new launch template version
+ * but never replaces an instance, knows no rollback states, and runs no ECS agent.
+ *
+ * Per the stack's AutoScalingRollingUpdate (MinInstancesInService = desired, MaxBatchSize): point
+ * the group at the new launch template version, then batch by batch launch new instances, wait
+ * for their signal (the first-run script's ECS registration), drain and terminate the old ones.
+ * A batch that does not signal rolls the whole stack back to the previous image, as
+ * WaitOnResourceSignals does, and leaves the stack in UPDATE_ROLLBACK_COMPLETE.
+ */
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_IMAGE_PARAMETER, STACK_OUTPUTS } from '../functions/lib/contracts';
+import { CLUSTER_CAPABILITIES, groupInstances, stackOutput } from './cluster-stack';
+import type { SimulatedEcsAgent } from './ecs-agent';
+
+/**
+ * How instances of an image behave at boot. `never-signals`: the first-run script fails, so no
+ * signal and CloudFormation rolls back. `never-registers`: the stack's signal passes but the ECS
+ * agent never shows up in the cluster (what the pipeline's registration check exists to catch).
+ */
+export type ImageBehaviour = 'healthy' | 'never-signals' | 'never-registers';
+
+export interface SimulatedStackEvent {
+  timestamp: Date;
+  logicalResourceId: string;
+  resourceType: string;
+  resourceStatus: string;
+  reason?: string;
+}
+
+interface Overlay {
+  status?: string;
+  reason?: string;
+  events: SimulatedStackEvent[];
+}
+
+export class SimulatedRollingUpdates {
+  private readonly overlays = new Map<string, Overlay>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly cfn: CloudFormationClient;
+  private readonly ec2: EC2Client;
+  private readonly autoscaling: AutoScalingClient;
+
+  constructor(
+    private readonly options: {
+      /** moto itself, not the proxy: the simulation's own calls must not be simulated again. */
+      motoEndpoint: string;
+      region: string;
+      agent: SimulatedEcsAgent;
+      imageBehaviour: (amiId: string) => ImageBehaviour;
+      log: (stackName: string, message: string) => void;
+      /** Pause between the steps of a batch, so the pipeline's polls see the update in flight. */
+      stepMs: number;
+    },
+  ) {
+    const config = { region: options.region, endpoint: options.motoEndpoint };
+    this.cfn = new CloudFormationClient(config);
+    this.ec2 = new EC2Client(config);
+    this.autoscaling = new AutoScalingClient(config);
+  }
+
+  statusOf(stackName: string): { status?: string; reason?: string } {
+    const overlay = this.overlays.get(stackName);
+    return { status: overlay?.status, reason: overlay?.reason };
+  }
+
+  eventsOf(stackName: string): SimulatedStackEvent[] {
+    return [...(this.overlays.get(stackName)?.events ?? [])].reverse();
+  }
+
+  /** Resolves when no rolling update is running. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Called once moto accepted an UpdateStack: the stack is busy from this moment. */
+  updateAccepted(stackName: string): void {
+    const overlay: Overlay = { status: 'UPDATE_IN_PROGRESS', events: [] };
+    this.overlays.set(stackName, overlay);
+    this.event(stackName, stackName, 'AWS::CloudFormation::Stack', 'UPDATE_IN_PROGRESS', 'User Initiated');
+    const run = this.roll(stackName)
+      .catch((error: unknown) => {
+        overlay.status = 'UPDATE_ROLLBACK_FAILED';
+        overlay.reason = `harness error: ${error instanceof Error ? error.message : String(error)}`;
+        this.options.log(stackName, overlay.reason);
+      })
+      .finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+  }
+
+  private event(stackName: string, logicalId: string, type: string, status: string, reason?: string): void {
+    this.overlays.get(stackName)?.events.push({
+      timestamp: new Date(),
+      logicalResourceId: logicalId,
+      resourceType: type,
+      resourceStatus: status,
+      reason,
+    });
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.options.stepMs));
+  }
+
+  private async stack(stackName: string): Promise<Stack> {
+    return (await this.cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0]!;
+  }
+
+  private groupInstances(groupName: string) {
+    return groupInstances({ autoscaling: this.autoscaling, ec2: this.ec2 }, groupName);
+  }
+
+  private async latestLaunchTemplateVersion(launchTemplateId: string): Promise<string> {
+    const versions = await this.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId }));
+    return String(Math.max(...(versions.LaunchTemplateVersions ?? []).map((v) => v.VersionNumber ?? 0)));
+  }
+
+  private async roll(stackName: string): Promise<void> {
+    const overlay = this.overlays.get(stackName)!;
+    const stack = await this.stack(stackName);
+    const parameter = (key: string) => stack.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? '';
+    const imageId = parameter(DEFAULT_IMAGE_PARAMETER);
+    const groupName = stackOutput(stack, STACK_OUTPUTS.autoScalingGroupName);
+    const clusterName = stackOutput(stack, STACK_OUTPUTS.clusterName);
+    const launchTemplateId = stackOutput(stack, 'LaunchTemplateId');
+    const batchSize = Math.max(1, Number(parameter('MaxBatchSize')) || 1);
+    const desired = Number(parameter('ApplicationDesiredCount'));
+
+    const group = (await this.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })))
+      .AutoScalingGroups![0]!;
+    const previousVersion = group.LaunchTemplate?.Version ?? '1';
+    const version = await this.latestLaunchTemplateVersion(launchTemplateId);
+    // CloudFormation points the group at the new version (moto does not re-resolve the GetAtt).
+    await this.autoscaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: version } }),
+    );
+
+    const old = (await this.groupInstances(groupName)).filter((i) => i.imageId !== imageId);
+    const batches = Math.ceil(old.length / batchSize);
+    this.options.log(stackName, `rolling update: ${old.length} instance(s) to replace with ${imageId}, ${batchSize} at a time`);
+    const replaced = await this.replaceInBatches(stackName, groupName, clusterName, desired, old, imageId, batchSize, batches);
+    if (replaced) {
+      this.event(stackName, stackName, 'AWS::CloudFormation::Stack', 'UPDATE_COMPLETE');
+      overlay.status = undefined; // moto's own status (UPDATE_COMPLETE) is right again
+      this.options.log(stackName, 'UPDATE_COMPLETE');
+      return;
+    }
+
+    // WaitOnResourceSignals: the stack goes back to the previous image and template version.
+    const reason = `Received 0 SUCCESS signal(s) out of ${Math.min(batchSize, old.length)}. Unable to satisfy 100% MinSuccessfulInstancesPercent requirement`;
+    this.event(stackName, 'AutoScalingGroup', 'AWS::AutoScaling::AutoScalingGroup', 'UPDATE_FAILED', reason);
+    this.event(stackName, stackName, 'AWS::CloudFormation::Stack', 'UPDATE_ROLLBACK_IN_PROGRESS', 'The following resource(s) failed to update: [AutoScalingGroup].');
+    overlay.status = 'UPDATE_ROLLBACK_IN_PROGRESS';
+    this.options.log(stackName, `no signal from the new instances: rolling the stack back (${reason})`);
+    const previousImage = await this.imageOfVersion(launchTemplateId, previousVersion);
+    await this.restoreParameters(stack, previousImage);
+    const restoredVersion = await this.latestLaunchTemplateVersion(launchTemplateId);
+    await this.autoscaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: restoredVersion } }),
+    );
+    const onNewImage = (await this.groupInstances(groupName)).filter((i) => i.imageId !== previousImage);
+    await this.replaceInBatches(stackName, groupName, clusterName, desired, onNewImage, previousImage, batchSize, Math.ceil(onNewImage.length / batchSize));
+    this.event(stackName, stackName, 'AWS::CloudFormation::Stack', 'UPDATE_ROLLBACK_COMPLETE');
+    overlay.status = 'UPDATE_ROLLBACK_COMPLETE';
+    this.options.log(stackName, `UPDATE_ROLLBACK_COMPLETE: back on ${previousImage}`);
+  }
+
+  /** Replaces `old` batch by batch; false as soon as a batch does not signal (nothing of that batch kept). */
+  private async replaceInBatches(
+    stackName: string,
+    groupName: string,
+    clusterName: string,
+    desired: number,
+    old: { id: string }[],
+    imageId: string,
+    batchSize: number,
+    batches: number,
+  ): Promise<boolean> {
+    const behaviour = this.options.imageBehaviour(imageId);
+    for (let b = 0; b < batches; b++) {
+      const batch = old.slice(b * batchSize, (b + 1) * batchSize);
+      await this.pause();
+      const before = new Set((await this.groupInstances(groupName)).map((i) => i.id));
+      // MinInstancesInService = desired: launch the batch first, then retire the old instances.
+      await this.autoscaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: groupName, DesiredCapacity: desired + batch.length }));
+      const launched = (await this.groupInstances(groupName)).filter((i) => !before.has(i.id));
+      this.options.log(stackName, `batch ${b + 1}/${batches}: launched ${launched.map((i) => i.id).join(', ')} on ${imageId}`);
+      await this.pause();
+      if (behaviour === 'never-signals') {
+        for (const instance of launched) {
+          await this.autoscaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instance.id, ShouldDecrementDesiredCapacity: true }));
+        }
+        return false;
+      }
+      if (behaviour === 'healthy') {
+        for (const instance of launched) await this.options.agent.register(clusterName, instance.id);
+        this.options.log(stackName, `batch ${b + 1}/${batches}: ${launched.length} instance(s) registered with ECS and signalled`);
+      } else {
+        this.options.log(stackName, `batch ${b + 1}/${batches}: signalled, but the ECS agent never registered`);
+      }
+      const registered = await this.options.agent.instances(clusterName);
+      for (const instance of batch) {
+        const container = registered.find((c) => c.ec2InstanceId === instance.id);
+        if (container) await this.options.agent.drain(clusterName, container.containerInstanceArn);
+        await this.autoscaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instance.id, ShouldDecrementDesiredCapacity: true }));
+        if (container) await this.options.agent.deregister(clusterName, container.containerInstanceArn);
+      }
+      this.options.log(stackName, `batch ${b + 1}/${batches}: drained and terminated ${batch.map((i) => i.id).join(', ')}`);
+    }
+    return true;
+  }
+
+  private async imageOfVersion(launchTemplateId: string, version: string): Promise<string> {
+    const out = await this.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [version] }));
+    return out.LaunchTemplateVersions![0]!.LaunchTemplateData!.ImageId!;
+  }
+
+  /** After a rollback CloudFormation reports the previous parameter values again. */
+  private async restoreParameters(stack: Stack, previousImage: string): Promise<void> {
+    await this.cfn.send(
+      new UpdateStackCommand({
+        StackName: stack.StackName,
+        UsePreviousTemplate: true,
+        Parameters: (stack.Parameters ?? []).map(({ ParameterKey }) =>
+          ParameterKey === DEFAULT_IMAGE_PARAMETER
+            ? { ParameterKey, ParameterValue: previousImage }
+            : { ParameterKey, UsePreviousValue: true },
+        ),
+        Capabilities: [...CLUSTER_CAPABILITIES],
+        ClientRequestToken: `harness-rollback-${randomUUID()}`,
+      }),
+    );
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * An emulated AWS account with the pipeline deployed and two cluster stacks (dev and prod waves)
+ * running the ECS-optimized base AMI, on a moto_server. The functions are the real handler code,
+ * run in-process with only their endpoints pointed at the emulator (CloudFormation through the
+ * proxy that simulates rolling updates); the state machine is the real definition.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parameterNames, type ParameterNames, type Wave } from '../functions/lib/contracts';
+import type { BaseAmiCheckResult } from '../functions/lib/base-ami-job';
+import { parameterHistory } from '../functions/lib/parameters';
+import { startCloudFormationProxy, type CloudFormationProxy } from './cloudformation-proxy';
+import { deployClusterStack, groupInstances, type DeployedClusterStack } from './cluster-stack';
+import { simulatedBake } from './codebuild';
+import { deployPipeline, receivedMessages, type EmulatedDeployment, type OpsMessage } from './deployment';
+import { SimulatedEcsAgent } from './ecs-agent';
+import type { Moto } from './moto';
+import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
+import { runPipeline, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
+
+export const SCENARIOS = ['success', 'build-fails', 'registration-timeout', 'stack-update-fails'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** How the images this run bakes behave, per scenario (the base AMI always boots fine). */
+const BAKED_IMAGE_BEHAVIOUR: Record<Scenario, ImageBehaviour> = {
+  success: 'healthy',
+  'build-fails': 'healthy',
+  'registration-timeout': 'never-registers',
+  'stack-update-fails': 'never-signals',
+};
+
+export type Log = (source: string, message: string) => void;
+
+export interface WorldOptions {
+  scenario: Scenario;
+  stage?: string;
+  log?: Log;
+  /** Pipeline deadline for ECS registration (the deployed default is 900 s). */
+  registrationTimeoutSeconds?: number;
+  /** Pause of each Wait state and Retry of the state machine, and of each simulated CloudFormation step. */
+  pauseMs?: number;
+}
+
+export interface ClusterState {
+  stackName: string;
+  clusterName: string;
+  instances: { ec2InstanceId: string; amiId: string; ecsStatus: string }[];
+}
+
+export interface ParameterState {
+  name: string;
+  value?: string;
+  history: string[];
+}
+
+export class World {
+  private constructor(
+    readonly moto: Moto,
+    readonly options: Required<Omit<WorldOptions, 'log'>> & { log: Log },
+    readonly deployment: EmulatedDeployment,
+    readonly stacks: DeployedClusterStack[],
+    readonly baseAmiId: string,
+    readonly agent: SimulatedEcsAgent,
+    readonly updates: SimulatedRollingUpdates,
+    private readonly proxy: CloudFormationProxy,
+    /** Images the simulated builds made, in order. */
+    readonly bakedAmis: string[],
+  ) {}
+
+  private get fleetClients() {
+    return { autoscaling: new AutoScalingClient({ region: this.region }), ec2: new EC2Client({ region: this.region }) };
+  }
+
+  static async create(moto: Moto, options: WorldOptions): Promise<World> {
+    const settings = {
+      stage: 'demo',
+      registrationTimeoutSeconds: 3,
+      pauseMs: 100,
+      log: () => undefined,
+      ...options,
+    };
+    const region = moto.region;
+    Object.assign(process.env, moto.env, {
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+
+    const baked: string[] = [];
+    const agent = new SimulatedEcsAgent(region);
+    const updates = new SimulatedRollingUpdates({
+      motoEndpoint: moto.endpoint,
+      region,
+      agent,
+      imageBehaviour: (amiId) => (baked.includes(amiId) ? BAKED_IMAGE_BEHAVIOUR[settings.scenario] : 'healthy'),
+      log: (stackName, message) => settings.log('cloudformation', `${stackName}: ${message}`),
+      stepMs: settings.pauseMs,
+    });
+    const proxy = await startCloudFormationProxy(moto.endpoint, updates);
+    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = proxy.endpoint;
+
+    const ssm = new SSMClient({ region });
+    const baseAmiId = (
+      await ssm.send(new GetParameterCommand({ Name: '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id' }))
+    ).Parameter!.Value!;
+
+    const stacks: DeployedClusterStack[] = [];
+    for (const stage of ['dev', 'prod']) {
+      const stack = await deployClusterStack({ region, stackName: `ecs-${stage}`, stage, imageId: baseAmiId });
+      // The base image's agents join their cluster at boot.
+      const fleet = { autoscaling: new AutoScalingClient({ region }), ec2: new EC2Client({ region }) };
+      for (const instance of await groupInstances(fleet, stack.autoScalingGroupName)) {
+        await agent.register(stack.clusterName, instance.id);
+      }
+      settings.log('setup', `cluster stack ${stack.stackName}: ${stack.parameters.ApplicationDesiredCount} instance(s) on ${baseAmiId}, registered with ECS`);
+      stacks.push(stack);
+    }
+
+    const waves: Wave[] = stacks.map((s, i) => ({
+      name: i === 0 ? 'dev' : 'prod',
+      clusters: [{ stackName: s.stackName, clusterName: s.clusterName, imageParameter: 'ApplicationImageId' }],
+    }));
+    const deployment = await deployPipeline({ stage: settings.stage, region, waves });
+    Object.assign(process.env, deployment.lambdaEnvironment, {
+      REGISTRATION_TIMEOUT_SECONDS: String(settings.registrationTimeoutSeconds),
+    });
+    settings.log('setup', `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod`);
+
+    return new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked);
+  }
+
+  get region(): string {
+    return this.moto.region;
+  }
+
+  get names(): ParameterNames {
+    return parameterNames(this.deployment.parameterPrefix);
+  }
+
+  /** The real handlers, imported only now: their clients read the endpoints set up above. */
+  async handlers(): Promise<Handlers> {
+    const [checkRequest, recordBakedAmi, updateStack, checkStackUpdate, confirmRegistration, assessWave, promoteAmi, notify] =
+      await Promise.all([
+        import('../functions/check-request/handler'),
+        import('../functions/record-baked-ami/handler'),
+        import('../functions/update-stack/handler'),
+        import('../functions/check-stack-update/handler'),
+        import('../functions/confirm-registration/handler'),
+        import('../functions/assess-wave/handler'),
+        import('../functions/promote-ami/handler'),
+        import('../functions/notify/handler'),
+      ]);
+    return {
+      checkRequest: checkRequest.handler,
+      recordBakedAmi: recordBakedAmi.handler,
+      updateStack: updateStack.handler,
+      checkStackUpdate: checkStackUpdate.handler,
+      confirmRegistration: confirmRegistration.handler,
+      assessWave: assessWave.handler,
+      promoteAmi: promoteAmi.handler,
+      notify: notify.handler,
+      bake: simulatedBake({
+        region: this.region,
+        projectEnvironment: { AMI_NAME_PREFIX: `ecs-ami-pipeline-${this.options.stage}`, TIMEZONE: 'UTC', PACKER_ASSETS_SHA256: '0'.repeat(64) },
+        fail: this.options.scenario === 'build-fails',
+        log: (message) => this.options.log('codebuild', message),
+        onBaked: (amiId) => this.bakedAmis.push(amiId),
+      }),
+    };
+  }
+
+  /** The scheduled base-AMI check, as EventBridge would invoke it. */
+  async runCheckJob(): Promise<BaseAmiCheckResult> {
+    const { handler } = await import('../functions/check-base-ami/handler');
+    return handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+  }
+
+  /**
+   * Runs an execution that was started in the emulator (by the check job or the CLI) with the real
+   * definition, in-process, then stops it there: moto can only record RUNNING or ABORTED, and a
+   * finished run must not count as in flight for the next one.
+   */
+  async runExecution(executionArn: string, onEvent?: (event: RunEvent) => void): Promise<RunOutcome> {
+    const sfn = new SFNClient({ region: this.region });
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const outcome = await runPipeline(JSON.parse(execution.input ?? '{}'), await this.handlers(), {
+      names: this.deployment.names,
+      executionArn,
+      executionName: execution.name,
+      startTime: execution.startDate?.toISOString(),
+      waitMs: this.options.pauseMs,
+      retryMs: this.options.pauseMs,
+      onEvent,
+    });
+    await this.updates.idle();
+    await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));
+    return outcome;
+  }
+
+  async parameters(): Promise<ParameterState[]> {
+    const ssm = new SSMClient({ region: this.region });
+    const names = this.names;
+    return Promise.all(
+      [names.currentAmi, names.latestAmi, names.currentBaseAmi].map(async (name) => {
+        const history = (await parameterHistory(ssm, name)).map((v) => v.value);
+        return { name, value: history.at(-1), history };
+      }),
+    );
+  }
+
+  async clusters(): Promise<ClusterState[]> {
+    return Promise.all(
+      this.stacks.map(async (stack) => {
+        const registered = await this.agent.instances(stack.clusterName);
+        const instances = (await groupInstances(this.fleetClients, stack.autoScalingGroupName)).map((i) => ({
+          ec2InstanceId: i.id,
+          amiId: i.imageId,
+          ecsStatus: registered.find((r) => r.ec2InstanceId === i.id)?.status ?? 'not registered',
+        }));
+        return { stackName: stack.stackName, clusterName: stack.clusterName, instances };
+      }),
+    );
+  }
+
+  /** What ops received since the last call. */
+  async opsMessages(): Promise<OpsMessage[]> {
+    return receivedMessages(this.deployment.queueUrl, this.region);
+  }
+
+  async close(): Promise<void> {
+    await this.updates.idle();
+    await this.proxy.stop();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * End to end: the dev stack updates, but the new instances never register with ECS. After the
+ * registration deadline the pipeline rolls the stack back to its previous image, confirms that,
+ * promotes nothing and reports a rollback. The fleet ends on the image it started on.
+ */
+import { runScenario, stopScenario, type ScenarioRun } from './scenario';
+
+let run: ScenarioRun;
+
+beforeAll(async () => {
+  run = await runScenario('registration-timeout');
+}, 120_000);
+afterAll(() => stopScenario(run));
+
+it('rolls the stack back after the registration deadline and ends as rolled back', () => {
+  expect(run.outcome.status).toBe('FAILED');
+  expect(run.outcome.error?.name).toBe('RolledBack');
+  expect(run.outcome.entered).toEqual(
+    expect.arrayContaining(['Roll the stack back to its previous image', 'Confirm the rollback registered', 'Cluster rolled back']),
+  );
+});
+
+it('promotes nothing', async () => {
+  const byName = Object.fromEntries((await run.world.parameters()).map((p) => [p.name, p]));
+  expect(byName[run.world.names.currentAmi]?.history).toEqual([]);
+  expect(byName[run.world.names.latestAmi]?.value).toBe(run.world.bakedAmis[0]);
+});
+
+it('ends with every instance on the previous AMI and registered, none on the new one', async () => {
+  const clusters = await run.world.clusters();
+  for (const instance of clusters.flatMap((c) => c.instances)) {
+    expect(instance).toMatchObject({ amiId: run.world.baseAmiId, ecsStatus: 'ACTIVE' });
+  }
+  const dev = clusters.find((c) => c.stackName === 'ecs-dev')!;
+  const registered = await run.world.agent.instances(dev.clusterName);
+  expect(registered.map((i) => i.amiId)).toEqual([run.world.baseAmiId]);
+});
+
+it('tells ops the stack was rolled back, to which image, and why', async () => {
+  const [message, ...more] = await run.world.opsMessages();
+  expect(more).toEqual([]);
+  expect(message!.attributes).toEqual({ status: 'ROLLED_BACK', stage: 'demo', step: 'registration' });
+  expect(message!.subject).toBe(`[ecs-ami-pipeline demo] ROLLED BACK: ${run.world.bakedAmis[0]} not confirmed on ecs-dev`);
+  expect(message!.message).toContain(`Rolled ecs-dev back to ${run.world.baseAmiId} and confirmed it; promoted nothing.`);
+  expect(message!.message).toContain('RegistrationTimedOut');
+});

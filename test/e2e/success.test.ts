@@ -1,0 +1,66 @@
+/**
+ * End to end, the success path: the scheduled check finds a new base AMI, the real state machine
+ * bakes, records, rolls dev then prod, confirms through the ECS API, promotes and tells ops.
+ * Assertions are on the emulator's state: SSM, EC2 images and instances, ECS, the SNS inbox.
+ */
+import { MANAGED_BY_VALUE } from '../../functions/lib/contracts';
+import { imageTags, runScenario, stopScenario, TAG_KEYS, type ScenarioRun } from './scenario';
+
+let run: ScenarioRun;
+
+beforeAll(async () => {
+  run = await runScenario('success');
+}, 120_000);
+afterAll(() => stopScenario(run));
+
+it('starts one run for the new base, named after it', () => {
+  expect(run.check.outcome).toBe('started');
+  expect(run.check.executionArn).toMatch(new RegExp(`:base-ami-${run.world.baseAmiId}$`));
+  expect(run.outcome.status).toBe('SUCCEEDED');
+  expect(run.outcome.path.at(-1)).toBe('Fleet is on the new image');
+});
+
+it('records and promotes the baked AMI, and the base it came from', async () => {
+  const [baked] = run.world.bakedAmis;
+  const byName = Object.fromEntries((await run.world.parameters()).map((p) => [p.name, p]));
+  expect(byName[run.world.names.latestAmi]).toEqual({ name: run.world.names.latestAmi, value: baked, history: [baked] });
+  expect(byName[run.world.names.currentAmi]?.history).toEqual([baked]);
+  expect(byName[run.world.names.currentBaseAmi]?.value).toBe(run.world.baseAmiId);
+});
+
+it('bakes an image tagged, with its snapshots, as the Packer template tags it', async () => {
+  const { tags, snapshotTags } = await imageTags(run.world.region, run.world.bakedAmis[0]!);
+  expect(Object.keys(tags).sort()).toEqual([...TAG_KEYS].sort());
+  expect(tags).toMatchObject({ ManagedBy: MANAGED_BY_VALUE, SourceAmiId: run.world.baseAmiId, BuildId: `base-ami-${run.world.baseAmiId}` });
+  expect(snapshotTags.length).toBeGreaterThan(0);
+  for (const snapshot of snapshotTags) expect(snapshot).toMatchObject({ ManagedBy: MANAGED_BY_VALUE });
+});
+
+it('leaves every instance of both clusters on the new AMI, registered and ACTIVE', async () => {
+  const [baked] = run.world.bakedAmis;
+  const clusters = await run.world.clusters();
+  expect(clusters.map((c) => [c.stackName, c.instances.length])).toEqual([
+    ['ecs-dev', 1],
+    ['ecs-prod', 3],
+  ]);
+  for (const instance of clusters.flatMap((c) => c.instances)) {
+    expect(instance).toMatchObject({ amiId: baked, ecsStatus: 'ACTIVE' });
+  }
+  // The old instances are gone from ECS, not merely drained.
+  for (const cluster of clusters) {
+    expect((await run.world.agent.instances(cluster.clusterName)).every((i) => i.amiId === baked)).toBe(true);
+  }
+});
+
+it('tells ops once, with the outcome as filterable attributes', async () => {
+  const messages = await run.world.opsMessages();
+  expect(messages).toHaveLength(1);
+  expect(messages[0]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 2 clusters`);
+  expect(messages[0]!.attributes).toEqual({ status: 'SUCCEEDED', stage: 'demo', step: 'promote' });
+});
+
+it('finds nothing to do when the check runs again', async () => {
+  const again = await run.world.runCheckJob();
+  expect(again.outcome).toBe('up-to-date');
+  expect(again.message).toContain('no new base AMI');
+});
