@@ -53,15 +53,33 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
   throw new Error(`moto_server did not answer on ${endpoint} within 20 s:\n${output()}`);
 }
 
-export async function startMoto(region: string = TEST_REGION): Promise<Moto> {
+/**
+ * `serverEnvironment` reaches the moto_server process only, e.g. SF_EXECUTION_HISTORY_TYPE=FAILURE
+ * to make moto's fixed execution history a failing one.
+ */
+export async function startMoto(region: string = TEST_REGION, serverEnvironment: Record<string, string> = {}): Promise<Moto> {
   if (!motoAvailable()) {
     throw new Error("moto_server is not on PATH. Install it with: pip install 'moto[server]>=5.2.3'");
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
+  // Its own process group: moto_server is often a shim (pyenv) in front of python, and killing the
+  // group reaches the server itself. The exit hook covers a caller that dies without stop()
+  // (a broken pipe, an uncaught error): no orphaned server keeps a port.
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, ...serverEnvironment },
   });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const onExit = () => killGroup('SIGKILL');
+  process.once('exit', onExit);
   let log = '';
   const keepTail = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000);
@@ -86,9 +104,10 @@ export async function startMoto(region: string = TEST_REGION): Promise<Moto> {
       await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      process.removeListener('exit', onExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
+      killGroup('SIGTERM');
       await exited;
     },
   };

@@ -1,20 +1,13 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { describeImage, listRunningExecutions, recommendedBaseAmi, tagValue } from '../lib/aws-lookups';
-import {
-  AMI_TAGS,
-  LAMBDA_ENV,
-  MANAGED_BY_VALUE,
-  parameterNames,
-  recommendedBaseAmiParameter,
-} from '../lib/contracts';
-import { InvalidRequestError } from '../lib/errors';
+import { listRunningExecutions, recommendedBaseAmi } from '../lib/aws-lookups';
+import { LAMBDA_ENV, parameterNames, recommendedBaseAmiParameter } from '../lib/contracts';
 import { runToGiveWayTo, stateMachineArnOf } from '../lib/executions';
 import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../lib/handler';
-import { previousDistinctValue } from '../lib/history';
-import { parameterHistory, readParameter } from '../lib/parameters';
+import { readParameter } from '../lib/parameters';
 import type { RunPlan } from '../lib/plan';
+import { checkSourceImage, resolveRollbackTarget } from '../lib/request-images';
 import { parseRunRequest, selectWaves, type RunRequest } from '../lib/request';
 import { parseConfiguredWaves } from '../lib/waves';
 
@@ -29,40 +22,9 @@ export interface CheckRequestEvent {
 }
 
 async function sourceImage(request: RunRequest): Promise<NonNullable<RunPlan['sourceAmi']>> {
-  if (!request.sourceAmi) {
-    const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(baseAmiArchitecture()));
-    return { id: recommended.imageId, name: recommended.imageName };
-  }
-  const image = await describeImage(ec2, request.sourceAmi);
-  if (!image) throw new InvalidRequestError('sourceAmi', `${request.sourceAmi} does not exist in this region`);
-  if (image.State !== 'available') {
-    throw new InvalidRequestError('sourceAmi', `${request.sourceAmi} is ${image.State}, not available`);
-  }
-  return { id: request.sourceAmi, name: image.Name };
-}
-
-async function rollbackImage(request: RunRequest, currentAmiParameter: string): Promise<NonNullable<RunPlan['rollbackTo']>> {
-  let amiId = request.rollback?.toAmi;
-  if (!amiId) {
-    const previous = previousDistinctValue(await parameterHistory(ssm, currentAmiParameter));
-    if (!previous) {
-      throw new InvalidRequestError(
-        'rollback.toAmi',
-        `${currentAmiParameter} has no earlier AMI to roll back to; name one with {"rollback": {"toAmi": "ami-..."}}`,
-      );
-    }
-    amiId = previous.value;
-  }
-  const image = await describeImage(ec2, amiId);
-  if (!image) throw new InvalidRequestError('rollback.toAmi', `${amiId} does not exist in this region (deregistered?)`);
-  if (image.State !== 'available') throw new InvalidRequestError('rollback.toAmi', `${amiId} is ${image.State}, not available`);
-  if (tagValue(image, AMI_TAGS.managedBy) !== MANAGED_BY_VALUE) {
-    throw new InvalidRequestError(
-      'rollback.toAmi',
-      `${amiId} was not baked by this pipeline (no ${AMI_TAGS.managedBy}=${MANAGED_BY_VALUE} tag); only pipeline images can be rolled back to`,
-    );
-  }
-  return { amiId, baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId) };
+  if (request.sourceAmi) return checkSourceImage(ec2, request.sourceAmi);
+  const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(baseAmiArchitecture()));
+  return { id: recommended.imageId, name: recommended.imageName };
 }
 
 export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): Promise<RunPlan> => {
@@ -91,7 +53,7 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
 
   const currentAmiId = await readParameter(ssm, names.currentAmi);
   const plan: RunPlan = { ...base, currentAmiId };
-  if (request.rollback) plan.rollbackTo = await rollbackImage(request, names.currentAmi);
+  if (request.rollback) plan.rollbackTo = await resolveRollbackTarget({ ssm, ec2 }, request.rollback.toAmi, names.currentAmi);
   else plan.sourceAmi = await sourceImage(request);
   return plan;
 });

@@ -1,10 +1,11 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { listContainerInstances } from '../lib/container-instances';
 import { LAMBDA_ENV, STACK_OUTPUTS, type ClusterTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/errors';
 import { createLogger, lambdaHandler } from '../lib/handler';
-import { assessRegistration, autoScalingGroupOf, type ContainerInstanceView } from '../lib/registration';
+import { assessRegistration, autoScalingGroupOf } from '../lib/registration';
 import { describeStack, stackOutputs, stackResources } from '../lib/stack-lookups';
 
 const cfn = new CloudFormationClient({});
@@ -28,30 +29,6 @@ export interface ConfirmRegistrationResult {
   checkedAt: string;
 }
 
-async function containerInstances(cluster: string): Promise<ContainerInstanceView[]> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(new ListContainerInstancesCommand({ cluster, nextToken, maxResults: 100 }));
-    arns.push(...(page.containerInstanceArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  const views: ContainerInstanceView[] = [];
-  for (let i = 0; i < arns.length; i += 100) {
-    const out = await ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: arns.slice(i, i + 100) }));
-    for (const ci of out.containerInstances ?? []) {
-      views.push({
-        arn: ci.containerInstanceArn ?? '',
-        ec2InstanceId: ci.ec2InstanceId,
-        status: ci.status ?? 'UNKNOWN',
-        agentConnected: ci.agentConnected ?? false,
-        amiId: ci.attributes?.find((a) => a.name === 'ecs.ami-id')?.value,
-      });
-    }
-  }
-  return views;
-}
-
 function timeoutSeconds(): number {
   const raw = Number(process.env[LAMBDA_ENV.registrationTimeoutSeconds] ?? DEFAULT_TIMEOUT_SECONDS);
   return Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_TIMEOUT_SECONDS;
@@ -70,7 +47,7 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
   const group = groups.AutoScalingGroups?.[0];
   if (!group) throw new PipelineError(ERROR_NAMES.stackNotRollable, `Auto Scaling group ${groupName} of stack ${stackName} does not exist`);
 
-  const assessment = assessRegistration(group.DesiredCapacity ?? 0, await containerInstances(clusterName), event.amiId);
+  const assessment = assessRegistration(group.DesiredCapacity ?? 0, await listContainerInstances(ecs, clusterName), event.amiId);
   const checkedAt = new Date();
   logger.info('registration assessed', { clusterName, groupName, ...assessment });
   if (assessment.confirmed) return { confirmed: true, summary: assessment.summary, checkedAt: checkedAt.toISOString() };

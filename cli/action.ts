@@ -1,0 +1,19 @@
+import type { Command, OptionValues } from 'commander';
+import { createContext, type Context, type GlobalOptions } from './context';
+
+/** A command's work: returns the exit code; throws for anything main.ts should explain in one line. */
+export type CommandRunner<O extends OptionValues> = (ctx: Context, options: O, command: Command) => Promise<number>;
+
+/** Adapts a runner to commander: builds the context from the global options once the line is parsed. */
+export function action<O extends OptionValues>(runner: CommandRunner<O>): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const command = args[args.length - 1] as Command;
+    const ctx = createContext(command.optsWithGlobals<GlobalOptions>());
+    process.exitCode = await runner(ctx, command.opts<O>(), command);
+  };
+}
+
+/** Help text that ends every command's --help. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}

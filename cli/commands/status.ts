@@ -1,0 +1,177 @@
+import { DescribeClustersCommand } from '@aws-sdk/client-ecs';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { Option, type Command } from 'commander';
+import { describeImage, listRunningExecutions, recommendedBaseAmi } from '../../functions/lib/aws-lookups';
+import { listContainerInstances } from '../../functions/lib/container-instances';
+import { recommendedBaseAmiParameter, type BakedAmiRecord, type PipelineConfig, type PromotionRecord } from '../../functions/lib/contracts';
+import { ERROR_NAMES, isAwsError } from '../../functions/lib/errors';
+import { readJsonParameter, readParameter } from '../../functions/lib/parameters';
+import { describeStack, stackView } from '../../functions/lib/stack-lookups';
+import { allTargets } from '../../functions/lib/waves';
+import { regionOf } from '../aws';
+import type { Context } from '../context';
+import { outcomeOf } from '../outcome';
+import {
+  formatStatus,
+  groupInstances,
+  rebuildOf,
+  type ClusterStatus,
+  type ExecutionRow,
+  type ImageInfo,
+  type StatusReport,
+} from '../status-report';
+import { action, examples, type CommandRunner } from '../action';
+import { EXIT } from '../errors';
+import { positiveInteger } from '../options';
+
+async function imageInfo(ctx: Context, amiId: string | undefined): Promise<ImageInfo | null> {
+  if (!amiId) return null;
+  const image = await describeImage(ctx.clients.ec2, amiId);
+  return { amiId, name: image?.Name, createdAt: image?.CreationDate };
+}
+
+async function stackOf(ctx: Context, stackName: string, imageParameter: string): Promise<ClusterStatus['stack']> {
+  let stack;
+  try {
+    stack = stackView(stackName, await describeStack(ctx.clients.cfn, stackName));
+  } catch (error) {
+    if (isAwsError(error, ERROR_NAMES.stackNotRollable)) return null;
+    throw error;
+  }
+  const image = stack.parameters.find((p) => p.key === imageParameter);
+  return { status: stack.status, imageId: image?.resolvedValue ?? image?.value };
+}
+
+async function clusters(ctx: Context, config: PipelineConfig, currentAmiId?: string, latestAmiId?: string): Promise<ClusterStatus[]> {
+  const targets = config.waves.flatMap((wave) => wave.clusters.map((target) => ({ wave: wave.name, target })));
+  if (targets.length === 0) return [];
+  const names = [...new Set(allTargets(config.waves).map((t) => t.clusterName))];
+  const statuses = new Map<string, string>();
+  for (let i = 0; i < names.length; i += 100) {
+    const out = await ctx.clients.ecs.send(new DescribeClustersCommand({ clusters: names.slice(i, i + 100) }));
+    for (const c of out.clusters ?? []) if (c.clusterName) statuses.set(c.clusterName, c.status ?? 'UNKNOWN');
+  }
+  return Promise.all(
+    targets.map(async ({ wave, target }) => {
+      const clusterStatus = statuses.get(target.clusterName) ?? 'MISSING';
+      const [stack, instances] = await Promise.all([
+        stackOf(ctx, target.stackName, target.imageParameter),
+        clusterStatus === 'ACTIVE' ? listContainerInstances(ctx.clients.ecs, target.clusterName) : Promise.resolve([]),
+      ]);
+      return {
+        wave,
+        stackName: target.stackName,
+        clusterName: target.clusterName,
+        stack,
+        clusterStatus,
+        instances: groupInstances(instances, currentAmiId, latestAmiId),
+      };
+    }),
+  );
+}
+
+async function executions(ctx: Context, stateMachineArn: string, limit: number): Promise<ExecutionRow[]> {
+  if (limit <= 0) return [];
+  const listed = await ctx.clients.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: limit }));
+  return Promise.all(
+    (listed.executions ?? []).slice(0, limit).map(async (e) => {
+      const described = await ctx.clients.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+      let input: { trigger?: string; requestedBy?: string } = {};
+      try {
+        input = JSON.parse(described.input ?? '{}') as typeof input;
+      } catch {
+        // Someone started it from the console with input that is not JSON; the run rejected it.
+      }
+      return {
+        name: e.name ?? '-',
+        executionArn: e.executionArn ?? '',
+        status: e.status ?? 'UNKNOWN',
+        result: outcomeOf({ status: described.status ?? e.status ?? 'UNKNOWN', output: described.output, error: described.error }),
+        startedAt: e.startDate?.toISOString(),
+        stoppedAt: e.stopDate?.toISOString(),
+        trigger: typeof input.trigger === 'string' ? input.trigger : undefined,
+        requestedBy: typeof input.requestedBy === 'string' ? input.requestedBy : undefined,
+      };
+    }),
+  );
+}
+
+export async function gatherStatus(ctx: Context, executionLimit: number): Promise<StatusReport> {
+  const config = await ctx.config();
+  const { names, clients } = ctx;
+  const newestParameter = recommendedBaseAmiParameter(config.baseAmiArchitecture);
+  const [currentAmiId, currentRecord, latestAmiId, latestRecord, baseAmiId, newest, running, region] = await Promise.all([
+    readParameter(clients.ssm, names.currentAmi),
+    readJsonParameter<PromotionRecord>(clients.ssm, names.currentAmiRecord),
+    readParameter(clients.ssm, names.latestAmi),
+    readJsonParameter<BakedAmiRecord>(clients.ssm, names.latestAmiRecord),
+    readParameter(clients.ssm, names.currentBaseAmi),
+    // AWS does not publish every architecture in every region: report that instead of failing.
+    recommendedBaseAmi(clients.ssm, newestParameter).catch((error: Error) => error),
+    listRunningExecutions(clients.sfn, config.stateMachineArn),
+    regionOf(clients),
+  ]);
+  // A record describes its parameter's latest version only while someone has not edited one of them by hand.
+  const promotion = currentRecord?.amiId === currentAmiId ? currentRecord : undefined;
+  const baked = latestRecord?.amiId === latestAmiId ? latestRecord : undefined;
+  const newestAmiId = newest instanceof Error ? undefined : newest.imageId;
+  const [current, latest, base, newestImage, clusterStatuses, runs] = await Promise.all([
+    imageInfo(ctx, currentAmiId),
+    imageInfo(ctx, latestAmiId),
+    imageInfo(ctx, baseAmiId),
+    imageInfo(ctx, newestAmiId),
+    clusters(ctx, config, currentAmiId, latestAmiId),
+    executions(ctx, config.stateMachineArn, executionLimit),
+  ]);
+  return {
+    stage: ctx.stage,
+    region,
+    parameterPrefix: ctx.parameterPrefix,
+    stateMachineArn: config.stateMachineArn,
+    current: current && {
+      ...current,
+      promotedAt: promotion?.promotedAt,
+      executionArn: promotion?.executionArn,
+      baseAmiId: promotion?.baseAmiId,
+      reason: promotion?.reason,
+    },
+    latest: latest && {
+      ...latest,
+      recordedAt: baked?.recordedAt,
+      executionArn: baked?.executionArn,
+      baseAmiId: baked?.baseAmiId,
+      promoted: latest.amiId === currentAmiId,
+    },
+    base,
+    newestBase:
+      newest instanceof Error
+        ? null
+        : { amiId: newest.imageId, name: newest.imageName ?? newestImage?.name, createdAt: newestImage?.createdAt, parameter: newestParameter },
+    rebuild:
+      newest instanceof Error
+        ? { due: null, reason: `unknown: ${newestParameter} could not be read (${newest.name}: ${newest.message})` }
+        : rebuildOf(newest.imageId, baseAmiId, running),
+    clusters: clusterStatuses,
+    executions: runs,
+    checkedAt: new Date().toISOString(),
+  };
+}
+
+const status: CommandRunner<{ json?: boolean; runs: number }> = async (ctx, options) => {
+  const report = await gatherStatus(ctx, options.runs);
+  ctx.print(options.json ? JSON.stringify(report, null, 2) : formatStatus(report, new Date(), ctx.style));
+  return EXIT.ok;
+};
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show where the stage stands: its images, the newest base AMI, every cluster and the last runs')
+    .option('--json', 'print the report as JSON (for scripts)')
+    .addOption(new Option('--runs <count>', 'how many recent runs to list').default(5).argParser(positiveInteger))
+    .addHelpText(
+      'after',
+      examples('ami-pipeline status', 'ami-pipeline status --stage prod --region eu-west-1', "ami-pipeline status --json | jq '.clusters[] | {stackName, instances}'"),
+    )
+    .action(action(status));
+}

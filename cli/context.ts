@@ -1,0 +1,43 @@
+import { defaultParameterPrefix, parameterNames, type ParameterNames, type PipelineConfig } from '../functions/lib/contracts';
+import { createClients, loadPipelineConfig, type Clients } from './aws';
+import { colorWanted, createStyle, type Style } from './style';
+
+/** The options every command accepts (defined once on the program). */
+export interface GlobalOptions {
+  stage: string;
+  parameterPrefix?: string;
+  region?: string;
+  endpointUrl?: string;
+  profile?: string;
+  debug?: boolean;
+  color?: boolean;
+}
+
+export interface Context {
+  stage: string;
+  parameterPrefix: string;
+  names: ParameterNames;
+  clients: Clients;
+  style: Style;
+  /** The stage's deployment (read once from SSM). */
+  config(): Promise<PipelineConfig>;
+  print(text?: string): void;
+  /** Progress and notes that must not mix with a command's result on stdout. */
+  note(text: string): void;
+}
+
+export function createContext(options: GlobalOptions): Context {
+  const parameterPrefix = (options.parameterPrefix ?? defaultParameterPrefix(options.stage)).replace(/\/+$/, '');
+  const clients = createClients(options);
+  let config: Promise<PipelineConfig> | undefined;
+  return {
+    stage: options.stage,
+    parameterPrefix,
+    names: parameterNames(parameterPrefix),
+    clients,
+    style: createStyle(colorWanted(options.color, process.env, Boolean(process.stdout.isTTY))),
+    config: () => (config ??= loadPipelineConfig(clients, options.stage, parameterPrefix)),
+    print: (text = '') => process.stdout.write(`${text}\n`),
+    note: (text) => process.stderr.write(`${text}\n`),
+  };
+}
