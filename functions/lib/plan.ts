@@ -15,8 +15,8 @@ export interface RunPlan {
   currentAmiId?: string;
   /** Bake mode: the ECS-optimized base to build from. */
   sourceAmi?: { id: string; name?: string };
-  /** Rollback mode: the earlier pipeline image to put back. */
-  rollbackTo?: { amiId: string; baseAmiId?: string };
+  /** Rollback mode: the earlier pipeline image to put back, with its base and build from its tags. */
+  rollbackTo?: { amiId: string; baseAmiId?: string; buildId?: string };
   /** Set when another run is in flight: this one ends as skipped. */
   skip?: { runningExecutionArn: string; runningSince: string };
 }
@@ -31,8 +31,9 @@ export interface BakedAmi {
   logsUrl?: string;
 }
 
-/** The image the rollout moves clusters to (`$.release`). */
+/** The image the rollout moves clusters to (`$.release`): the baked record, or the rollback target. */
 export interface Release {
   amiId: string;
   baseAmiId?: string;
+  buildId?: string;
 }

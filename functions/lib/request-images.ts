@@ -48,5 +48,5 @@ export async function resolveRollbackTarget(
       `${amiId} was not baked by this pipeline (no ${AMI_TAGS.managedBy}=${MANAGED_BY_VALUE} tag); only pipeline images can be rolled back to`,
     );
   }
-  return { amiId, baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId) };
+  return { amiId, baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId), buildId: tagValue(image, AMI_TAGS.buildId) };
 }

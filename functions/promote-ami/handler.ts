@@ -2,7 +2,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { LAMBDA_ENV, parameterNames, type PromotionRecord } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
 import { writeParameter } from '../lib/parameters';
-import type { BakedAmi, Release, RunPlan } from '../lib/plan';
+import type { Release, RunPlan } from '../lib/plan';
 import type { RolloutState } from '../lib/rollout';
 
 const ssm = new SSMClient({});
@@ -11,7 +11,7 @@ const logger = createLogger('promote-ami');
 export interface PromoteAmiEvent {
   executionArn: string;
   plan: RunPlan;
-  release: Release & Partial<BakedAmi>;
+  release: Release;
   rollout: RolloutState;
 }
 
@@ -34,7 +34,8 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
     amiId: release.amiId,
     previousAmiId: plan.currentAmiId,
     baseAmiId: release.baseAmiId,
-    buildId: release.buildId ?? plan.runId,
+    // The run that baked the image (from the baked record, or the image's BuildId tag on a rollback).
+    buildId: release.buildId,
     executionArn: event.executionArn,
     promotedAt: new Date().toISOString(),
     reason: plan.mode === 'rollback' ? 'rollback' : 'rollout',

@@ -45,8 +45,10 @@ export const handler = lambdaHandler(logger, async (event: UpdateStackEvent): Pr
     return { ...result, changed: false };
   }
   try {
-    // UpdateStack is the last AWS call here: a retry of this function can only follow a failure
-    // before CloudFormation accepted the update, so previousAmiId is always the stack's own.
+    // UpdateStack is the last call, so most retries follow a failure before CloudFormation took the
+    // update. If it took it and the answer was lost, the retry finds the stack busy, then already
+    // on the image, and reports no change: that stack then cannot be rolled back automatically
+    // (README, Known limitations). The token keeps a repeated request from starting a second update.
     await cfn.send(
       new UpdateStackCommand({
         StackName: target.stackName,

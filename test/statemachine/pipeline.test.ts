@@ -104,6 +104,7 @@ describe('the pipeline state machine', () => {
       amiId: NEW_AMI,
       previousAmiId: OLD_AMI,
       baseAmiId: NEW_BASE,
+      buildId: 'weekly-run',
       reason: 'rollout',
       clusters: STACKS,
     });
@@ -299,7 +300,14 @@ describe('the pipeline state machine', () => {
     expect(bakeCalls).toEqual([]);
     expect(STACKS.map((s) => fleet.images.get(s))).toEqual([OLDER_AMI, OLDER_AMI, OLDER_AMI]);
     expect(aws.history(names.currentAmi)).toEqual([OLDER_AMI, OLD_AMI, OLDER_AMI]);
-    expect(JSON.parse(aws.value(names.currentAmiRecord)!)).toMatchObject({ reason: 'rollback', amiId: OLDER_AMI });
+    // The record names the image's own base and build, from its tags, not the rollback run's.
+    expect(JSON.parse(aws.value(names.currentAmiRecord)!)).toMatchObject({
+      reason: 'rollback',
+      amiId: OLDER_AMI,
+      previousAmiId: OLD_AMI,
+      baseAmiId: OLD_BASE,
+      buildId: `build-of-${OLDER_AMI}`,
+    });
     // The base stays: the base-AMI check must not rebuild what ops just rolled away from.
     expect(aws.value(names.currentBaseAmi)).toBe(OLD_BASE);
     const note = onlyNotification();

@@ -107,6 +107,7 @@ export class FakeAws {
         { Key: AMI_TAGS.managedBy, Value: MANAGED_BY_VALUE },
         { Key: AMI_TAGS.sourceAmiId, Value: sourceAmiId },
         { Key: AMI_TAGS.sourceAmiName, Value: 'al2023-ami-ecs-hvm-test' },
+        { Key: AMI_TAGS.buildId, Value: `build-of-${amiId}` },
       ],
     });
   }

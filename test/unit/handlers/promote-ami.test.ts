@@ -98,15 +98,17 @@ describe('promote-ami handler', () => {
   it('rollback: writes the record and the current AMI, but keeps the current base', async () => {
     const result = await handler(
       event({
-        plan: plan({ mode: 'rollback', trigger: 'manual', currentAmiId: NEW, rollbackTo: { amiId: OLD, baseAmiId: BASE } }),
-        release: { amiId: OLD, baseAmiId: BASE },
+        plan: plan({ mode: 'rollback', trigger: 'manual', currentAmiId: NEW, rollbackTo: { amiId: OLD, baseAmiId: BASE, buildId: 'weekly-0' } }),
+        // "Roll back to the earlier image" copies plan.rollbackTo into the release.
+        release: { amiId: OLD, baseAmiId: BASE, buildId: 'weekly-0' },
       }),
     );
     expect(result).toEqual({ amiId: OLD, previousAmiId: NEW, baseAmiId: BASE, version: 9 });
     expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 2);
     expect(ssmMock).not.toHaveReceivedCommandWith(PutParameterCommand, { Name: `${PREFIX}/base-ami/current` });
     const record = JSON.parse(ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input.Value!);
-    expect(record).toMatchObject({ amiId: OLD, previousAmiId: NEW, reason: 'rollback', buildId: 'weekly-1' });
+    // The build that made the image, not the rollback run.
+    expect(record).toMatchObject({ amiId: OLD, previousAmiId: NEW, baseAmiId: BASE, reason: 'rollback', buildId: 'weekly-0' });
     expect(ssmMock).toHaveReceivedCommandWith(PutParameterCommand, { Name: `${PREFIX}/ami/current`, Value: OLD, DataType: 'aws:ec2:image' });
   });
 
