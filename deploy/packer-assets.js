@@ -75,13 +75,18 @@ function writeAssetsZip(outFile, root = ROOT, files = assetFiles(root)) {
   });
 }
 
+// serverless.yml resolves the digest in two places and the plugin needs it again: hash the tree once.
+let packagedDigest;
+const digestOfThisTree = () => (packagedDigest ??= assetsSha256());
+
 module.exports = {
   ASSET_DIRS,
   assetFiles,
   assetsSha256,
   assetsKey,
   writeAssetsZip,
+  digestOfThisTree,
   // serverless.yml variable resolvers
-  sha256: () => assetsSha256(),
-  s3Key: () => assetsKey(assetsSha256()),
+  sha256: digestOfThisTree,
+  s3Key: () => assetsKey(digestOfThisTree()),
 };

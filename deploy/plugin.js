@@ -4,12 +4,15 @@
 //  - after packaging, zip the Packer assets next to the other artifacts;
 //  - after the artifacts are uploaded, upload that zip to the deployment bucket under its
 //    content hash, which the CodeBuild project's source location names.
-const { existsSync, readFileSync } = require('node:fs');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { assetFiles, assetsKey, assetsSha256, writeAssetsZip } = require('./packer-assets');
 
 const ZIP_NAME = 'packer-assets.zip';
+// The digest the packaged template's CodeBuild source names; a later deploy of that package must
+// upload under it, whatever the working tree looks like by then.
+const DIGEST_NAME = 'packer-assets.sha256';
 
 class PipelineArtifacts {
   constructor(serverless, options, { log } = {}) {
@@ -43,15 +46,18 @@ class PipelineArtifacts {
 
   async zipPackerAssets() {
     const files = assetFiles();
+    const digest = assetsSha256(undefined, files);
     await writeAssetsZip(path.join(this.workDir(), ZIP_NAME), undefined, files);
-    this.log.info(`Packer assets: ${files.length} files, sha256 ${assetsSha256(undefined, files)}`);
+    writeFileSync(path.join(this.workDir(), DIGEST_NAME), `${digest}\n`);
+    this.log.info(`Packer assets: ${files.length} files, sha256 ${digest}`);
   }
 
   async uploadPackerAssets() {
     const zip = path.join(this.packageDir(), ZIP_NAME);
-    if (!existsSync(zip)) throw new Error(`${zip} is missing; package the service again`);
+    const digestFile = path.join(this.packageDir(), DIGEST_NAME);
+    if (!existsSync(zip) || !existsSync(digestFile)) throw new Error(`${zip} or its digest is missing; package the service again`);
     const bucket = await this.provider.getServerlessDeploymentBucketName();
-    const key = assetsKey(assetsSha256());
+    const key = assetsKey(readFileSync(digestFile, 'utf8').trim());
     // Content-addressed: an object already under this key holds exactly these bytes' content.
     try {
       await this.provider.request('S3', 'headObject', { Bucket: bucket, Key: key });

@@ -103,8 +103,11 @@ describe.each([
     expect(JSON.stringify(project.Properties.Source.Location)).toContain(`packer-assets/${sha}.zip`);
   });
 
-  it('writes the Packer assets zip next to the function artifacts', () => {
+  it('writes the Packer assets zip next to the function artifacts, with the digest the template names', () => {
     expect(existsSync(path.join(packaged().dir, 'packer-assets.zip'))).toBe(true);
+    const digest = readFileSync(path.join(packaged().dir, 'packer-assets.sha256'), 'utf8').trim();
+    const [, project] = resourcesOfType(packaged().template, 'AWS::CodeBuild::Project')[0]!;
+    expect(JSON.stringify(project.Properties.Source.Location)).toContain(`packer-assets/${digest}.zip`);
   });
 });
 
