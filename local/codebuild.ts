@@ -17,14 +17,21 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseRecommendedBaseAmi } from '../functions/lib/ami';
-import { AMI_TAGS, BUILD_EXPORTS, BUILD_OVERRIDES, MANAGED_BY_VALUE, recommendedBaseAmiParameter } from '../functions/lib/contracts';
+import { describeImage, recommendedBaseAmi } from '../functions/lib/aws-lookups';
+import {
+  AMI_TAGS,
+  BUILD_EXPORTS,
+  BUILD_OVERRIDES,
+  BUILD_PROJECT_ENV,
+  MANAGED_BY_VALUE,
+  recommendedBaseAmiParameter,
+} from '../functions/lib/contracts';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -102,13 +109,11 @@ export function simulatedBake(options: SimulatedBuildOptions) {
       throw failedBuild(input.ProjectName, 'Error while executing command: packer build ... Reason: exit status 1');
     }
 
-    const source = (await ec2.send(new DescribeImagesCommand({ ImageIds: [sourceAmi] }))).Images?.[0];
-    const recommended = parseRecommendedBaseAmi(
-      'recommended',
-      (await ssm.send(new GetParameterCommand({ Name: recommendedBaseAmiParameter('x86_64') }))).Parameter?.Value,
-    );
+    const source = await describeImage(ec2, sourceAmi);
+    const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter('x86_64'));
+    // The real build reads the versions off the instance; the public parameter knows them for its AMI.
     const versions = recommended.imageId === sourceAmi ? recommended : undefined;
-    const name = `${env.AMI_NAME_PREFIX || 'ecs-ami-pipeline'}-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomUUID().slice(0, 4)}`;
+    const name = `${env[BUILD_PROJECT_ENV.amiNamePrefix] || 'ecs-ami-pipeline'}-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomUUID().slice(0, 4)}`;
     const tags: Record<string, string> = {
       [AMI_TAGS.name]: name,
       [AMI_TAGS.managedBy]: MANAGED_BY_VALUE,
@@ -116,10 +121,10 @@ export function simulatedBake(options: SimulatedBuildOptions) {
       [AMI_TAGS.sourceAmiName]: source?.Name ?? '',
       [AMI_TAGS.ecsAgentVersion]: versions?.ecsAgentVersion ?? 'unknown',
       [AMI_TAGS.dockerVersion]: versions?.ecsRuntimeVersion ?? 'unknown',
-      [AMI_TAGS.timezone]: env.TIMEZONE || 'UTC',
+      [AMI_TAGS.timezone]: env[BUILD_PROJECT_ENV.timezone] || 'UTC',
       [AMI_TAGS.buildId]: buildId,
       [AMI_TAGS.gitCommit]: env[BUILD_OVERRIDES.gitCommit] ?? '',
-      [AMI_TAGS.packerAssets]: env.PACKER_ASSETS_SHA256 ?? '',
+      [AMI_TAGS.packerAssets]: env[BUILD_PROJECT_ENV.packerAssetsSha256] ?? '',
     };
     const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 

@@ -8,7 +8,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
+import { LAMBDA_ENV, SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
 import { substitutedDefinitionText, type DeployedNames } from './state-machine';
 
 export const ACCOUNT_ID = '123456789012'; // moto's default account
@@ -73,13 +73,13 @@ export async function deployPipeline(options: { stage: string; region: string; w
     parameterPrefix,
     queueUrl: queue.QueueUrl!,
     lambdaEnvironment: {
-      SERVICE_NAME,
-      STAGE: stage,
-      PARAMETER_PREFIX: parameterPrefix,
-      CLUSTER_WAVES: JSON.stringify(waves),
-      BASE_AMI_ARCHITECTURE: 'x86_64',
-      STATE_MACHINE_ARN: config.stateMachineArn,
-      NOTIFICATION_TOPIC_ARN: config.topicArn,
+      [LAMBDA_ENV.serviceName]: SERVICE_NAME,
+      [LAMBDA_ENV.stage]: stage,
+      [LAMBDA_ENV.parameterPrefix]: parameterPrefix,
+      [LAMBDA_ENV.clusterWaves]: JSON.stringify(waves),
+      [LAMBDA_ENV.baseAmiArchitecture]: config.baseAmiArchitecture,
+      [LAMBDA_ENV.stateMachineArn]: config.stateMachineArn,
+      [LAMBDA_ENV.topicArn]: config.topicArn,
     },
   };
 }

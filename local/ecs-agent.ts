@@ -5,19 +5,12 @@
  */
 import {
   DeregisterContainerInstanceCommand,
-  DescribeContainerInstancesCommand,
   ECSClient,
-  ListContainerInstancesCommand,
   RegisterContainerInstanceCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
-
-export interface RegisteredInstance {
-  containerInstanceArn: string;
-  ec2InstanceId: string;
-  status: string;
-  amiId?: string;
-}
+import { listContainerInstances } from '../functions/lib/container-instances';
+import type { ContainerInstanceView } from '../functions/lib/registration';
 
 export class SimulatedEcsAgent {
   private readonly ecs: ECSClient;
@@ -49,18 +42,9 @@ export class SimulatedEcsAgent {
     await this.ecs.send(new DeregisterContainerInstanceCommand({ cluster, containerInstance: containerInstanceArn, force: true }));
   }
 
-  /** Registered instances (moto ignores the status filter; deregistered ones are dropped here). */
-  async instances(cluster: string): Promise<RegisteredInstance[]> {
-    const arns = (await this.ecs.send(new ListContainerInstancesCommand({ cluster }))).containerInstanceArns ?? [];
-    if (arns.length === 0) return [];
-    const described = await this.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }));
-    return (described.containerInstances ?? [])
-      .filter((ci) => ci.status !== 'INACTIVE')
-      .map((ci) => ({
-        containerInstanceArn: ci.containerInstanceArn!,
-        ec2InstanceId: ci.ec2InstanceId!,
-        status: ci.status ?? 'UNKNOWN',
-        amiId: ci.attributes?.find((a) => a.name === 'ecs.ami-id')?.value,
-      }));
+  /** Registered instances, as the pipeline's confirmation reads them (deregistered ones dropped). */
+  async instances(cluster: string): Promise<ContainerInstanceView[]> {
+    // moto ignores ListContainerInstances' status filter and keeps INACTIVE ones listed.
+    return (await listContainerInstances(this.ecs, cluster)).filter((i) => i.status !== 'INACTIVE');
   }
 }

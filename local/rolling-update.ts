@@ -20,6 +20,8 @@ import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand, type S
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_IMAGE_PARAMETER, STACK_OUTPUTS } from '../functions/lib/contracts';
+import { planImageUpdate } from '../functions/lib/stack';
+import { stackView } from '../functions/lib/stack-lookups';
 import { CLUSTER_CAPABILITIES, groupInstances, stackOutput } from './cluster-stack';
 import type { SimulatedEcsAgent } from './ecs-agent';
 
@@ -211,9 +213,9 @@ export class SimulatedRollingUpdates {
       const registered = await this.options.agent.instances(clusterName);
       for (const instance of batch) {
         const container = registered.find((c) => c.ec2InstanceId === instance.id);
-        if (container) await this.options.agent.drain(clusterName, container.containerInstanceArn);
+        if (container) await this.options.agent.drain(clusterName, container.arn);
         await this.autoscaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instance.id, ShouldDecrementDesiredCapacity: true }));
-        if (container) await this.options.agent.deregister(clusterName, container.containerInstanceArn);
+        if (container) await this.options.agent.deregister(clusterName, container.arn);
       }
       this.options.log(stackName, `batch ${b + 1}/${batches}: drained and terminated ${batch.map((i) => i.id).join(', ')}`);
     }
@@ -227,15 +229,15 @@ export class SimulatedRollingUpdates {
 
   /** After a rollback CloudFormation reports the previous parameter values again. */
   private async restoreParameters(stack: Stack, previousImage: string): Promise<void> {
+    const stackName = stack.StackName!;
+    // The same "only the image changes" update the pipeline sends; the overlay hides the busy state.
+    const plan = planImageUpdate({ ...stackView(stackName, stack), status: 'UPDATE_COMPLETE' }, DEFAULT_IMAGE_PARAMETER, previousImage);
+    if (plan.kind === 'none') return;
     await this.cfn.send(
       new UpdateStackCommand({
-        StackName: stack.StackName,
+        StackName: stackName,
         UsePreviousTemplate: true,
-        Parameters: (stack.Parameters ?? []).map(({ ParameterKey }) =>
-          ParameterKey === DEFAULT_IMAGE_PARAMETER
-            ? { ParameterKey, ParameterValue: previousImage }
-            : { ParameterKey, UsePreviousValue: true },
-        ),
+        Parameters: plan.parameters,
         Capabilities: [...CLUSTER_CAPABILITIES],
         ClientRequestToken: `harness-rollback-${randomUUID()}`,
       }),

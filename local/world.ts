@@ -7,8 +7,17 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { parameterNames, type ParameterNames, type Wave } from '../functions/lib/contracts';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { recommendedBaseAmi } from '../functions/lib/aws-lookups';
+import {
+  BUILD_PROJECT_ENV,
+  DEFAULT_IMAGE_PARAMETER,
+  LAMBDA_ENV,
+  parameterNames,
+  recommendedBaseAmiParameter,
+  type ParameterNames,
+  type Wave,
+} from '../functions/lib/contracts';
 import type { BaseAmiCheckResult } from '../functions/lib/base-ami-job';
 import { parameterHistory } from '../functions/lib/parameters';
 import { startCloudFormationProxy, type CloudFormationProxy } from './cloudformation-proxy';
@@ -67,11 +76,8 @@ export class World {
     private readonly proxy: CloudFormationProxy,
     /** Images the simulated builds made, in order. */
     readonly bakedAmis: string[],
+    private readonly fleet: { autoscaling: AutoScalingClient; ec2: EC2Client },
   ) {}
-
-  private get fleetClients() {
-    return { autoscaling: new AutoScalingClient({ region: this.region }), ec2: new EC2Client({ region: this.region }) };
-  }
 
   static async create(moto: Moto, options: WorldOptions): Promise<World> {
     const settings = {
@@ -100,16 +106,13 @@ export class World {
     const proxy = await startCloudFormationProxy(moto.endpoint, updates);
     process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = proxy.endpoint;
 
-    const ssm = new SSMClient({ region });
-    const baseAmiId = (
-      await ssm.send(new GetParameterCommand({ Name: '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id' }))
-    ).Parameter!.Value!;
+    const baseAmiId = (await recommendedBaseAmi(new SSMClient({ region }), recommendedBaseAmiParameter('x86_64'))).imageId;
+    const fleet = { autoscaling: new AutoScalingClient({ region }), ec2: new EC2Client({ region }) };
 
     const stacks: DeployedClusterStack[] = [];
     for (const stage of ['dev', 'prod']) {
       const stack = await deployClusterStack({ region, stackName: `ecs-${stage}`, stage, imageId: baseAmiId });
       // The base image's agents join their cluster at boot.
-      const fleet = { autoscaling: new AutoScalingClient({ region }), ec2: new EC2Client({ region }) };
       for (const instance of await groupInstances(fleet, stack.autoScalingGroupName)) {
         await agent.register(stack.clusterName, instance.id);
       }
@@ -119,15 +122,15 @@ export class World {
 
     const waves: Wave[] = stacks.map((s, i) => ({
       name: i === 0 ? 'dev' : 'prod',
-      clusters: [{ stackName: s.stackName, clusterName: s.clusterName, imageParameter: 'ApplicationImageId' }],
+      clusters: [{ stackName: s.stackName, clusterName: s.clusterName, imageParameter: DEFAULT_IMAGE_PARAMETER }],
     }));
     const deployment = await deployPipeline({ stage: settings.stage, region, waves });
     Object.assign(process.env, deployment.lambdaEnvironment, {
-      REGISTRATION_TIMEOUT_SECONDS: String(settings.registrationTimeoutSeconds),
+      [LAMBDA_ENV.registrationTimeoutSeconds]: String(settings.registrationTimeoutSeconds),
     });
     settings.log('setup', `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod`);
 
-    return new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked);
+    return new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked, fleet);
   }
 
   get region(): string {
@@ -162,7 +165,11 @@ export class World {
       notify: notify.handler,
       bake: simulatedBake({
         region: this.region,
-        projectEnvironment: { AMI_NAME_PREFIX: `ecs-ami-pipeline-${this.options.stage}`, TIMEZONE: 'UTC', PACKER_ASSETS_SHA256: '0'.repeat(64) },
+        projectEnvironment: {
+          [BUILD_PROJECT_ENV.amiNamePrefix]: `ecs-ami-pipeline-${this.options.stage}`,
+          [BUILD_PROJECT_ENV.timezone]: 'UTC',
+          [BUILD_PROJECT_ENV.packerAssetsSha256]: '0'.repeat(64),
+        },
         fail: this.options.scenario === 'build-fails',
         log: (message) => this.options.log('codebuild', message),
         onBaked: (amiId) => this.bakedAmis.push(amiId),
@@ -213,7 +220,7 @@ export class World {
     return Promise.all(
       this.stacks.map(async (stack) => {
         const registered = await this.agent.instances(stack.clusterName);
-        const instances = (await groupInstances(this.fleetClients, stack.autoScalingGroupName)).map((i) => ({
+        const instances = (await groupInstances(this.fleet, stack.autoScalingGroupName)).map((i) => ({
           ec2InstanceId: i.id,
           amiId: i.imageId,
           ecsStatus: registered.find((r) => r.ec2InstanceId === i.id)?.status ?? 'not registered',
