@@ -7,7 +7,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { userInfo } from 'node:os';
 import { SERVICE_NAME, parameterNames, type PipelineConfig } from '../functions/lib/contracts';
 import { readParameter } from '../functions/lib/parameters';
-import { parseConfiguredWaves } from '../functions/lib/waves';
+import { validateWaves } from '../functions/lib/waves';
 import { CliError } from './errors';
 
 export interface ClientOptions {
@@ -93,7 +93,7 @@ export async function loadPipelineConfig(clients: Clients, stage: string, parame
     throw new CliError(`${name} in ${region} has no stateMachineArn; redeploy stage "${stage}" to rewrite it`);
   }
   // The same validation the Lambdas apply to their copy of the waves (and the same defaults).
-  config.waves = parseConfiguredWaves(JSON.stringify(config.waves ?? []), name);
+  config.waves = validateWaves(config.waves ?? []);
   return config;
 }
 

@@ -2,7 +2,9 @@
 // IAM roles for every function, the state machine, the CodeBuild project and the scheduler,
 // generated from the configured waves so each statement names the stacks and clusters it may touch.
 // Rule: a "*" resource only for actions AWS gives no resource type, each with a comment saying so
-// (test/unit/deploy-iam.test.ts holds the generated policies to that).
+// (test/deploy/iam.test.ts holds the generated policies to that).
+
+const { requireTs } = require('./load-ts');
 
 const ARN = 'arn:${AWS::Partition}';
 const REGIONAL = (service) => `${ARN}:${service}:\${AWS::Region}:\${AWS::AccountId}`;
@@ -39,13 +41,15 @@ function role(service, assumedBy, description, statements) {
 function context(ctx) {
   const stacks = ctx.waves.flatMap((w) => w.clusters.map((c) => c.stackName));
   const clusters = [...new Set(ctx.waves.flatMap((w) => w.clusters.map((c) => c.clusterName)))];
-  const prefix = ctx.parameterPrefix.replace(/\/+$/, '');
-  const parameter = (suffix) => sub(`${REGIONAL('ssm')}:parameter${prefix}${suffix}`);
+  const { parameterNames } = requireTs('functions/lib/contracts.ts');
+  const parameter = (name) => sub(`${REGIONAL('ssm')}:parameter${name}`);
   return {
     ...ctx,
     stacks,
     clusters,
     parameter,
+    parameterPrefix: ctx.parameterPrefix.replace(/\/+$/, ''),
+    parameterNames: parameterNames(ctx.parameterPrefix),
     stackArns: stacks.map((s) => sub(`${REGIONAL('cloudformation')}:stack/${s}/*`)),
     clusterArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:cluster/${c}`)),
     containerInstanceArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:container-instance/${c}/*`)),
@@ -119,19 +123,21 @@ function callerCredentialRollout(c) {
 
 function functionRoles(c) {
   const stacksOnly = (sid, actions) => (c.stacks.length ? [statement(sid, actions, c.stackArns)] : []);
+  const p = c.parameterNames;
   const names = {
-    latest: [c.parameter('/ami/latest'), c.parameter('/ami/latest/record')],
-    current: [c.parameter('/ami/current'), c.parameter('/ami/current/record'), c.parameter('/base-ami/current')],
+    latest: [p.latestAmi, p.latestAmiRecord].map(c.parameter),
+    current: [p.currentAmi, p.currentAmiRecord, p.currentBaseAmi].map(c.parameter),
   };
   const work = {
     checkRequest: [
-      statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameterHistory'], c.parameter('/*')),
+      // Everything under the stage's prefix: the values, their records, and their history.
+      statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameterHistory'], c.parameter(`${c.parameterPrefix}/*`)),
       statement('ReadRecommendedBaseAmi', ['ssm:GetParameter'], c.publicBaseAmiParameters),
       DESCRIBE_IMAGES(),
       statement('SeeOtherRunsOfThisPipeline', ['states:ListExecutions'], c.stateMachineArn),
     ],
     checkBaseAmi: [
-      statement('ReadCurrentBase', ['ssm:GetParameter'], c.parameter('/base-ami/current')),
+      statement('ReadCurrentBase', ['ssm:GetParameter'], c.parameter(p.currentBaseAmi)),
       statement('ReadRecommendedBaseAmi', ['ssm:GetParameter'], c.publicBaseAmiParameters),
       statement('StartThisPipeline', ['states:ListExecutions', 'states:StartExecution'], c.stateMachineArn),
     ],
@@ -355,7 +361,7 @@ function buildIamResources(ctx) {
 
 async function resolveContext(resolveVariable) {
   const { validatedWaves } = require('./settings');
-  const { AMI_TAGS, MANAGED_BY_VALUE } = require('./load-ts').requireTs('functions/lib/contracts.ts');
+  const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts.ts');
   const value = async (name) => {
     const v = await resolveVariable(name);
     return v === undefined || v === null ? '' : String(v);

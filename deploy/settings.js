@@ -15,11 +15,11 @@ async function param(resolveVariable, name) {
 
 /** The configured waves, validated by the same schema the Lambdas use, as the JSON they read. */
 async function validatedWaves(resolveVariable) {
-  const { parseConfiguredWaves } = requireTs('functions/lib/waves.ts');
+  const { parseConfiguredWaves, validateWaves } = requireTs('functions/lib/waves.ts');
   const raw = await param(resolveVariable, 'waves');
-  const json = typeof raw === 'string' ? raw : JSON.stringify(raw ?? []);
   try {
-    return parseConfiguredWaves(json, 'param waves');
+    // `--param waves=[...]` arrives as text; the params block in serverless.yml as a value.
+    return typeof raw === 'string' ? parseConfiguredWaves(raw, 'param waves') : validateWaves(raw ?? []);
   } catch (error) {
     throw new Error(`serverless.yml params.<stage>.waves: ${error.message}`);
   }
@@ -61,9 +61,12 @@ module.exports = {
   dataVolumeSizeGb: async ({ resolveVariable }) =>
     String(boundedNumber('dataVolumeSizeGb', await param(resolveVariable, 'dataVolumeSizeGb'), 1, 16384, 'an EBS gp3 volume size in GiB')),
   baseAmiArchitecture: async ({ resolveVariable }) => {
+    const { BASE_AMI_ARCHITECTURES } = requireTs('functions/lib/contracts.ts');
     const value = await param(resolveVariable, 'baseAmiArchitecture');
-    if (value !== 'x86_64' && value !== 'arm64') {
-      throw new Error(`serverless.yml params.<stage>.baseAmiArchitecture must be x86_64 or arm64; got ${JSON.stringify(value)}`);
+    if (!BASE_AMI_ARCHITECTURES.includes(value)) {
+      throw new Error(
+        `serverless.yml params.<stage>.baseAmiArchitecture must be ${BASE_AMI_ARCHITECTURES.join(' or ')}; got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { amiIdSchema } from './ami';
 import { TRIGGERS, type ClusterTarget, type Wave } from './contracts';
 import { InvalidRequestError } from './errors';
-import { describeIssue } from './waves';
+import { issuePath } from './waves';
 
 /**
  * The state machine's input, as typed by a person in the console, sent by the CLI or by a
@@ -57,9 +57,7 @@ export function parseRunRequest(input: unknown): RunRequest {
       const known = Object.keys(runRequestSchema.shape).join(', ');
       reject(issue.keys.join(', '), `unknown field; the input accepts ${known}`);
     }
-    const message = describeIssue(issue, '');
-    const [field, ...rest] = message.split(': ');
-    reject(field && field !== 'value' ? field : 'input', rest.join(': ') || message);
+    reject(issuePath(issue, '') || 'input', issue.message);
   }
   const request = parsed.data;
   if (request.rollback) {

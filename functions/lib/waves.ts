@@ -48,12 +48,16 @@ export const wavesSchema = z
     });
   });
 
-export function describeIssue(issue: z.ZodIssue, root: string): string {
-  const path = issue.path.reduce<string>(
+/** Where an issue is, as a person writes it: waves[1].clusters[0].stackName. */
+export function issuePath(issue: z.ZodIssue, root: string): string {
+  return issue.path.reduce<string>(
     (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : String(part)),
     root,
   );
-  return `${path || 'value'}: ${issue.message}`;
+}
+
+export function describeIssue(issue: z.ZodIssue, root: string): string {
+  return `${issuePath(issue, root) || 'value'}: ${issue.message}`;
 }
 
 /** The waves configured for this deployment (serverless param `waves`, passed as JSON in the environment). */
@@ -67,6 +71,11 @@ export function parseConfiguredWaves(json: string | undefined, envName: string):
   } catch {
     throw new ConfigurationError(`${envName} is not valid JSON; check the waves param in serverless.yml`);
   }
+  return validateWaves(raw);
+}
+
+/** Configured waves as values (the serverless param, the stage's config parameter), checked and defaulted. */
+export function validateWaves(raw: unknown): Wave[] {
   const parsed = wavesSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigurationError(
