@@ -2,6 +2,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import type { Wave } from '../functions/lib/contracts';
+import { executionConsoleUrl, executionName } from '../functions/lib/executions';
 import { formatDuration } from '../functions/lib/notification';
 import type { RunRequest } from '../functions/lib/request';
 import type { Context } from './context';
@@ -13,12 +14,7 @@ import type { Style } from './style';
 /** `manual-20261126-013000-a1b2c3`: sortable, says who started it, unique even for two ops in the same second. */
 export function manualExecutionName(now: Date, suffix: string = randomBytes(3).toString('hex')): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `manual-${stamp}-${suffix}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
-}
-
-export function consoleUrl(executionArn: string): string {
-  const region = executionArn.split(':')[3] ?? 'us-east-1';
-  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+  return executionName('manual', stamp, suffix);
 }
 
 export function describeWaves(waves: Wave[]): string {
@@ -103,7 +99,7 @@ export async function startRun(ctx: Context, stateMachineArn: string, request: R
     return EXIT.ok;
   }
   ctx.print(`Started ${ctx.style.bold(name)} on stage ${ctx.stage}: ${describeRequest(request, waves)}`);
-  ctx.print(ctx.style.dim(`  ${consoleUrl(executionArn)}`));
+  ctx.print(ctx.style.dim(`  ${executionConsoleUrl(executionArn)}`));
   ctx.print();
 
   const reporter = await createReporter(ctx);

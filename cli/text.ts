@@ -1,3 +1,5 @@
+import { executionNameOf as nameOfExecution } from '../functions/lib/executions';
+
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 export function visibleLength(text: string): number {
@@ -23,7 +25,7 @@ export function table(rows: string[][], indent = ''): string[] {
   );
 }
 
-/** The execution name: the last part of its ARN. */
+/** The execution name, or '-' when there is none. */
 export function executionNameOf(arn: string | undefined): string {
-  return arn?.split(':').pop() ?? '-';
+  return arn ? nameOfExecution(arn) : '-';
 }

@@ -4,6 +4,7 @@ import { listRunningExecutions, recommendedBaseAmi } from './aws-lookups';
 import { decideBaseAmiCheck } from './base-ami-check';
 import { parameterNames, recommendedBaseAmiParameter, type BaseAmiArchitecture } from './contracts';
 import { isAwsError } from './errors';
+import { executionArnFor } from './executions';
 import { readParameter } from './parameters';
 
 export interface BaseAmiCheckResult {
@@ -59,7 +60,7 @@ export async function runBaseAmiCheck(
     return {
       ...common,
       outcome: 'already-started',
-      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${decision.executionName}`,
+      executionArn: executionArnFor(stateMachineArn, decision.executionName),
       message: `a run for base AMI ${decision.baseAmiId} was already started (${decision.executionName}); not starting another`,
     };
   }

@@ -27,6 +27,22 @@ export function stateMachineArnOf(executionArn: string): string {
   return [...parts.slice(0, 5), 'stateMachine', parts[6]].join(':');
 }
 
+/** arn:...:stateMachine:MACHINE + NAME -> arn:...:execution:MACHINE:NAME */
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** The name of an execution: the last part of its ARN. */
+export function executionNameOf(executionArn: string): string {
+  return executionArn.split(':').pop() ?? executionArn;
+}
+
+/** Where a person opens the execution in the Step Functions console. */
+export function executionConsoleUrl(executionArn: string): string {
+  const region = executionArn.split(':')[3] || 'us-east-1';
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
 /** Execution names allow 1-80 characters from [A-Za-z0-9-_]. */
 export function executionName(...parts: string[]): string {
   return parts

@@ -1,4 +1,5 @@
 import type { PipelineStep, RunStatus } from './contracts';
+import { executionConsoleUrl, executionNameOf } from './executions';
 import type { BakedAmi, Release, RunPlan } from './plan';
 import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState } from './rollout';
 
@@ -97,7 +98,7 @@ function buildSummary(build: CodeBuildView): { id?: string; status?: string; log
 function links(doc: RunDocument, build: CodeBuildView | undefined, clusters: ClusterResult[]): string[] {
   const region = regionOf(doc.execution.id);
   const console = `https://${region}.console.aws.amazon.com`;
-  const lines = [`Execution:  ${console}/states/home?region=${region}#/v2/executions/details/${doc.execution.id}`];
+  const lines = [`Execution:  ${executionConsoleUrl(doc.execution.id)}`];
   const logs = build ? buildSummary(build).logs : doc.baked?.logsUrl;
   if (logs) lines.push(`Build logs: ${logs}`);
   for (const c of clusters) {
@@ -188,7 +189,7 @@ function story(doc: RunDocument): Story {
       const other = doc.plan?.skip?.runningExecutionArn ?? 'another run';
       return {
         headline: `another run is in progress`,
-        happened: `Run ${other.split(':').pop()} has been in progress since ${doc.plan?.skip?.runningSince ?? 'earlier'}; only one run may roll the fleet at a time.`,
+        happened: `Run ${executionNameOf(other)} has been in progress since ${doc.plan?.skip?.runningSince ?? 'earlier'}; only one run may roll the fleet at a time.`,
         leftAsItWas: 'Everything: this run changed nothing.',
         pipelineDid: `Ended this run as skipped. In-progress run: ${other}`,
       };
