@@ -7,6 +7,7 @@ import { recommendedBaseAmiParameter, type BakedAmiRecord, type PipelineConfig, 
 import { ERROR_NAMES, isAwsError } from '../../functions/lib/errors';
 import { readJsonParameter, readParameter } from '../../functions/lib/parameters';
 import { describeStack, stackView } from '../../functions/lib/stack-lookups';
+import { stackParameter } from '../../functions/lib/stack';
 import { allTargets } from '../../functions/lib/waves';
 import { regionOf } from '../aws';
 import type { Context } from '../context';
@@ -38,7 +39,7 @@ async function stackOf(ctx: Context, stackName: string, imageParameter: string):
     if (isAwsError(error, ERROR_NAMES.stackNotRollable)) return null;
     throw error;
   }
-  const image = stack.parameters.find((p) => p.key === imageParameter);
+  const image = stackParameter(stack, imageParameter);
   return { status: stack.status, imageId: image?.resolvedValue ?? image?.value };
 }
 

@@ -2,7 +2,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ClusterTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/errors';
 import { createLogger, lambdaHandler } from '../lib/handler';
-import { rootCauseOfFailure, updateProgress } from '../lib/stack';
+import { rootCauseOfFailure, stackParameter, updateProgress } from '../lib/stack';
 import { describeStack, stackEventsSince, stackView } from '../lib/stack-lookups';
 
 const cfn = new CloudFormationClient({});
@@ -38,7 +38,7 @@ export const handler = lambdaHandler(logger, async (event: CheckStackUpdateEvent
     case 'in-progress':
       throw new PipelineError(ERROR_NAMES.stackUpdateInProgress, `stack ${stackName} is ${status}`);
     case 'complete': {
-      const image = stackView(stackName, stack).parameters.find((p) => p.key === imageParameter)?.value;
+      const image = stackParameter(stackView(stackName, stack), imageParameter)?.value;
       if (image !== event.amiId) {
         throw new PipelineError(
           ERROR_NAMES.stackChangedElsewhere,

@@ -1,5 +1,6 @@
 import type { Image } from '@aws-sdk/client-ec2';
 import { isAmiId } from './ami';
+import { tagValue } from './aws-lookups';
 import { AMI_TAGS, BUILD_EXPORTS, MANAGED_BY_VALUE } from './contracts';
 import { ERROR_NAMES, PipelineError } from './errors';
 
@@ -45,14 +46,13 @@ export function checkBakedImage(amiId: string, image: Image | undefined, expecte
   if (image.State !== 'available') {
     throw new PipelineError(ERROR_NAMES.amiUnusable, `${amiId} is ${image.State}${image.StateReason?.Message ? ` (${image.StateReason.Message})` : ''}`);
   }
-  const tag = (key: string) => image.Tags?.find((t) => t.Key === key)?.Value;
-  if (tag(AMI_TAGS.managedBy) !== MANAGED_BY_VALUE) {
+  if (tagValue(image, AMI_TAGS.managedBy) !== MANAGED_BY_VALUE) {
     throw new PipelineError(
       ERROR_NAMES.amiUnusable,
       `${amiId} has no ${AMI_TAGS.managedBy}=${MANAGED_BY_VALUE} tag: it was not baked from this pipeline's Packer template`,
     );
   }
-  const builtFrom = tag(AMI_TAGS.sourceAmiId);
+  const builtFrom = tagValue(image, AMI_TAGS.sourceAmiId);
   if (expectedBaseAmiId && builtFrom && builtFrom !== expectedBaseAmiId) {
     throw new PipelineError(ERROR_NAMES.amiUnusable, `${amiId} was built from ${builtFrom}, but the run asked for ${expectedBaseAmiId}`);
   }

@@ -157,7 +157,8 @@ function rolledClusters(rollout: RolloutState | undefined): ClusterResult[] {
   return (rollout?.waves ?? []).flatMap((w) => w.results.filter((r) => r.status === 'ROLLED'));
 }
 
-function story(doc: RunDocument): Story {
+/** `build` is the failed build when the run ended at the bake (parsed once by the caller). */
+function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
   const { status, step } = doc.outcome;
   const ami = targetAmi(doc) ?? 'the new image';
   const error = describeCaughtError(doc.error);
@@ -225,7 +226,6 @@ function story(doc: RunDocument): Story {
     case 'FAILED':
     default: {
       if (step === 'bake') {
-        const build = failedBuildOf(doc.error);
         const summary = build ? buildSummary(build) : undefined;
         return {
           headline: `the image build failed`,
@@ -272,12 +272,12 @@ function story(doc: RunDocument): Story {
 /** Subject, body and filterable attributes of the message ops receive about a run. */
 export function composeNotification(doc: RunDocument, ctx: NotificationContext): Notification {
   const { status, step } = doc.outcome;
-  const tale = story(doc);
+  const build = step === 'bake' ? failedBuildOf(doc.error) : doc.build?.Build;
+  const tale = story(doc, build);
   const label = status.replace('_', ' ');
   const subject = subjectLine(`[${ctx.serviceName} ${ctx.stage}] ${label}: ${tale.headline}`, SUBJECT_LIMIT);
 
   const plan = doc.plan;
-  const build = step === 'bake' ? failedBuildOf(doc.error) : doc.build?.Build;
   const clusters = (doc.rollout?.waves ?? []).flatMap((w) => w.results);
   const ami = targetAmi(doc);
   const lines: string[] = [

@@ -7,6 +7,11 @@ export interface StackView {
   parameters: { key: string; value?: string; resolvedValue?: string }[];
 }
 
+/** One of the stack's parameters, by key. */
+export function stackParameter(stack: StackView, key: string): StackView['parameters'][number] | undefined {
+  return stack.parameters.find((p) => p.key === key);
+}
+
 export type UpdateParameter =
   | { ParameterKey: string; ParameterValue: string }
   | { ParameterKey: string; UsePreviousValue: true };
@@ -45,7 +50,7 @@ export function planImageUpdate(stack: StackView, imageParameter: string, amiId:
       `stack ${stack.stackName} is in ${stack.status}, from which CloudFormation accepts no update; repair the stack, then run the pipeline again`,
     );
   }
-  const image = stack.parameters.find((p) => p.key === imageParameter);
+  const image = stackParameter(stack, imageParameter);
   if (!image) {
     const keys = stack.parameters.map((p) => p.key).join(', ') || 'none';
     throw new PipelineError(
