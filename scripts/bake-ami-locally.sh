@@ -61,25 +61,11 @@ resolve_packer() {
   printf '%s\n' "$PWD/.build/bin/packer"
 }
 
-# Prints the asset files, one per line: git's view in a work tree, else every file.
-asset_files() {
-  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    git ls-files -z --cached --others --exclude-standard -- packer files buildspec | tr '\0' '\n'
-  else
-    find packer files buildspec -type f
-  fi
-}
-
-# The deployment's digest (deploy/packer-assets.js), so a laptop image and a pipeline image
-# baked from the same files carry the same PackerAssetsSha256.
+# The deployment's digest, computed by the deployment's own code, so a laptop image and a pipeline
+# image baked from the same files carry the same PackerAssetsSha256.
 assets_sha256() {
-  local file
-  asset_files | { grep -Ev '(^|/)(manifest\.json|build-info\.json|packer_cache/.*|.*\.log)$' || true; } |
-    LC_ALL=C sort -u |
-    while IFS= read -r file; do
-      [[ -f "$file" ]] || continue
-      printf '%s\0%s\n' "$file" "$(sha256sum <"$file" | cut -d' ' -f1)"
-    done | sha256sum | cut -d' ' -f1
+  command -v node >/dev/null 2>&1 || die "node is needed to compute PACKER_ASSETS_SHA256 (or set it yourself)"
+  node -e 'console.log(require(process.argv[1]).assetsSha256(process.argv[2]))' "$PWD/deploy/packer-assets.js" "$PWD"
 }
 
 git_commit() {

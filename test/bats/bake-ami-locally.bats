@@ -11,7 +11,7 @@ setup() {
   setup_stubs
   COPY="$BATS_TEST_TMPDIR/repo"
   mkdir -p "$COPY/scripts"
-  cp -R "$REPO_ROOT/packer" "$REPO_ROOT/buildspec" "$REPO_ROOT/files" "$COPY/"
+  cp -R "$REPO_ROOT/packer" "$REPO_ROOT/buildspec" "$REPO_ROOT/files" "$REPO_ROOT/deploy" "$COPY/"
   cp "$REPO_ROOT/scripts/bake-ami-locally.sh" "$COPY/scripts/"
   unset AWS_REGION AWS_PROFILE PACKER SOURCE_AMI BUILD_ID GIT_COMMIT PACKER_ASSETS_SHA256 \
     BUILD_SUBNET_ID BUILD_VPC_ID EBS_KMS_KEY_ID TIMEZONE AMI_NAME_PREFIX BUILD_INSTANCE_TYPE DATA_VOLUME_SIZE_GB
@@ -91,7 +91,7 @@ esac"
   refute_line_in "$STUB_LOG" '^packer (init|build)'
 }
 
-@test "computes PACKER_ASSETS_SHA256 exactly like the deployment (deploy/packer-assets.js)" {
+@test "takes PACKER_ASSETS_SHA256 from the deployment's code (deploy/packer-assets.js)" {
   [ -f "$REPO_ROOT/deploy/packer-assets.js" ] || skip "deploy/packer-assets.js is not in this checkout"
   command -v node >/dev/null || skip "node is not installed"
   local ours theirs
