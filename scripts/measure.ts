@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { runPipeline } from '../test/support/local-state-machine';
+import { runPipeline } from '../local/state-machine';
 import { STACKS, WAVES, configureEnvironment, createAws, scenario } from '../test/support/pipeline-world';
 
 const ROOT = path.join(__dirname, '..');

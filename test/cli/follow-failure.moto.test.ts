@@ -1,5 +1,5 @@
 import { deployPipeline } from '../../local/deployment';
-import { startMoto, useMotoInThisProcess, type Moto } from '../support/moto';
+import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
 import { REGION, lines, motoUser, runCli } from './harness';
 
 /**

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AMI_TAGS, MANAGED_BY_VALUE, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
 import { parseRecommendedBaseAmi } from '../../functions/lib/ami';
-import type { Moto } from '../support/moto';
+import type { Moto } from '../../local/moto';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'ami-pipeline.js');
 

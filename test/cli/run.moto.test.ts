@@ -2,7 +2,7 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parameterNames } from '../../functions/lib/contracts';
 import { deployPipeline, type EmulatedDeployment } from '../../local/deployment';
-import { startMoto, useMotoInThisProcess, type Moto } from '../support/moto';
+import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
 import { REGION, amazonImages, executions, lines, motoUser, pipelineImage, runCli } from './harness';
 
 /**

@@ -8,7 +8,7 @@ import { deployPipeline, type EmulatedDeployment } from '../../local/deployment'
 import { SimulatedEcsAgent } from '../../local/ecs-agent';
 import type { StatusReport } from '../../cli/status-report';
 import type { Promotion } from '../../cli/history-report';
-import { startMoto, useMotoInThisProcess, type Moto } from '../support/moto';
+import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
 import { REGION, amazonImages, lines, motoUser, pipelineImage, recommendedBase, runCli } from './harness';
 
 /**

@@ -30,7 +30,7 @@ import {
   stackOutput,
   stageParameters as harnessStageParameters,
 } from '../../local/cluster-stack';
-import { startMoto, useMotoInThisProcess, type Moto } from '../support/moto';
+import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
 
 /**
  * The cluster stack created and updated in moto_server, from the shipped parameter files with the

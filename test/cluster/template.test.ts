@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_IMAGE_PARAMETER, FIRSTRUN_PATH_IN_IMAGE } from '../../functions/lib/contracts';
-import { loadCfg } from '../support/cfg-file';
-import { loadCfnYaml, walk, type CfnResource, type CfnTemplate } from '../support/cfn-yaml';
+import { loadCfg } from '../../local/cfg-file';
+import { loadCfnYaml, walk, type CfnResource, type CfnTemplate } from '../../local/cfn-yaml';
 
 /**
  * Static checks that keep the cluster template honest where the emulator cannot look: moto

@@ -4,7 +4,7 @@
  * the CodeBuild build and the three cluster functions are scenario stand-ins.
  */
 import { FakeAws } from '../support/fake-aws';
-import { ACCOUNT, REGION, STATE_MACHINE_NAME, runPipeline } from '../support/local-state-machine';
+import { ACCOUNT, REGION, STATE_MACHINE_NAME, runPipeline } from '../../local/state-machine';
 import {
   NEW_AMI,
   NEW_BASE,

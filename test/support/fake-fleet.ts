@@ -3,7 +3,7 @@ import { ERROR_NAMES, PipelineError } from '../../functions/lib/errors';
 
 /** How one stack behaves when the pipeline rolls it, per step. Defaults: everything works. */
 export interface StackBehaviour {
-  /** `already-there` makes UpdateStack a no-op (the stack already runs the image). */
+  /** `not-rollable`: UpdateStack is refused (a stack already on the image is set up through FakeFleet's initial images). */
   update?: 'ok' | 'not-rollable';
   stack?: 'ok' | 'rolled-back' | 'rollback-failed';
   registration?: 'ok' | 'timeout';

@@ -11,7 +11,7 @@ import { handler as promoteAmi } from '../../functions/promote-ami/handler';
 import { handler as recordBakedAmi } from '../../functions/record-baked-ami/handler';
 import { FakeAws } from './fake-aws';
 import { FakeFleet, type StackBehaviour } from './fake-fleet';
-import { ACCOUNT, REGION, type Handlers } from './local-state-machine';
+import { ACCOUNT, REGION, type Handlers } from '../../local/state-machine';
 
 export const PREFIX = '/ecs-ami-pipeline/test';
 export const names = parameterNames(PREFIX);

@@ -2,7 +2,7 @@
 import { BUILD_OVERRIDES, PIPELINE_STEPS, RUN_STATUSES } from '../../functions/lib/contracts';
 import { ERROR_NAMES } from '../../functions/lib/errors';
 import { CLUSTER_STATUSES } from '../../functions/lib/rollout';
-import { allStates, substitutedDefinition } from '../support/local-state-machine';
+import { allStates, substitutedDefinition } from '../../local/state-machine';
 
 const definition = substitutedDefinition();
 const states = [...allStates(definition).entries()] as [string, Record<string, any>][];

@@ -11,7 +11,7 @@ import {
   FIRSTRUN_PATH_IN_IMAGE,
   MANAGED_BY_VALUE,
 } from '../../functions/lib/contracts';
-import { loadCfnYaml } from '../support/cfn-yaml';
+import { loadCfnYaml } from '../../local/cfn-yaml';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');

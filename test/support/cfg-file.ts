@@ -1,2 +1,0 @@
-// Parameter files are read the same way by the harness and the tests.
-export * from '../../local/cfg-file';
