@@ -28,7 +28,7 @@ typecheck: deps ## Type-check all TypeScript
 	$(NODE_BIN)/tsc --noEmit
 
 .PHONY: lint
-lint: lint-shell lint-cfn lint-asl lint-packer ## Run the linters and validators
+lint: lint-shell lint-cfn lint-asl lint-packer lint-guard ## Run the linters and validators
 
 .PHONY: lint-shell
 lint-shell: ## shellcheck every shell script in the repo
@@ -44,6 +44,23 @@ unit: deps ## Run the jest suites
 lint-cfn: ## cfn-lint the reference ECS cluster template
 	@scripts/ensure-tools.sh cfn-lint
 	scripts/check-cluster.sh
+
+# The pipeline is checked as packaged for a stage with default params and for one with every
+# optional param set (the stages test/deploy/serverless-package.test.ts packages too).
+GUARD_DIR := .build/guard
+GUARD_WAVES := [{"name":"dev","clusters":[{"stackName":"dev-ecs","clusterName":"dev-cluster"}]},{"name":"prod","clusters":[{"stackName":"prod-ecs","clusterName":"prod-cluster","imageParameter":"ImageId"}]}]
+GUARD_CONFIGURED_PARAMS := --param='waves=$(GUARD_WAVES)' --param=opsEmail=ops@example.com \
+  --param=buildVpcId=vpc-0123456789abcdef0 --param=buildSubnetId=subnet-0123456789abcdef0 \
+  --param=ebsKmsKeyId=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555
+
+.PHONY: lint-guard
+lint-guard: deps ## AWS Control Tower proactive controls (cfn-guard) on the cluster stack and the packaged pipeline
+	rm -rf $(GUARD_DIR)
+	SLS_TELEMETRY_DISABLED=1 $(NODE_BIN)/osls package --stage ci --package $(GUARD_DIR)/pipeline-default
+	SLS_TELEMETRY_DISABLED=1 $(NODE_BIN)/osls package --stage ci --package $(GUARD_DIR)/pipeline-configured $(GUARD_CONFIGURED_PARAMS)
+	scripts/check-guard.sh cluster=cluster/ecs-cluster.yml \
+	  pipeline-default=$(GUARD_DIR)/pipeline-default/cloudformation-template-update-stack.json \
+	  pipeline-configured=$(GUARD_DIR)/pipeline-configured/cloudformation-template-update-stack.json
 
 .PHONY: cluster
 cluster: ## Deploy the reference ECS cluster stack: make cluster STAGE=dev (reads cluster/params/$(STAGE).cfg)

@@ -1,11 +1,12 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { userInfo } from 'node:os';
-import { SERVICE_NAME, parameterNames, type PipelineConfig } from '../functions/lib/contracts';
+import { DEFAULTS, SERVICE_NAME, parameterNames, type PipelineConfig } from '../functions/lib/contracts';
 import { readParameter } from '../functions/lib/parameters';
 import { validateWaves } from '../functions/lib/waves';
 import { CliError } from './errors';
@@ -23,6 +24,7 @@ export interface Clients {
   ecs: ECSClient;
   cfn: CloudFormationClient;
   sts: STSClient;
+  ddb: DynamoDBClient;
 }
 
 /**
@@ -43,6 +45,7 @@ export function createClients(options: ClientOptions): Clients {
     ecs: new ECSClient(config),
     cfn: new CloudFormationClient(config),
     sts: new STSClient(config),
+    ddb: new DynamoDBClient(config),
   };
 }
 
@@ -92,6 +95,10 @@ export async function loadPipelineConfig(clients: Clients, stage: string, parame
   if (typeof config?.stateMachineArn !== 'string') {
     throw new CliError(`${name} in ${region} has no stateMachineArn; redeploy stage "${stage}" to rewrite it`);
   }
+  if (typeof config.runLedgerTable !== 'string') {
+    throw new CliError(`${name} in ${region} has no runLedgerTable (deployed by an older version); redeploy stage "${stage}"`);
+  }
+  config.baseAmiMaxAttempts = Number(config.baseAmiMaxAttempts) || DEFAULTS.baseAmiMaxAttempts;
   // The same validation the Lambdas apply to their copy of the waves (and the same defaults).
   config.waves = validateWaves(config.waves ?? []);
   return config;

@@ -10,13 +10,15 @@ export const FAIL_STATE_ERRORS: Record<string, RunStatus> = {
   RolledBack: 'ROLLED_BACK',
   RollbackFailed: 'CRITICAL',
   RunFailed: 'FAILED',
+  NotificationFailed: 'FAILED',
 };
 
 // The Succeed states, for when the output is not there to read (history events truncate large documents).
 export const SUCCEED_STATES: Record<string, RunStatus> = {
   'Fleet is on the new image': 'SUCCEEDED',
+  'Rolled out to part of the fleet': 'PARTIAL',
   'Image baked (dry run)': 'DRY_RUN',
-  'Skipped: another run is in flight': 'SKIPPED',
+  'Skipped: another run holds the fleet': 'SKIPPED',
 };
 
 export interface ExecutionEnd {
@@ -60,6 +62,7 @@ export function outcomeOf(end: ExecutionEnd): RunResult {
 export function exitCodeOf(result: RunResult): number {
   switch (result) {
     case 'SUCCEEDED':
+    case 'PARTIAL':
     case 'DRY_RUN':
       return EXIT.ok;
     case 'SKIPPED':
@@ -77,12 +80,13 @@ export function exitCodeOf(result: RunResult): number {
 export function describeResult(result: RunResult): string {
   const words: Record<RunResult, string> = {
     SUCCEEDED: 'succeeded',
+    PARTIAL: 'rolled to its clusters; others still behind, not promoted',
     DRY_RUN: 'dry run: baked, not rolled',
-    SKIPPED: 'skipped: another run was in flight',
+    SKIPPED: 'skipped: another run held the fleet',
     REJECTED: 'rejected: invalid input',
     FAILED: 'failed',
     ROLLED_BACK: 'rolled back: new image not confirmed',
-    CRITICAL: 'CRITICAL: rollback failed',
+    CRITICAL: 'CRITICAL: a cluster needs a person',
     RUNNING: 'running',
     ABORTED: 'aborted',
     TIMED_OUT: 'timed out',

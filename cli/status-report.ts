@@ -1,5 +1,5 @@
-import { decideBaseAmiCheck } from '../functions/lib/base-ami-check';
-import type { ExecutionSummary } from '../functions/lib/executions';
+import { decideBaseAmiCheck, type BaseAmiCheckState } from '../functions/lib/base-ami-check';
+import type { ClusterRecord } from '../functions/lib/contracts';
 import type { ContainerInstanceView } from '../functions/lib/registration';
 import { describeResult, type RunResult } from './outcome';
 import type { Style } from './style';
@@ -17,6 +17,8 @@ export interface StatusReport {
   base: ImageInfo | null;
   newestBase: (ImageInfo & { parameter: string }) | null;
   rebuild: Rebuild;
+  /** The run holding the fleet, if any, and its execution's status. */
+  fleetLock: { ownerExecutionArn: string; acquiredAt: string; ownerStatus: string } | null;
   clusters: ClusterStatus[];
   executions: ExecutionRow[];
   checkedAt: string;
@@ -53,6 +55,10 @@ export interface ClusterStatus {
   stack: { status: string; imageId?: string } | null;
   /** ECS's cluster status (ACTIVE, INACTIVE...), or MISSING. */
   clusterStatus: string;
+  /** The image the cluster last confirmed (its record), or null when it never confirmed one. */
+  confirmed: Pick<ClusterRecord, 'amiId' | 'purpose' | 'runId' | 'confirmedAt'> | null;
+  /** Whether that image is the current one: a cluster that is not holds `ami/current` back. */
+  onCurrent: boolean;
   instances: InstanceGroup[];
 }
 
@@ -68,8 +74,10 @@ export interface ExecutionRow {
 }
 
 /** Whether the current image is built on the newest base, decided by the base-AMI check's own rule. */
-export function rebuildOf(newestBaseAmiId: string, currentBaseAmiId: string | undefined, running: ExecutionSummary[]): Rebuild {
-  const decision = decideBaseAmiCheck({ imageId: newestBaseAmiId }, currentBaseAmiId, running);
+export function rebuildOf(state: BaseAmiCheckState): Rebuild {
+  const newestBaseAmiId = state.recommended.imageId;
+  const currentBaseAmiId = state.currentBaseAmiId;
+  const decision = decideBaseAmiCheck(state);
   if (decision.action === 'start') {
     return {
       due: true,
@@ -81,9 +89,15 @@ export function rebuildOf(newestBaseAmiId: string, currentBaseAmiId: string | un
   if (decision.reason === 'run-in-flight') {
     return {
       due: true,
-      reason: `a new base is out; run ${executionNameOf(decision.runningExecutionArn)} is in flight, the next check starts the rebuild`,
+      reason: `a new base is out; run ${executionNameOf(decision.runningExecutionArn)} holds the fleet, a later check starts the rebuild`,
       runningExecutionArn: decision.runningExecutionArn,
     };
+  }
+  if (decision.reason === 'retry-later') {
+    return { due: true, reason: `${decision.attempts} run(s) for ${newestBaseAmiId} did not promote it; the check tries again after ${decision.retryAt}` };
+  }
+  if (decision.reason === 'gave-up') {
+    return { due: true, reason: `${decision.attempts} run(s) for ${newestBaseAmiId} did not promote it; the check gave up: start a run once the cause is fixed` };
   }
   return { due: false, reason: `the current image is built on the newest base ${newestBaseAmiId}` };
 }
@@ -131,6 +145,11 @@ function clusterLines(cluster: ClusterStatus, style: Style): string[] {
   head.push(cluster.stack ? `stack ${cluster.stack.status}${cluster.stack.imageId ? ` on ${cluster.stack.imageId}` : ''}` : style.yellow('stack not found'));
   if (cluster.clusterStatus !== 'ACTIVE') head.push(style.yellow(`cluster ${cluster.clusterStatus === 'MISSING' ? 'not found' : cluster.clusterStatus}`));
   const lines = [`    ${head.join('  ·  ')}`];
+  lines.push(
+    cluster.confirmed
+      ? `      confirmed ${cluster.confirmed.amiId} ${style.dim(`(${cluster.confirmed.purpose}, run ${cluster.confirmed.runId})`)}${cluster.onCurrent ? '' : `  ${style.yellow('not on current')}`}`
+      : `      ${style.yellow('no confirmed image yet')}`,
+  );
   if (cluster.clusterStatus === 'ACTIVE' && cluster.instances.length === 0) lines.push(`      ${style.dim('no container instances')}`);
   const rows = cluster.instances.map((g) => [
     `${g.count} ×`,
@@ -164,6 +183,12 @@ export function formatStatus(report: StatusReport, now: Date, style: Style): str
   const { due, reason } = report.rebuild;
   images.push(['rebuild', due === null ? style.yellow(reason) : due ? style.yellow(`due: ${reason}`) : style.green(`not due: ${reason}`)]);
   lines.push(...table(images, '  '));
+
+  if (report.fleetLock) {
+    const lock = report.fleetLock;
+    const alive = lock.ownerStatus === 'RUNNING' || lock.ownerStatus === 'PENDING_REDRIVE';
+    lines.push(`  fleet held by ${executionNameOf(lock.ownerExecutionArn)} since ${formatTimeWithAge(lock.acquiredAt, now)}${alive ? '' : `  ${style.yellow(`(${lock.ownerStatus}: the next run takes it over)`)}`}`);
+  }
 
   lines.push('');
   lines.push(style.bold('Clusters'));

@@ -54,6 +54,9 @@ function context(ctx) {
     clusterArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:cluster/${c}`)),
     containerInstanceArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:container-instance/${c}/*`)),
     stateMachineArn: sub(`${REGIONAL('states')}:stateMachine:${ctx.service}-${ctx.stage}`),
+    // Runs of this state machine (never its Distributed Map children, whose names carry a '/').
+    executionArns: sub(`${REGIONAL('states')}:execution:${ctx.service}-${ctx.stage}:*`),
+    runLedgerArn: sub(`${REGIONAL('dynamodb')}:table/${ctx.service}-${ctx.stage}-runs`),
     // AWS's public parameters live in no account, hence the empty account field.
     publicBaseAmiParameters: sub(`${ARN}:ssm:\${AWS::Region}::parameter/aws/service/ecs/optimized-ami/amazon-linux-2023/*`),
     functionLogGroup: (fn) => sub(`${REGIONAL('logs')}:log-group:/aws/lambda/${ctx.service}-${ctx.stage}-${fn}:*`),
@@ -121,29 +124,68 @@ function callerCredentialRollout(c) {
   ];
 }
 
+/**
+ * The run ledger (contracts.ts, RUN_LEDGER), item by item: `dynamodb:LeadingKeys` limits a role to
+ * the lock item, or to the notification markers.
+ */
+function ledger(c, sid, actions, keys) {
+  return statement(sid, actions, c.runLedgerArn, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
+}
+const LOCK_ITEM = ['fleet-lock'];
+const MARKER_ITEMS = ['notified#*'];
+
 function functionRoles(c) {
   const stacksOnly = (sid, actions) => (c.stacks.length ? [statement(sid, actions, c.stackArns)] : []);
   const p = c.parameterNames;
   const names = {
     latest: [p.latestAmi, p.latestAmiRecord].map(c.parameter),
     current: [p.currentAmi, p.currentAmiRecord, p.currentBaseAmi].map(c.parameter),
+    clusterRecords: c.parameter(`${p.clusterRecords}/*`),
   };
+  // Steps that change something first check that this run holds the fleet (a redriven run takes it again).
+  const fence = (sid = 'HoldTheFleetLock') => ledger(c, sid, ['dynamodb:GetItem', 'dynamodb:PutItem'], LOCK_ITEM);
+  const readRegistration = (prefix) => [
+    ...stacksOnly(`${prefix}FindTheStacksGroup`, ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources']),
+    // DescribeAutoScalingGroups has no resource type.
+    statement(`${prefix}ReadGroupSize`, ['autoscaling:DescribeAutoScalingGroups'], '*'),
+    ...(c.clusters.length
+      ? [
+          statement(`${prefix}ListConfiguredClustersInstances`, ['ecs:ListContainerInstances'], c.clusterArns),
+          statement(`${prefix}DescribeConfiguredClustersInstances`, ['ecs:DescribeContainerInstances'], c.containerInstanceArns),
+        ]
+      : []),
+  ];
   const work = {
     checkRequest: [
-      // Everything under the stage's prefix: the values, their records, and their history.
-      statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameterHistory'], c.parameter(`${c.parameterPrefix}/*`)),
+      // Everything under the stage's prefix: the values, their records, the clusters' records, and their history.
+      statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParameterHistory'], c.parameter(`${c.parameterPrefix}/*`)),
       statement('ReadRecommendedBaseAmi', ['ssm:GetParameter'], c.publicBaseAmiParameters),
       DESCRIBE_IMAGES(),
-      statement('SeeOtherRunsOfThisPipeline', ['states:ListExecutions'], c.stateMachineArn),
+      ledger(c, 'TakeTheFleetLock', ['dynamodb:GetItem', 'dynamodb:PutItem'], LOCK_ITEM),
+      statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns),
+      // Every target is checked before anything is baked.
+      ...stacksOnly('CheckConfiguredStacks', ['cloudformation:DescribeStacks']),
+      ...(c.clusters.length ? [statement('CheckConfiguredClusters', ['ecs:DescribeClusters'], c.clusterArns)] : []),
     ],
     checkBaseAmi: [
-      statement('ReadCurrentBase', ['ssm:GetParameter'], c.parameter(p.currentBaseAmi)),
+      statement('ReadCurrentBaseAndAttempts', ['ssm:GetParameter'], [p.currentBaseAmi, p.baseAmiAttempts].map(c.parameter)),
+      statement('RecordAttempts', ['ssm:PutParameter'], c.parameter(p.baseAmiAttempts)),
       statement('ReadRecommendedBaseAmi', ['ssm:GetParameter'], c.publicBaseAmiParameters),
-      statement('StartThisPipeline', ['states:ListExecutions', 'states:StartExecution'], c.stateMachineArn),
+      statement('StartThisPipeline', ['states:StartExecution'], c.stateMachineArn),
+      ledger(c, 'SeeWhoHoldsTheFleet', ['dynamodb:GetItem'], LOCK_ITEM),
+      statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns),
     ],
-    recordBakedAmi: [DESCRIBE_IMAGES(), statement('WriteLatestAmi', ['ssm:PutParameter'], names.latest)],
+    recordBakedAmi: [DESCRIBE_IMAGES(), statement('WriteLatestAmi', ['ssm:PutParameter'], names.latest), fence()],
+    findConfirmedImage: [
+      statement('ReadAndAdoptClusterRecords', ['ssm:GetParameter', 'ssm:PutParameter'], names.clusterRecords),
+      ...readRegistration(''),
+      fence(),
+    ],
     updateStack: [
       ...stacksOnly('UpdateConfiguredStacks', ['cloudformation:DescribeStacks', 'cloudformation:UpdateStack']),
+      // A retried update finds its own by the ClientRequestToken on the stack's events.
+      ...stacksOnly('FindOwnUpdateInStackEvents', ['cloudformation:DescribeStackEvents']),
+      fence(),
       ...(c.stackRoleArn
         ? [
             statement('PassTheStackServiceRole', ['iam:PassRole'], c.stackRoleArn, {
@@ -156,21 +198,33 @@ function functionRoles(c) {
     ],
     checkStackUpdate: stacksOnly('FollowConfiguredStacks', ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents']),
     confirmRegistration: [
-      ...stacksOnly('FindTheStacksGroup', ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources']),
-      // DescribeAutoScalingGroups has no resource type.
-      statement('ReadGroupSize', ['autoscaling:DescribeAutoScalingGroups'], '*'),
-      ...(c.clusters.length
-        ? [
-            statement('ListConfiguredClustersInstances', ['ecs:ListContainerInstances'], c.clusterArns),
-            statement('DescribeConfiguredClustersInstances', ['ecs:DescribeContainerInstances'], c.containerInstanceArns),
-          ]
-        : []),
+      ...readRegistration(''),
+      statement('RecordConfirmedImages', ['ssm:GetParameter', 'ssm:PutParameter'], names.clusterRecords),
+      fence(),
     ],
     assessWave: [],
-    promoteAmi: [DESCRIBE_IMAGES(), statement('WriteCurrentAmi', ['ssm:PutParameter'], names.current)],
+    promoteAmi: [
+      DESCRIBE_IMAGES(),
+      statement('WriteCurrentAmi', ['ssm:PutParameter'], names.current),
+      // The new value is read back: SSM validates aws:ec2:image values after answering.
+      statement('ReadBackCurrentAmi', ['ssm:GetParameter'], c.parameter(p.currentAmi)),
+      statement('ReadClusterRecords', ['ssm:GetParameters'], names.clusterRecords),
+      fence(),
+    ],
     notify: [
       statement('PublishToOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
       statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+      ledger(c, 'MarkTheRunNotified', ['dynamodb:GetItem', 'dynamodb:PutItem'], MARKER_ITEMS),
+    ],
+    releaseFleet: [ledger(c, 'ReleaseTheFleetLock', ['dynamodb:DeleteItem'], LOCK_ITEM)],
+    runEnded: [
+      ledger(c, 'ReleaseALockLeftBehind', ['dynamodb:GetItem', 'dynamodb:DeleteItem'], LOCK_ITEM),
+      ledger(c, 'AlertOnceARun', ['dynamodb:GetItem', 'dynamodb:PutItem'], MARKER_ITEMS),
+      statement('AlertOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
+      statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+      // Names the clusters an interrupted run may have left off their confirmed image.
+      statement('ReadClusterRecords', ['ssm:GetParameters'], names.clusterRecords),
+      ...stacksOnly('ReadConfiguredStacksImages', ['cloudformation:DescribeStacks']),
     ],
   };
   const resources = {};
@@ -190,6 +244,19 @@ function stateMachineRole(c, functionKeys) {
   });
   return role(`${c.service}-state-machine`, 'states.amazonaws.com', `${c.service} ${c.stage}: the pipeline state machine`, [
     statement('InvokeThePipelinesFunctions', ['lambda:InvokeFunction'], functionArns),
+    // The Distributed Map runs each cluster as a child execution of this state machine.
+    statement('RunEachClusterAsAChildExecution', ['states:StartExecution'], c.stateMachineArn),
+    statement(
+      'FollowTheChildExecutions',
+      ['states:DescribeExecution', 'states:StopExecution'],
+      sub(`${REGIONAL('states')}:execution:${c.service}-${c.stage}/*`),
+    ),
+    // X-Ray tracing of the runs: these actions have no resource types.
+    statement(
+      'SendTracesHasNoResourceType',
+      ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
+      '*',
+    ),
     statement('RunTheBakeBuild', ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'], {
       'Fn::GetAtt': ['BakeProject', 'Arn'],
     }),
@@ -338,15 +405,18 @@ const FUNCTION_KEYS = [
   'checkRequest',
   'checkBaseAmi',
   'recordBakedAmi',
+  'findConfirmedImage',
   'updateStack',
   'checkStackUpdate',
   'confirmRegistration',
   'assessWave',
   'promoteAmi',
   'notify',
+  'releaseFleet',
+  'runEnded',
 ];
-// checkBaseAmi is started by a schedule, not by the state machine.
-const STATE_MACHINE_FUNCTIONS = FUNCTION_KEYS.filter((fn) => fn !== 'checkBaseAmi');
+// checkBaseAmi is started by a schedule and runEnded by EventBridge, not by the state machine.
+const STATE_MACHINE_FUNCTIONS = FUNCTION_KEYS.filter((fn) => fn !== 'checkBaseAmi' && fn !== 'runEnded');
 
 /** All generated IAM resources, from plain values (a pure function; tested directly). */
 function buildIamResources(ctx) {

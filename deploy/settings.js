@@ -58,6 +58,20 @@ module.exports = {
         "the state machine's Retry on RegistrationPending gives up after about 100 minutes",
       ),
     ),
+  maxRolloutMinutes: async ({ resolveVariable }) => {
+    const { LIMITS } = requireTs('functions/lib/contracts.ts');
+    return String(
+      boundedNumber(
+        'maxRolloutMinutes',
+        await param(resolveVariable, 'maxRolloutMinutes'),
+        LIMITS.maxRolloutMinutes.min,
+        LIMITS.maxRolloutMinutes.max,
+        "the state machine's Retry budgets for a busy or updating stack cover at most a day",
+      ),
+    );
+  },
+  baseAmiMaxAttempts: async ({ resolveVariable }) =>
+    String(boundedNumber('baseAmiMaxAttempts', await param(resolveVariable, 'baseAmiMaxAttempts'), 1, 10, 'runs the base-AMI check starts for one base')),
   dataVolumeSizeGb: async ({ resolveVariable }) =>
     String(boundedNumber('dataVolumeSizeGb', await param(resolveVariable, 'dataVolumeSizeGb'), 1, 16384, 'an EBS gp3 volume size in GiB')),
   baseAmiArchitecture: async ({ resolveVariable }) => {

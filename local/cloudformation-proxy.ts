@@ -3,7 +3,8 @@
  * and the answers show what the simulated rolling update is doing, which moto cannot know:
  *  - UpdateStack, once moto accepted it, starts the simulated rolling update;
  *  - DescribeStacks reports UPDATE_IN_PROGRESS / UPDATE_ROLLBACK_COMPLETE while it says so;
- *  - DescribeStackEvents includes the events of the simulated update (e.g. the missing signal).
+ *  - DescribeStackEvents includes the events of the simulated update (e.g. the missing signal), each
+ *    with the ClientRequestToken of the UpdateStack that caused it, as CloudFormation's do.
  * The functions reach it through AWS_ENDPOINT_URL_CLOUDFORMATION: only the endpoint differs.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -53,6 +54,7 @@ function eventXml(stackId: string, stackName: string, event: SimulatedStackEvent
     `<Timestamp>${event.timestamp.toISOString()}</Timestamp>`,
     `<ResourceStatus>${event.resourceStatus}</ResourceStatus>`,
     event.reason ? `<ResourceStatusReason>${xml(event.reason)}</ResourceStatusReason>` : '',
+    event.clientRequestToken ? `<ClientRequestToken>${xml(event.clientRequestToken)}</ClientRequestToken>` : '',
     '</member>',
   ].join('');
 }
@@ -79,7 +81,7 @@ export async function startCloudFormationProxy(motoEndpoint: string, updates: Si
       let text = await upstream.text();
       const stackName = stackNameOf(params.get('StackName') ?? '');
       if (upstream.ok && action === 'UpdateStack') {
-        updates.updateAccepted(stackName);
+        updates.updateAccepted(stackName, params.get('ClientRequestToken') ?? undefined);
       } else if (upstream.ok && action === 'DescribeStacks') {
         const names = stackName ? [stackName] : [...text.matchAll(/<StackName>([^<]+)<\/StackName>/g)].map((m) => m[1]!);
         for (const name of names) {

@@ -4,7 +4,7 @@
  * state machine bakes (simulated CodeBuild), records, rolls the dev then the prod cluster stack
  * (simulated rolling updates), confirms through the ECS API, promotes and notifies ops.
  *
- * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails]
+ * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails|partial-run|concurrent]
  */
 import { Command, Option } from 'commander';
 import { startMoto, type Moto } from './moto';
@@ -23,7 +23,7 @@ function line(source: string, message: string): void {
 }
 
 /** One timeline line per state, retries folded into a count on the next line of that branch. */
-function timeline(clusterOf: (index: number | undefined, input: unknown) => string | undefined) {
+function timeline(clusterOf: (index: number | undefined, input: unknown) => string | undefined, run?: string) {
   const retries = new Map<string, number>();
   return (event: RunEvent) => {
     const where = clusterOf(event.index, event.input);
@@ -32,7 +32,7 @@ function timeline(clusterOf: (index: number | undefined, input: unknown) => stri
       retries.set(key, (retries.get(key) ?? 0) + 1);
       return;
     }
-    const prefix = where ? `[${where}] ` : '';
+    const prefix = `${run ? `${run} ` : ''}${where ? `[${where}] ` : ''}`;
     line('state machine', `${prefix}${event.state}`);
     for (const [k, n] of retries) {
       if (k.startsWith(`${where ?? ''}/`)) {
@@ -59,13 +59,14 @@ async function printFinalState(world: World, outcome: RunOutcome | undefined): P
     const short = p.name.slice(world.deployment.parameterPrefix.length + 1);
     console.log(`    ${short.padEnd(18)} ${(p.value ?? '(not set)').padEnd(22)} history: ${p.history.join(' -> ') || '-'}`);
   }
-  console.log('  clusters (instances by AMI, ECS status):');
+  console.log('  clusters (instances by AMI, ECS status; the image each last confirmed):');
   for (const cluster of await world.clusters()) {
     const byAmi = new Map<string, string[]>();
     for (const i of cluster.instances) byAmi.set(i.amiId, [...(byAmi.get(i.amiId) ?? []), i.ecsStatus]);
     const summary = [...byAmi].map(([ami, states]) => `${states.length} x ${ami} (${[...new Set(states)].join(', ')})`).join('; ');
-    console.log(`    ${cluster.stackName.padEnd(10)} ${summary}`);
+    console.log(`    ${cluster.stackName.padEnd(10)} ${summary}; confirmed ${(await world.confirmedImage(cluster.stackName)) ?? 'nothing yet'}`);
   }
+  console.log(`  fleet lock: ${(await world.lockHolder())?.split(':').pop() ?? 'free'}`);
   const messages = await world.opsMessages();
   console.log(`  what ops received (${messages.length} SNS message${messages.length === 1 ? '' : 's'}):`);
   for (const m of messages) {
@@ -99,9 +100,44 @@ async function demo(scenario: Scenario): Promise<number> {
     const check = await world.runCheckJob();
     line('check job', check.message);
     if (check.outcome !== 'started' || !check.executionArn) throw new Error(`the check job did not start a run: ${check.message}`);
+    const ended = (outcome: RunOutcome, name = 'run') =>
+      line('state machine', bold(outcome.status === 'SUCCEEDED' ? `${name} succeeded, ended in "${outcome.path.at(-1)}"` : `${name} failed: ${outcome.error?.name}`));
 
-    const outcome = await world.runExecution(check.executionArn, timeline(stackOfInput));
-    line('state machine', outcome.status === 'SUCCEEDED' ? bold('run succeeded') : bold(`run failed: ${outcome.error?.name}`));
+    let code: number;
+    let outcome: RunOutcome;
+    if (scenario === 'concurrent') {
+      // A person starts a run from the CLI in the same second the check job started one.
+      const manual = await world.startExecution(`manual-${Date.now()}`, { trigger: 'manual', requestedBy: 'demo', reason: 'started by hand at the same time' });
+      line('ops (CLI)', `ami-pipeline run: started ${manual.split(':').pop()} in the same second`);
+      const [first, second] = await Promise.all([
+        world.runExecution(check.executionArn, timeline(stackOfInput, 'A')),
+        world.runExecution(manual, timeline(stackOfInput, 'B')),
+      ]);
+      ended(first, 'run A (check job)');
+      ended(second, 'run B (CLI)');
+      outcome = second;
+      const ends = [first, second].map((o) => o.path.at(-1));
+      code = ends.includes('Fleet is on the new image') && ends.includes('Skipped: another run holds the fleet') ? 0 : 1;
+    } else {
+      outcome = await world.runExecution(check.executionArn, timeline(stackOfInput));
+      ended(outcome);
+      code = outcome.status === 'SUCCEEDED' ? 0 : 1;
+      if (scenario === 'partial-run') {
+        await printFinalState(world, outcome);
+        console.log('');
+        const partial = await world.startExecution(`manual-prod-only-${Date.now()}`, {
+          trigger: 'manual',
+          clusters: ['ecs-prod'],
+          skipEarlierWaves: true,
+          requestedBy: 'demo',
+          reason: 'hot fix for prod only',
+        });
+        line('ops (CLI)', `ami-pipeline run --clusters ecs-prod --skip-earlier-waves: started ${partial.split(':').pop()}`);
+        outcome = await world.runExecution(partial, timeline(stackOfInput));
+        ended(outcome);
+        code = code === 0 && outcome.path.at(-1) === 'Rolled out to part of the fleet' ? 0 : 1;
+      }
+    }
     await printFinalState(world, outcome);
 
     console.log('');
@@ -111,7 +147,7 @@ async function demo(scenario: Scenario): Promise<number> {
     console.log(dim(`Simulated here: the Packer build (the template is validated, the AMI is created in moto), CloudFormation's`));
     console.log(dim(`rolling update and rollback, and the ECS agent. Real: the state machine, every function, SSM, SNS, EC2, ECS.`));
     console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return scenario === 'success' && outcome.status === 'SUCCEEDED' ? 0 : 1;
+    return ['success', 'partial-run', 'concurrent'].includes(scenario) ? code : 1;
   } finally {
     await stop();
   }

@@ -1,14 +1,15 @@
 /**
  * What `serverless deploy` creates, created in the local emulator instead: the ops topic (with an
- * SQS queue subscribed so the messages can be read back), the state machine resource, and the
- * stage's config parameter. Lambda functions and the CodeBuild project are not created: the
+ * SQS queue subscribed so the messages can be read back), the state machine resource, the run
+ * ledger table (fleet lock, notification markers) and the stage's config parameter. Lambda functions and the CodeBuild project are not created: the
  * harness calls the real handler code in-process and simulates the build (moto runs neither).
  */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { LAMBDA_ENV, SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
+import { DEFAULTS, LAMBDA_ENV, RUN_LEDGER, SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
 import { substitutedDefinitionText, type DeployedNames } from './state-machine';
 
 export const ACCOUNT_ID = '123456789012'; // moto's default account
@@ -52,6 +53,15 @@ export async function deployPipeline(options: { stage: string; region: string; w
   const machine = await sfn.send(
     new CreateStateMachineCommand({ name, definition, roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}-state-machine` }),
   );
+  const runLedgerTable = `${name}-runs`;
+  await new DynamoDBClient({ region }).send(
+    new CreateTableCommand({
+      TableName: runLedgerTable,
+      AttributeDefinitions: [{ AttributeName: RUN_LEDGER.key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: RUN_LEDGER.key, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
 
   const parameterPrefix = defaultParameterPrefix(stage);
   const config: PipelineConfig = {
@@ -62,6 +72,8 @@ export async function deployPipeline(options: { stage: string; region: string; w
     topicArn: topic.TopicArn!,
     bakeProjectName: `${name}-bake`,
     baseAmiArchitecture: 'x86_64',
+    runLedgerTable,
+    baseAmiMaxAttempts: DEFAULTS.baseAmiMaxAttempts,
     waves,
   };
   await ssm.send(
@@ -80,6 +92,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
       [LAMBDA_ENV.baseAmiArchitecture]: config.baseAmiArchitecture,
       [LAMBDA_ENV.stateMachineArn]: config.stateMachineArn,
       [LAMBDA_ENV.topicArn]: config.topicArn,
+      [LAMBDA_ENV.runLedgerTable]: runLedgerTable,
     },
   };
 }

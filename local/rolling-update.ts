@@ -38,11 +38,13 @@ export interface SimulatedStackEvent {
   resourceType: string;
   resourceStatus: string;
   reason?: string;
+  clientRequestToken?: string;
 }
 
 interface Overlay {
   status?: string;
   reason?: string;
+  token?: string;
   events: SimulatedStackEvent[];
 }
 
@@ -86,8 +88,8 @@ export class SimulatedRollingUpdates {
   }
 
   /** Called once moto accepted an UpdateStack: the stack is busy from this moment. */
-  updateAccepted(stackName: string): void {
-    const overlay: Overlay = { status: 'UPDATE_IN_PROGRESS', events: [] };
+  updateAccepted(stackName: string, token?: string): void {
+    const overlay: Overlay = { status: 'UPDATE_IN_PROGRESS', token, events: [] };
     this.overlays.set(stackName, overlay);
     this.event(stackName, stackName, 'AWS::CloudFormation::Stack', 'UPDATE_IN_PROGRESS', 'User Initiated');
     const run = this.roll(stackName)
@@ -101,12 +103,14 @@ export class SimulatedRollingUpdates {
   }
 
   private event(stackName: string, logicalId: string, type: string, status: string, reason?: string): void {
-    this.overlays.get(stackName)?.events.push({
+    const overlay = this.overlays.get(stackName);
+    overlay?.events.push({
       timestamp: new Date(),
       logicalResourceId: logicalId,
       resourceType: type,
       resourceStatus: status,
       reason,
+      clientRequestToken: overlay.token,
     });
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import './polyfills';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
 
 export const DEFINITION_PATH = path.join(__dirname, '..', 'statemachine', 'pipeline.asl.json');
 
@@ -9,12 +9,14 @@ export const DEFINITION_PATH = path.join(__dirname, '..', 'statemachine', 'pipel
 export const LAMBDA_PLACEHOLDERS = {
   CheckRequestFunctionArn: 'checkRequest',
   RecordBakedAmiFunctionArn: 'recordBakedAmi',
+  FindConfirmedImageFunctionArn: 'findConfirmedImage',
   UpdateStackFunctionArn: 'updateStack',
   CheckStackUpdateFunctionArn: 'checkStackUpdate',
   ConfirmRegistrationFunctionArn: 'confirmRegistration',
   AssessWaveFunctionArn: 'assessWave',
   PromoteAmiFunctionArn: 'promoteAmi',
   NotifyFunctionArn: 'notify',
+  ReleaseFleetFunctionArn: 'releaseFleet',
 } as const;
 export type FunctionKey = (typeof LAMBDA_PLACEHOLDERS)[keyof typeof LAMBDA_PLACEHOLDERS];
 
@@ -60,7 +62,7 @@ interface StateDef {
   Type: string;
   Resource?: string;
   Retry?: unknown[];
-  ItemProcessor?: { States: Record<string, StateDef> };
+  ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, StateDef> };
 }
 
 /** Every state, nested Map states included, by name. */
@@ -88,6 +90,20 @@ export interface RunEvent {
   input?: unknown;
 }
 
+/** What a task wrapper knows about the call it wraps. */
+export interface TaskCall {
+  state: string;
+  key: FunctionKey | 'bake';
+  /** The cluster (stack name) a state inside the rollout's Map works on. */
+  cluster?: string;
+  /** How many times this state was called before in this run (for this cluster): retries and re-entries. */
+  call: number;
+  input: any;
+}
+
+/** Wraps every task call: fault injection, call attribution. `call` runs the real handler. */
+export type TaskWrapper = (call: TaskCall, run: () => Promise<unknown>) => Promise<unknown>;
+
 export interface RunOptions {
   /** The deployment whose names the definition is filled with (default: the tests'). */
   names?: DeployedNames;
@@ -99,10 +115,30 @@ export interface RunOptions {
   waitMs?: number;
   retryMs?: number;
   onEvent?: (event: RunEvent) => void;
+  wrapTask?: TaskWrapper;
+  /** Asked before every task call: true stops the execution there, as StopExecution does (ABORTED). */
+  abortWhen?: (call: TaskCall) => boolean;
+}
+
+/**
+ * Step Functions history events, counted from the local run as AWS records them (Standard
+ * workflows, "GetExecutionHistory" event types): per execution ExecutionStarted and its end; per
+ * state its Entered and Exited events; per Lambda attempt LambdaFunctionScheduled, Started and
+ * Succeeded/Failed; per .sync attempt TaskScheduled, Started, Submitted and Succeeded/Failed; a
+ * Distributed Map adds MapRunStarted and its end to the parent, and runs each item as a child
+ * execution with a history of its own. Counted as upper bounds (a caught error is counted as if
+ * the state also exited).
+ */
+export interface HistoryCount {
+  /** The run itself. */
+  parent: number;
+  /** The largest child execution of a Distributed Map (one per cluster). */
+  largestChild: number;
+  children: number;
 }
 
 export interface RunOutcome {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: any;
   error?: { name: string; message: string };
   /** Top-level states entered, in order. */
@@ -111,9 +147,27 @@ export interface RunOutcome {
   entered: string[];
   /** Retries (each one a billed state transition in a Standard workflow). */
   retries: number;
+  history: HistoryCount;
+  /** The largest state input, state output or task input of the run, in bytes (limit 262144). */
+  maxStateBytes: number;
+  /** Where the largest one was. */
+  maxStateAt: string;
 }
 
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+
 let executionCounter = 0;
+
+// Building a StateMachine validates the definition (a JSON-schema compile): once per deployment's names.
+const machines = new Map<DeployedNames, StateMachine>();
+function machineFor(names: DeployedNames, definition: Record<string, unknown>): StateMachine {
+  let machine = machines.get(names);
+  if (!machine) {
+    machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: true } });
+    machines.set(names, machine);
+  }
+  return machine;
+}
 
 /**
  * Runs the real definition in-process. Task states are routed by the function their resource
@@ -127,23 +181,54 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
   const localHandlers: Record<string, LocalHandler> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
+  // Which states run in a Distributed Map's child executions.
+  const childStates = new Set<string>();
+  for (const state of states.values()) {
+    if (state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') for (const name of Object.keys(state.ItemProcessor.States)) childStates.add(name);
+  }
+  const calls = new Map<string, number>();
+  let maxStateBytes = 0;
+  let maxStateAt = '';
+  const measure = (where: string, value: unknown) => {
+    const size = bytes(value);
+    if (size > maxStateBytes) {
+      maxStateBytes = size;
+      maxStateAt = where;
+    }
+  };
+  let abortNow: (() => void) | undefined;
+  let aborted = false;
   for (const [name, state] of states) {
     if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs ?? 0;
     if (state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 0;
     if (state.Type !== 'Task') continue;
     const key = state.Resource === CODEBUILD_RESOURCE ? 'bake' : byArn.get(state.Resource ?? '');
     if (!key) throw new Error(`state ${name} has a resource the test cannot route: ${state.Resource}`);
-    localHandlers[name] = async (taskInput: unknown) => {
+    localHandlers[name] = async (taskInput: any) => {
       const handler = handlers[key];
       if (!handler) throw new Error(`no handler given for ${key} (state "${name}")`);
       // Let the event-log consumer see this state's entry before the handler logs anything.
       await new Promise((resolve) => setImmediate(resolve));
-      return handler(taskInput);
+      measure(`${name} (task input)`, taskInput);
+      // Map iterations carry their target: the cluster identifies the branch.
+      const cluster = childStates.has(name) ? (taskInput?.target?.stackName as string | undefined) : undefined;
+      const callKey = `${name}#${cluster ?? ''}`;
+      const n = calls.get(callKey) ?? 0;
+      calls.set(callKey, n + 1);
+      const call: TaskCall = { state: name, key, cluster, call: n, input: taskInput };
+      if (options.abortWhen?.(call)) {
+        aborted = true;
+        abortNow?.();
+        // The execution is stopped; this call never reaches the handler.
+        return new Promise(() => undefined);
+      }
+      const run = async () => handler(taskInput);
+      return options.wrapTask ? options.wrapTask(call, run) : run();
     };
   }
 
   const executionName = options.executionName ?? `test-run-${++executionCounter}`;
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: true } });
+  const machine = machineFor(names, definition);
   const execution = machine.run(input as Parameters<typeof machine.run>[0], {
     overrides: {
       // Handlers return JSON-shaped results; the library's JSONValue type cannot see that through `unknown`.
@@ -159,29 +244,62 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
       },
     },
   });
+  abortNow = () => execution.abort();
   const path: string[] = [];
   const entered: string[] = [];
   let retries = 0;
+  // History: the parent's count, and one count per child execution (per Map iteration of a wave).
+  let parentEvents = 2;
+  let mapRuns = 0;
+  const children = new Map<string, number>();
+  const count = (name: string, index: number | undefined, n: number) => {
+    if (childStates.has(name) && index !== undefined) {
+      const key = `${mapRuns}#${index}`;
+      children.set(key, (children.get(key) ?? 2) + n);
+    } else parentEvents += n;
+  };
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
-      const e = event as { type: string; state?: { name: string; input?: unknown }; index?: number };
+      const e = event as { type: string; state?: { name: string; type?: string; input?: unknown; output?: unknown }; index?: number };
       if ((e.type === 'StateEntered' || e.type === 'StateRetried') && e.state) {
         options.onEvent?.({ type: e.type, state: e.state.name, index: e.index, input: e.state.input });
       }
-      if (e.type === 'StateRetried') retries += 1;
+      if (e.state && e.type === 'StateEntered') measure(`${e.state.name} (input)`, e.state.input);
+      if (e.state && e.type === 'StateExited') measure(`${e.state.name} (output)`, e.state.output);
+      const stateName = e.state?.name ?? '';
+      const def = states.get(stateName);
+      if (e.type === 'StateRetried' && e.state) {
+        retries += 1;
+        count(stateName, e.index, def?.Resource === CODEBUILD_RESOURCE ? 4 : 3);
+      }
       if (e.type === 'StateEntered' && e.state) {
-        entered.push(e.state.name);
-        if (e.index === undefined) path.push(e.state.name);
+        entered.push(stateName);
+        if (e.index === undefined) path.push(stateName);
+        if (def?.Type === 'Task') count(stateName, e.index, def.Resource === CODEBUILD_RESOURCE ? 6 : 5);
+        else if (def?.Type === 'Map' && def.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') {
+          mapRuns += 1;
+          count(stateName, e.index, 4);
+        } else count(stateName, e.index, 2);
       }
     }
   })();
+  const history = (): HistoryCount => ({
+    parent: parentEvents,
+    largestChild: Math.max(0, ...children.values()),
+    children: children.size,
+  });
+  const measured = () => ({ path, entered, retries, history: history(), maxStateBytes, maxStateAt });
   try {
     const output: unknown = await execution.result;
     await collecting;
-    return { status: 'SUCCEEDED', output, path, entered, retries };
+    measure('execution output', output);
+    return { status: 'SUCCEEDED', output, ...measured() };
   } catch (error) {
     await collecting.catch(() => undefined);
+    if (aborted || error instanceof ExecutionAbortedError) {
+      return { status: 'ABORTED', error: { name: 'ExecutionAborted', message: 'stopped' }, ...measured() };
+    }
     const cause = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
-    return { status: 'FAILED', error: { name: cause.name ?? 'Error', message: cause.message ?? '' }, path, entered, retries };
+    return { status: 'FAILED', error: { name: cause.name ?? 'Error', message: cause.message ?? '' }, ...measured() };
   }
 }

@@ -5,8 +5,9 @@
  * proxy that simulates rolling updates); the state machine is the real definition.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { recommendedBaseAmi } from '../functions/lib/aws-lookups';
 import {
@@ -19,7 +20,8 @@ import {
   type Wave,
 } from '../functions/lib/contracts';
 import type { BaseAmiCheckResult } from '../functions/lib/base-ami-job';
-import { parameterHistory } from '../functions/lib/parameters';
+import { parameterHistory, readParameter } from '../functions/lib/parameters';
+import { readLock } from '../functions/lib/run-ledger';
 import { startCloudFormationProxy, type CloudFormationProxy } from './cloudformation-proxy';
 import { deployClusterStack, groupInstances, type DeployedClusterStack } from './cluster-stack';
 import { simulatedBake } from './codebuild';
@@ -29,7 +31,7 @@ import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
 import { runPipeline, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
 
-export const SCENARIOS = ['success', 'build-fails', 'registration-timeout', 'stack-update-fails'] as const;
+export const SCENARIOS = ['success', 'build-fails', 'registration-timeout', 'stack-update-fails', 'partial-run', 'concurrent'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** How the images this run bakes behave, per scenario (the base AMI always boots fine). */
@@ -38,6 +40,8 @@ const BAKED_IMAGE_BEHAVIOUR: Record<Scenario, ImageBehaviour> = {
   'build-fails': 'healthy',
   'registration-timeout': 'never-registers',
   'stack-update-fails': 'never-signals',
+  'partial-run': 'healthy',
+  concurrent: 'healthy',
 };
 
 export type Log = (source: string, message: string) => void;
@@ -143,26 +147,30 @@ export class World {
 
   /** The real handlers, imported only now: their clients read the endpoints set up above. */
   async handlers(): Promise<Handlers> {
-    const [checkRequest, recordBakedAmi, updateStack, checkStackUpdate, confirmRegistration, assessWave, promoteAmi, notify] =
+    const [checkRequest, recordBakedAmi, findConfirmedImage, updateStack, checkStackUpdate, confirmRegistration, assessWave, promoteAmi, notify, releaseFleet] =
       await Promise.all([
         import('../functions/check-request/handler'),
         import('../functions/record-baked-ami/handler'),
+        import('../functions/find-confirmed-image/handler'),
         import('../functions/update-stack/handler'),
         import('../functions/check-stack-update/handler'),
         import('../functions/confirm-registration/handler'),
         import('../functions/assess-wave/handler'),
         import('../functions/promote-ami/handler'),
         import('../functions/notify/handler'),
+        import('../functions/release-fleet/handler'),
       ]);
     return {
       checkRequest: checkRequest.handler,
       recordBakedAmi: recordBakedAmi.handler,
+      findConfirmedImage: findConfirmedImage.handler,
       updateStack: updateStack.handler,
       checkStackUpdate: checkStackUpdate.handler,
       confirmRegistration: confirmRegistration.handler,
       assessWave: assessWave.handler,
       promoteAmi: promoteAmi.handler,
       notify: notify.handler,
+      releaseFleet: releaseFleet.handler,
       bake: simulatedBake({
         region: this.region,
         projectEnvironment: {
@@ -175,6 +183,41 @@ export class World {
         onBaked: (amiId) => this.bakedAmis.push(amiId),
       }),
     };
+  }
+
+  /**
+   * What EventBridge's abnormal-end rule does when an execution ends FAILED, TIMED_OUT or ABORTED:
+   * invoke the run-ended function with the status-change event.
+   */
+  async deliverRunEnd(executionArn: string, status: string, error?: { name: string; message: string }): Promise<unknown> {
+    const { handler } = await import('../functions/run-ended/handler');
+    return handler({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn,
+        stateMachineArn: this.deployment.config.stateMachineArn,
+        name: executionArn.split(':').pop(),
+        status,
+        error: error?.name,
+        cause: error?.message,
+      },
+    });
+  }
+
+  /** Starts an execution in the emulator, as the CLI or a schedule does; run it with runExecution. */
+  async startExecution(name: string, input: Record<string, unknown>): Promise<string> {
+    const sfn = new SFNClient({ region: this.region });
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: this.deployment.config.stateMachineArn, name, input: JSON.stringify(input) }),
+    );
+    return started.executionArn!;
+  }
+
+  /** The record of the image a cluster last confirmed. */
+  async confirmedImage(stackName: string): Promise<string | undefined> {
+    const raw = await this.parameter(this.names.clusterRecord(stackName));
+    return raw ? (JSON.parse(raw) as { amiId?: string }).amiId : undefined;
   }
 
   /** The scheduled base-AMI check, as EventBridge would invoke it. */
@@ -202,7 +245,19 @@ export class World {
     });
     await this.updates.idle();
     await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));
+    // On AWS a run that ends FAILED raises the status-change event the abnormal-end rule forwards.
+    if (outcome.status === 'FAILED') await this.deliverRunEnd(executionArn, 'FAILED', outcome.error);
     return outcome;
+  }
+
+  /** A parameter's value, or undefined. */
+  async parameter(name: string): Promise<string | undefined> {
+    return readParameter(new SSMClient({ region: this.region }), name);
+  }
+
+  /** Who holds the fleet lock now. */
+  async lockHolder(): Promise<string | undefined> {
+    return (await readLock(new DynamoDBClient({ region: this.region }), this.deployment.config.runLedgerTable))?.ownerExecutionArn;
   }
 
   async parameters(): Promise<ParameterState[]> {

@@ -1,7 +1,9 @@
 /**
  * Prints the figures the README quotes: each function's bundle size, its cold module-load time
- * (median of several fresh node processes), and how many state transitions the success path of
- * the state machine costs. A measurement, not a test: nothing here passes or fails on a number.
+ * (median of several fresh node processes), how many state transitions the success path of the
+ * state machine costs, and the worst-case state size and history of a 200-cluster run, computed by
+ * running the real definition with the real handlers against the model fleet. A measurement, not a
+ * test: nothing here passes or fails on a number (the I5 tests hold the limits).
  * Usage: npx tsx scripts/measure.ts [--runs N]
  */
 import '../test/support/setup';
@@ -9,8 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { runPipeline } from '../local/state-machine';
-import { STACKS, WAVES, configureEnvironment, createAws, scenario } from '../test/support/pipeline-world';
+import { HISTORY_LIMIT_EVENTS, STATE_LIMIT_BYTES } from '../test/support/invariants';
+import { ModelWorld, STACKS, WAVES } from '../test/support/model-world';
+import { largestHistory, largestState } from '../test/support/scale';
 
 const ROOT = path.join(__dirname, '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
@@ -34,15 +37,15 @@ function coldLoadMs(bundle: string): number {
   return median(samples);
 }
 
-/** Runs the real definition once in a fresh in-memory world and returns its event counts. */
+/** Runs the real definition once in a fresh model world and returns its event counts. */
 async function successfulRun(input: Record<string, unknown>) {
-  const aws = createAws();
+  const world = new ModelWorld();
   try {
-    const run = await runPipeline(input, scenario(aws).handlers);
+    const run = await world.run(input, `measure-${Date.now()}`);
     if (run.status !== 'SUCCEEDED') throw new Error(`the success path did not succeed: ${JSON.stringify(run.error)}`);
-    return run;
+    return { run, message: world.aws.published[0]?.message ?? '' };
   } finally {
-    aws.restore();
+    world.restore();
   }
 }
 
@@ -58,16 +61,25 @@ async function main() {
     console.log(`${name.padEnd(22)} ${size.toFixed(0).padStart(10)}  ${zipped.toFixed(0).padStart(10)}  ${coldLoadMs(bundle).toFixed(0).padStart(12)}`);
   }
 
-  configureEnvironment();
-  const run = await successfulRun({ trigger: 'weekly' });
-  const oneWave = await successfulRun({ trigger: 'weekly', clusters: [STACKS[0]!] });
+  const { run } = await successfulRun({ trigger: 'weekly' });
+  const { run: oneWave } = await successfulRun({ trigger: 'manual', clusters: [STACKS[0]!] });
   const clusters = STACKS.length;
   const perCluster = (run.entered.length - run.path.length) / clusters;
   const perWave = (run.path.length - oneWave.path.length) / (WAVES.length - 1);
   console.log('');
   console.log(`State machine, success path (${WAVES.length} waves, ${clusters} clusters, no retries needed):`);
-  console.log(`  state transitions: ${run.entered.length + run.retries} (${run.path.length} top-level, ${run.entered.length - run.path.length} in the per-cluster branches)`);
+  console.log(`  state transitions: ${run.entered.length + run.retries} (${run.path.length} top-level, ${run.entered.length - run.path.length} in the per-cluster child executions)`);
   console.log(`  each extra cluster adds ${perCluster}, each extra wave ${perWave}; every poll that has to wait (stack still updating, registration pending) adds 1 retry`);
+
+  console.log('');
+  console.log('Worst case, 200 clusters in 4 waves of 50 (every cluster of a wave failing with 4 KiB CloudFormation reasons, every rollback failing,');
+  console.log('every poll of a cluster at its Retry maximum; run with the real definition and handlers against the model fleet):');
+  const state = await largestState();
+  const history = await largestHistory();
+  const events = Math.max(state.history.parent, history.history.parent, history.history.largestChild);
+  console.log(`worst-case state size, 200 clusters: ${(state.maxStateBytes / 1024).toFixed(0)} KiB (limit ${STATE_LIMIT_BYTES / 1024})`);
+  console.log(`worst-case history, 200 clusters: ${events} events (limit ${HISTORY_LIMIT_EVENTS})`);
+  console.log(`  largest state: ${state.maxStateAt}; run history ${state.history.parent} events; largest cluster child execution ${history.history.largestChild} events (${history.retries} retries)`);
 }
 
 main().catch((error: unknown) => {

@@ -12,6 +12,8 @@ export function formatCheck(result: BaseAmiCheckResult, style: Style): string {
     'already-started': style.cyan('Already started'),
     'run-in-flight': style.yellow('Run in flight'),
     'up-to-date': style.green('Up to date'),
+    'retry-later': style.yellow('Retry later'),
+    'gave-up': style.red('Waiting for a person'),
   }[result.outcome];
   lines.push('', `${headline}: ${result.message}`);
   if (result.executionArn) lines.push(`Execution: ${result.executionArn}`);
@@ -25,6 +27,8 @@ const check: CommandRunner<{ json?: boolean }> = async (ctx, options) => {
     stateMachineArn: config.stateMachineArn,
     parameterPrefix: ctx.parameterPrefix,
     architecture: config.baseAmiArchitecture,
+    runLedgerTable: config.runLedgerTable,
+    maxAttempts: config.baseAmiMaxAttempts,
   });
   ctx.print(options.json ? JSON.stringify(result, null, 2) : formatCheck(result, ctx.style));
   return EXIT.ok;
@@ -34,14 +38,14 @@ export function registerCheck(program: Command): void {
   program
     .command('check')
     .description(
-      'run the base-AMI check now: compare the newest ECS-optimized AMI with the current base and start a rebuild (run base-ami-<ami>) when it changed',
+      'run the base-AMI check now: compare the newest ECS-optimized AMI with the current base and the runs already tried, and start a rebuild when it is due',
     )
     .option('--json', 'print the result as JSON (for scripts)')
     .addHelpText(
       'after',
       `${examples('ami-pipeline check', 'ami-pipeline check --stage prod --json')}
 Exit code 0 whenever the check ran, whether it started a run or not (see "outcome" in --json:
-started, already-started, run-in-flight, up-to-date).
+started, already-started, run-in-flight, up-to-date, retry-later, gave-up).
 `,
     )
     .action(action(check));

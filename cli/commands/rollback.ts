@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { resolveRollbackTarget } from '../../functions/lib/request-images';
-import { parseRunRequest, selectWaves } from '../../functions/lib/request';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } from '../../functions/lib/request';
+import { readClusterRecords } from '../../functions/lib/cluster-records';
 import { readParameter } from '../../functions/lib/parameters';
+import { allTargets } from '../../functions/lib/waves';
 import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { CliError } from '../errors';
@@ -11,6 +13,7 @@ import { confirm, describeWaves, needsConfirmation, POLL_MS, RUN_EXIT_CODES, sta
 interface RollbackOptions {
   to?: string;
   clusters?: string[];
+  skipEarlierWaves?: boolean;
   reason?: string;
   yes?: boolean;
   wait: boolean;
@@ -22,12 +25,15 @@ const rollback: CommandRunner<RollbackOptions> = async (ctx, options) => {
     trigger: 'manual',
     rollback: options.to !== undefined ? { toAmi: options.to } : {},
     ...(options.clusters ? { clusters: options.clusters } : {}),
+    ...(options.skipEarlierWaves ? { skipEarlierWaves: true } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
     requestedBy: await requester(ctx.clients.sts),
   };
   const waves = selectWaves(parseRunRequest(input), config.waves);
   // The state machine's own choice of image, made here so the question names it...
-  const target = await resolveRollbackTarget(ctx.clients, options.to, ctx.names.currentAmi);
+  const target = await resolveRollbackTarget(ctx.clients, options.to, ctx.names, allTargets(config.waves));
+  const records = await readClusterRecords(ctx.clients.ssm, ctx.names, allTargets(config.waves));
+  enforceWaveOrder(parseRunRequest(input), waveOrderBreaches(config.waves, waves, (stack) => records.get(stack)?.amiId === target.amiId));
   const current = await readParameter(ctx.clients.ssm, ctx.names.currentAmi);
   const question = `Roll stage ${ctx.stage} back from ${current ?? 'no current image'} to ${target.amiId} on ${describeWaves(waves)}?`;
   if (!options.yes) {
@@ -42,9 +48,10 @@ const rollback: CommandRunner<RollbackOptions> = async (ctx, options) => {
 export function registerRollback(program: Command): void {
   program
     .command('rollback')
-    .description('roll the fleet back to an earlier pipeline image (default: the previous current AMI) and follow the run')
-    .option('--to <ami-id>', 'the image to roll back to (default: the previous value of the current AMI parameter)')
+    .description('roll the fleet back to an earlier pipeline image (default: the last image every cluster confirmed) and follow the run')
+    .option('--to <ami-id>', 'the image to roll back to (default: the current AMI when some clusters are not on it, else the image promoted before it, never one a rollback moved away from)')
     .option('--clusters <names>', 'roll back only these stacks or clusters (comma-separated)', clusterList)
+    .option('--skip-earlier-waves', 'with --clusters: roll them back without the earlier waves first')
     .option('--reason <text>', 'why, for the notification and the audit trail')
     .option('-y, --yes', 'do not ask for confirmation (needed when stdin is not a terminal)')
     .option('--no-wait', 'print the execution ARN and exit instead of following the run')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkSourceImage } from '../../functions/lib/request-images';
-import { parseRunRequest, selectWaves } from '../../functions/lib/request';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } from '../../functions/lib/request';
 import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { clusterList } from '../options';
@@ -10,6 +10,7 @@ interface RunOptions {
   sourceAmi?: string;
   dryRun?: boolean;
   clusters?: string[];
+  skipEarlierWaves?: boolean;
   reason?: string;
   wait: boolean;
 }
@@ -22,10 +23,12 @@ const run: CommandRunner<RunOptions> = async (ctx, options) => {
     ...(options.sourceAmi !== undefined ? { sourceAmi: options.sourceAmi } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.clusters ? { clusters: options.clusters } : {}),
+    ...(options.skipEarlierWaves ? { skipEarlierWaves: true } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
     requestedBy: await requester(ctx.clients.sts),
   });
   const waves = selectWaves(request, config.waves);
+  if (!request.dryRun) enforceWaveOrder(request, waveOrderBreaches(config.waves, waves));
   if (request.sourceAmi) await checkSourceImage(ctx.clients.ec2, request.sourceAmi);
   return startRun(ctx, config.stateMachineArn, request, waves, { wait: options.wait, pollMs: POLL_MS });
 };
@@ -37,13 +40,14 @@ export function registerRun(program: Command): void {
     .option('--source-ami <ami-id>', 'bake from this base AMI instead of the newest ECS-optimized one')
     .option('--dry-run', 'bake and record the image, roll nothing')
     .option('--clusters <names>', 'roll only these stacks or clusters (comma-separated; configured order and waves kept)', clusterList)
+    .option('--skip-earlier-waves', 'with --clusters: roll them without the earlier waves first (ami/current then stays until every cluster has the image)')
     .option('--reason <text>', 'why, for the notification and the audit trail')
     .option('--no-wait', 'print the execution ARN and exit instead of following the run')
     .addHelpText(
       'after',
       `${examples(
         'ami-pipeline run --stage dev',
-        'ami-pipeline run --stage prod --clusters prod-a-ecs --reason "CVE-2026-1234"',
+        'ami-pipeline run --stage prod --clusters prod-a-ecs --skip-earlier-waves --reason "CVE-2026-1234"',
         'ami-pipeline run --dry-run --source-ami ami-0123456789abcdef0',
         'ARN=$(ami-pipeline run --no-wait)',
       )}${RUN_EXIT_CODES}`,

@@ -1,9 +1,12 @@
 import { DescribeClustersCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
-import { describeImage, listRunningExecutions, recommendedBaseAmi } from '../../functions/lib/aws-lookups';
+import { describeImage, recommendedBaseAmi } from '../../functions/lib/aws-lookups';
+import { baseAmiCheckState, executionStatus } from '../../functions/lib/base-ami-job';
+import { readClusterRecords } from '../../functions/lib/cluster-records';
 import { listContainerInstances } from '../../functions/lib/container-instances';
 import { recommendedBaseAmiParameter, type BakedAmiRecord, type PipelineConfig, type PromotionRecord } from '../../functions/lib/contracts';
+import { readLock } from '../../functions/lib/run-ledger';
 import { ERROR_NAMES, isAwsError } from '../../functions/lib/errors';
 import { readJsonParameter, readParameter } from '../../functions/lib/parameters';
 import { describeStack, stackView } from '../../functions/lib/stack-lookups';
@@ -47,6 +50,7 @@ async function clusters(ctx: Context, config: PipelineConfig, currentAmiId?: str
   const targets = config.waves.flatMap((wave) => wave.clusters.map((target) => ({ wave: wave.name, target })));
   if (targets.length === 0) return [];
   const names = [...new Set(allTargets(config.waves).map((t) => t.clusterName))];
+  const records = await readClusterRecords(ctx.clients.ssm, ctx.names, allTargets(config.waves));
   const statuses = new Map<string, string>();
   for (let i = 0; i < names.length; i += 100) {
     const out = await ctx.clients.ecs.send(new DescribeClustersCommand({ clusters: names.slice(i, i + 100) }));
@@ -59,12 +63,15 @@ async function clusters(ctx: Context, config: PipelineConfig, currentAmiId?: str
         stackOf(ctx, target.stackName, target.imageParameter),
         clusterStatus === 'ACTIVE' ? listContainerInstances(ctx.clients.ecs, target.clusterName) : Promise.resolve([]),
       ]);
+      const record = records.get(target.stackName);
       return {
         wave,
         stackName: target.stackName,
         clusterName: target.clusterName,
         stack,
         clusterStatus,
+        confirmed: record ? { amiId: record.amiId, purpose: record.purpose, runId: record.runId, confirmedAt: record.confirmedAt } : null,
+        onCurrent: record !== undefined && record.amiId === currentAmiId,
         instances: groupInstances(instances, currentAmiId, latestAmiId),
       };
     }),
@@ -101,7 +108,7 @@ export async function gatherStatus(ctx: Context, executionLimit: number): Promis
   const config = await ctx.config();
   const { names, clients } = ctx;
   const newestParameter = recommendedBaseAmiParameter(config.baseAmiArchitecture);
-  const [currentAmiId, currentRecord, latestAmiId, latestRecord, baseAmiId, newest, running, region] = await Promise.all([
+  const [currentAmiId, currentRecord, latestAmiId, latestRecord, baseAmiId, newest, lock, region] = await Promise.all([
     readParameter(clients.ssm, names.currentAmi),
     readJsonParameter<PromotionRecord>(clients.ssm, names.currentAmiRecord),
     readParameter(clients.ssm, names.latestAmi),
@@ -109,9 +116,10 @@ export async function gatherStatus(ctx: Context, executionLimit: number): Promis
     readParameter(clients.ssm, names.currentBaseAmi),
     // AWS does not publish every architecture in every region: report that instead of failing.
     recommendedBaseAmi(clients.ssm, newestParameter).catch((error: Error) => error),
-    listRunningExecutions(clients.sfn, config.stateMachineArn),
+    readLock(clients.ddb, config.runLedgerTable),
     regionOf(clients),
   ]);
+  const holderStatus = lock ? await executionStatus(clients.sfn, lock.ownerExecutionArn) : undefined;
   // A record describes its parameter's latest version only while someone has not edited one of them by hand.
   const promotion = currentRecord?.amiId === currentAmiId ? currentRecord : undefined;
   const baked = latestRecord?.amiId === latestAmiId ? latestRecord : undefined;
@@ -151,7 +159,22 @@ export async function gatherStatus(ctx: Context, executionLimit: number): Promis
     rebuild:
       newest instanceof Error
         ? { due: null, reason: `unknown: ${newestParameter} could not be read (${newest.name}: ${newest.message})` }
-        : rebuildOf(newest.imageId, baseAmiId, running),
+        : rebuildOf(
+            // The scheduled check's own view, so status and check never disagree.
+            await baseAmiCheckState(
+              clients,
+              {
+                stateMachineArn: config.stateMachineArn,
+                parameterPrefix: ctx.parameterPrefix,
+                architecture: config.baseAmiArchitecture,
+                runLedgerTable: config.runLedgerTable,
+                maxAttempts: config.baseAmiMaxAttempts,
+              },
+              new Date(),
+              newest,
+            ),
+          ),
+    fleetLock: lock ? { ...lock, ownerStatus: holderStatus ?? 'gone' } : null,
     clusters: clusterStatuses,
     executions: runs,
     checkedAt: new Date().toISOString(),

@@ -1,11 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { runBaseAmiCheck, type BaseAmiCheckResult } from '../lib/base-ami-job';
 import { LAMBDA_ENV } from '../lib/contracts';
-import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { baseAmiArchitecture, baseAmiMaxAttempts, createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 
 const ssm = new SSMClient({});
 const sfn = new SFNClient({});
+const ddb = new DynamoDBClient({});
 const logger = createLogger('check-base-ami');
 
 export type { BaseAmiCheckResult };
@@ -13,11 +15,13 @@ export type { BaseAmiCheckResult };
 // The scheduled event carries nothing the check needs.
 export const handler = lambdaHandler(logger, async (_event: unknown): Promise<BaseAmiCheckResult> =>
   runBaseAmiCheck(
-    { ssm, sfn },
+    { ssm, sfn, ddb },
     {
       stateMachineArn: requireEnv(LAMBDA_ENV.stateMachineArn),
       parameterPrefix: requireEnv(LAMBDA_ENV.parameterPrefix),
       architecture: baseAmiArchitecture(),
+      runLedgerTable: runLedgerTable(),
+      maxAttempts: baseAmiMaxAttempts(),
     },
   ),
 );

@@ -1,19 +1,30 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { listRunningExecutions, recommendedBaseAmi } from '../lib/aws-lookups';
-import { LAMBDA_ENV, parameterNames, recommendedBaseAmiParameter } from '../lib/contracts';
-import { runToGiveWayTo, stateMachineArnOf } from '../lib/executions';
-import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { recommendedBaseAmi } from '../lib/aws-lookups';
+import { executionStatus } from '../lib/base-ami-job';
+import { readClusterRecords } from '../lib/cluster-records';
+import { LAMBDA_ENV, recommendedBaseAmiParameter } from '../lib/contracts';
+import { decideLock } from '../lib/fleet-lock';
+import { baseAmiArchitecture, createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
 import { readParameter } from '../lib/parameters';
 import type { RunPlan } from '../lib/plan';
 import { checkSourceImage, resolveRollbackTarget } from '../lib/request-images';
-import { parseRunRequest, selectWaves, type RunRequest } from '../lib/request';
-import { parseConfiguredWaves } from '../lib/waves';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches, type RunRequest } from '../lib/request';
+import { readLock, writeLock } from '../lib/run-ledger';
+import { lookUpTargets } from '../lib/target-lookups';
+import { preflight } from '../lib/targets';
+import { allTargets, parseConfiguredWaves } from '../lib/waves';
 
 const ssm = new SSMClient({});
 const sfn = new SFNClient({});
 const ec2 = new EC2Client({});
+const ddb = new DynamoDBClient({});
+const cfn = new CloudFormationClient({});
+const ecs = new ECSClient({});
 const logger = createLogger('check-request');
 
 export interface CheckRequestEvent {
@@ -27,11 +38,38 @@ async function sourceImage(request: RunRequest): Promise<NonNullable<RunPlan['so
   return { id: recommended.imageId, name: recommended.imageName };
 }
 
+/**
+ * Takes the fleet for this run, or says who holds it. The conditional write decides a race: of two
+ * runs started in the same second exactly one writes the lock, and the other reads the winner.
+ */
+async function takeTheFleet(table: string, executionArn: string, trigger: string): Promise<Pick<RunPlan, 'skip' | 'tookOverFrom'>> {
+  const current = await readLock(ddb, table);
+  const ownerStatus = current && current.ownerExecutionArn !== executionArn ? await executionStatus(sfn, current.ownerExecutionArn) : undefined;
+  const decision = decideLock(current, executionArn, ownerStatus);
+  if (decision.action === 'held') return current?.tookOverFrom ? { tookOverFrom: current.tookOverFrom } : {};
+  if (decision.action === 'give-way') {
+    return { skip: { runningExecutionArn: decision.owner.ownerExecutionArn, runningSince: decision.owner.acquiredAt } };
+  }
+  const replacing = decision.action === 'take-over' ? decision.owner.ownerExecutionArn : undefined;
+  const tookOverFrom = decision.action === 'take-over' ? { executionArn: decision.owner.ownerExecutionArn, status: decision.ownerStatus } : undefined;
+  if (await writeLock(ddb, table, { ownerExecutionArn: executionArn, acquiredAt: new Date().toISOString(), trigger, tookOverFrom }, replacing)) {
+    if (decision.action === 'take-over') {
+      logger.warn('took the fleet lock over from a run that had ended', { previousOwner: decision.owner.ownerExecutionArn, status: decision.ownerStatus });
+      return { tookOverFrom };
+    }
+    return {};
+  }
+  const winner = await readLock(ddb, table);
+  return { skip: { runningExecutionArn: winner?.ownerExecutionArn ?? 'another run', runningSince: winner?.acquiredAt ?? new Date().toISOString() } };
+}
+
 export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): Promise<RunPlan> => {
+  // Everything that can reject the input comes first: a rejected run never touches the lock.
   const request = parseRunRequest(event.input);
-  const waves = selectWaves(request, parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
-  const names = parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
-  const base: RunPlan = {
+  const configured = parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves);
+  const waves = selectWaves(request, configured);
+  const names = stageParameters();
+  const plan: RunPlan = {
     runId: event.execution.name,
     executionArn: event.execution.id,
     startedAt: event.execution.startTime,
@@ -40,20 +78,33 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     dryRun: request.dryRun ?? false,
     reason: request.reason,
     requestedBy: request.requestedBy,
+    ...(request.skipEarlierWaves ? { skipEarlierWaves: true } : {}),
     waves,
   };
-
-  const mine = { executionArn: event.execution.id, startDate: new Date(event.execution.startTime) };
-  const running = await listRunningExecutions(sfn, stateMachineArnOf(event.execution.id));
-  const other = runToGiveWayTo(mine, running);
-  if (other) {
-    logger.warn('another run is in flight; skipping', { runningExecutionArn: other.executionArn });
-    return { ...base, skip: { runningExecutionArn: other.executionArn, runningSince: other.startDate.toISOString() } };
+  if (request.rollback) {
+    plan.rollbackTo = await resolveRollbackTarget({ ssm, ec2 }, request.rollback.toAmi, names, allTargets(configured));
+    const records = await readClusterRecords(ssm, names, allTargets(configured));
+    const target = plan.rollbackTo.amiId;
+    enforceWaveOrder(request, waveOrderBreaches(configured, waves, (stack) => records.get(stack)?.amiId === target));
+  } else {
+    if (!request.dryRun) enforceWaveOrder(request, waveOrderBreaches(configured, waves));
+    plan.sourceAmi = await sourceImage(request);
   }
 
-  const currentAmiId = await readParameter(ssm, names.currentAmi);
-  const plan: RunPlan = { ...base, currentAmiId };
-  if (request.rollback) plan.rollbackTo = await resolveRollbackTarget({ ssm, ec2 }, request.rollback.toAmi, names.currentAmi);
-  else plan.sourceAmi = await sourceImage(request);
+  const fleet = await takeTheFleet(runLedgerTable(), event.execution.id, request.trigger);
+  if (fleet.skip) {
+    logger.warn('another run holds the fleet; skipping', { runningExecutionArn: fleet.skip.runningExecutionArn });
+    return { ...plan, skip: fleet.skip };
+  }
+  Object.assign(plan, fleet);
+  plan.currentAmiId = await readParameter(ssm, names.currentAmi);
+
+  if (!plan.dryRun) {
+    const targets = allTargets(waves);
+    const { stacks, clusters } = await lookUpTargets({ cfn, ecs }, targets);
+    const problems = preflight(targets, stacks, clusters);
+    // Reported, not thrown: the run keeps its plan, so the message can say what stays as it was.
+    if (problems.length > 0) plan.notReady = problems.map((p) => p.problem);
+  }
   return plan;
 });

@@ -14,6 +14,8 @@ export interface CheckStackUpdateEvent {
   amiId: string;
   /** When the update was requested: failures before it belong to someone else. */
   requestedAt: string;
+  /** When the pipeline stops waiting for this update (from the stage's maxRolloutMinutes). */
+  deadline: string;
 }
 
 export interface CheckStackUpdateResult {
@@ -23,7 +25,8 @@ export interface CheckStackUpdateResult {
 
 /**
  * One look at an update in flight. "Still going" is an error the state machine retries with
- * backoff, up to a bound; every end state is either a result or a distinct error to route on.
+ * backoff until the update's deadline; past it, StackUpdateTimedOut says the stack is still rolling
+ * (the pipeline does not cancel it). Every end state is either a result or a distinct error.
  */
 export const handler = lambdaHandler(logger, async (event: CheckStackUpdateEvent): Promise<CheckStackUpdateResult> => {
   const { stackName, imageParameter } = event.target;
@@ -35,8 +38,16 @@ export const handler = lambdaHandler(logger, async (event: CheckStackUpdateEvent
     'see the stack events';
 
   switch (updateProgress(status)) {
-    case 'in-progress':
-      throw new PipelineError(ERROR_NAMES.stackUpdateInProgress, `stack ${stackName} is ${status}`);
+    case 'in-progress': {
+      if (Date.now() < Date.parse(event.deadline)) {
+        throw new PipelineError(ERROR_NAMES.stackUpdateInProgress, `stack ${stackName} is ${status}`);
+      }
+      const minutes = Math.round((Date.now() - Date.parse(event.requestedAt)) / 60_000);
+      throw new PipelineError(
+        ERROR_NAMES.stackUpdateTimedOut,
+        `stack ${stackName} is still ${status} ${minutes} minutes after the update was requested (bound: maxRolloutMinutes); the pipeline stopped waiting and did not cancel it`,
+      );
+    }
     case 'complete': {
       const image = stackParameter(stackView(stackName, stack), imageParameter)?.value;
       if (image !== event.amiId) {
@@ -47,8 +58,10 @@ export const handler = lambdaHandler(logger, async (event: CheckStackUpdateEvent
       }
       return { status, settledAt: new Date().toISOString() };
     }
-    case 'rolled-back':
-      throw new PipelineError(ERROR_NAMES.stackUpdateRolledBack, `CloudFormation rolled stack ${stackName} back: ${await reason()}`);
+    case 'rolled-back': {
+      const back = stackParameter(stackView(stackName, stack), imageParameter)?.value ?? 'its previous image';
+      throw new PipelineError(ERROR_NAMES.stackUpdateRolledBack, `CloudFormation rolled stack ${stackName} back to ${back}: ${await reason()}`);
+    }
     case 'rollback-failed':
       throw new PipelineError(ERROR_NAMES.stackRollbackFailed, `stack ${stackName} is ${status}: ${await reason()}`);
     default:

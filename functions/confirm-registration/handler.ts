@@ -1,26 +1,32 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { listContainerInstances } from '../lib/container-instances';
-import { LAMBDA_ENV, STACK_OUTPUTS, type ClusterTarget } from '../lib/contracts';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { readClusterRecord, writeClusterRecord } from '../lib/cluster-records';
+import { clusterRegistration } from '../lib/cluster-registration';
+import type { ClusterTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/errors';
-import { createLogger, lambdaHandler } from '../lib/handler';
-import { assessRegistration, autoScalingGroupOf } from '../lib/registration';
-import { describeStack, stackOutputs, stackResources } from '../lib/stack-lookups';
+import { createLogger, lambdaHandler, registrationTimeoutSeconds, runLedgerTable, stageParameters } from '../lib/handler';
+import { holdFleet } from '../lib/run-ledger';
+import { describeStack } from '../lib/stack-lookups';
 
 const cfn = new CloudFormationClient({});
 const autoscaling = new AutoScalingClient({});
 const ecs = new ECSClient({});
+const ssm = new SSMClient({});
+const ddb = new DynamoDBClient({});
 const logger = createLogger('confirm-registration');
-
-const DEFAULT_TIMEOUT_SECONDS = 900;
 
 export interface ConfirmRegistrationEvent {
   executionArn: string;
+  runId: string;
   target: ClusterTarget;
   amiId: string;
   /** When the stack settled; the deadline counts from here. */
   since: string;
+  /** rollout: the new image; rollback: the cluster's last confirmed image, put back. */
+  purpose: 'rollout' | 'rollback';
 }
 
 export interface ConfirmRegistrationResult {
@@ -29,36 +35,43 @@ export interface ConfirmRegistrationResult {
   checkedAt: string;
 }
 
-function timeoutSeconds(): number {
-  const raw = Number(process.env[LAMBDA_ENV.registrationTimeoutSeconds] ?? DEFAULT_TIMEOUT_SECONDS);
-  return Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_TIMEOUT_SECONDS;
-}
-
+/**
+ * Is the cluster on `amiId`, by the ECS API? When it is, the cluster's record (clusters/<stack>)
+ * says so before the function answers: the record is what promotion and the next rollback read.
+ */
 export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEvent): Promise<ConfirmRegistrationResult> => {
-  const { stackName, clusterName } = event.target;
-  const stack = await describeStack(cfn, stackName);
-  const outputs = stackOutputs(stack);
-  const groupName = autoScalingGroupOf(
-    stackName,
-    outputs,
-    outputs.some((o) => o.key === STACK_OUTPUTS.autoScalingGroupName && o.value) ? [] : await stackResources(cfn, stackName),
-  );
-  const groups = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
-  const group = groups.AutoScalingGroups?.[0];
-  if (!group) throw new PipelineError(ERROR_NAMES.stackNotRollable, `Auto Scaling group ${groupName} of stack ${stackName} does not exist`);
-
-  const assessment = assessRegistration(group.DesiredCapacity ?? 0, await listContainerInstances(ecs, clusterName), event.amiId);
+  const { target } = event;
+  const stack = await describeStack(cfn, target.stackName);
+  const assessment = await clusterRegistration({ cfn, autoscaling, ecs }, target, stack, event.amiId);
   const checkedAt = new Date();
-  logger.info('registration assessed', { clusterName, groupName, ...assessment });
-  if (assessment.confirmed) return { confirmed: true, summary: assessment.summary, checkedAt: checkedAt.toISOString() };
+  logger.info('registration assessed', { clusterName: target.clusterName, ...assessment });
+  if (assessment.confirmed) {
+    const names = stageParameters();
+    const existing = await readClusterRecord(ssm, names, target.stackName);
+    // A retry after a lost answer finds its own record: nothing to write twice.
+    if (existing?.amiId !== event.amiId || existing.executionArn !== event.executionArn) {
+      await holdFleet(ddb, runLedgerTable(), event.executionArn, checkedAt);
+      await writeClusterRecord(ssm, names, {
+        stackName: target.stackName,
+        clusterName: target.clusterName,
+        amiId: event.amiId,
+        purpose: event.purpose,
+        runId: event.runId,
+        executionArn: event.executionArn,
+        confirmedAt: checkedAt.toISOString(),
+        summary: assessment.summary,
+      });
+    }
+    return { confirmed: true, summary: assessment.summary, checkedAt: checkedAt.toISOString() };
+  }
 
-  const limit = timeoutSeconds();
+  const limit = registrationTimeoutSeconds();
   const deadline = new Date(event.since).getTime() + limit * 1000;
   if (checkedAt.getTime() < deadline) {
-    throw new PipelineError(ERROR_NAMES.registrationPending, `cluster ${clusterName}: ${assessment.summary}`);
+    throw new PipelineError(ERROR_NAMES.registrationPending, `cluster ${target.clusterName}: ${assessment.summary}`);
   }
   throw new PipelineError(
     ERROR_NAMES.registrationTimedOut,
-    `cluster ${clusterName} did not confirm ${event.amiId} within ${limit} s of the stack settling: ${assessment.summary}`,
+    `cluster ${target.clusterName} did not confirm ${event.amiId} within ${limit} s of the stack settling: ${assessment.summary}`,
   );
 });

@@ -1,44 +1,79 @@
 import type { RecommendedBaseAmi } from './ami';
+import type { BaseAmiAttempts } from './contracts';
 import { executionName } from './executions';
-import type { ExecutionSummary } from './executions';
+
+/** Minutes the check waits after the n-th failed attempt for a base before it starts the next one. */
+export const RETRY_AFTER_MINUTES = [60, 240, 960] as const;
+
+export interface BaseAmiCheckState {
+  recommended: RecommendedBaseAmi;
+  /** `base-ami/current`: the base of the image every cluster confirmed. */
+  currentBaseAmiId?: string;
+  /** `base-ami/attempts`: the runs already started for the newest recommended base. */
+  attempts?: BaseAmiAttempts;
+  /** The run holding the fleet lock, and whether its execution is still alive. */
+  holder?: { executionArn: string; alive: boolean };
+  /** Whether the last run started for this base is still going (it may not hold the lock yet). */
+  lastAttemptAlive?: boolean;
+  now: Date;
+  maxAttempts: number;
+}
 
 export type BaseAmiDecision =
   | { action: 'none'; reason: 'up-to-date'; baseAmiId: string }
   | { action: 'none'; reason: 'run-in-flight'; baseAmiId: string; runningExecutionArn: string }
+  | { action: 'none'; reason: 'retry-later'; baseAmiId: string; attempts: number; retryAt: string; lastExecutionArn: string }
+  | { action: 'none'; reason: 'gave-up'; baseAmiId: string; attempts: number; lastExecutionArn: string }
   | {
       action: 'start';
       baseAmiId: string;
       previousBaseAmiId?: string;
+      attempt: number;
       executionName: string;
       input: { trigger: 'base-ami'; sourceAmi: string; reason: string };
     };
 
+function stamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').slice(0, 13);
+}
+
 /**
- * Should a new base AMI start a run? Only when it differs from the base of the current image.
- * The execution name is derived from the AMI id, so Step Functions itself refuses a second run
- * for the same base (names are unique per state machine for 90 days). While another run is in
- * flight nothing starts: a skipped run would use up that name and the new base would wait a week.
+ * Should the recommended base start a run? Decided from recorded state, not from execution names:
+ * - the base of the current image is the recommended one: nothing to do;
+ * - another run holds the fleet: wait for the next check (a started run would only be skipped);
+ * - runs already started for this base failed: start again after a growing pause, at most
+ *   `maxAttempts` runs in all, then wait for a person (the weekly run still rebuilds);
+ * - otherwise start a run. A recommendation that went back to an older base (AWS pulled a release)
+ *   differs from the current base just the same, so the fleet follows it back.
  */
-export function decideBaseAmiCheck(
-  recommended: RecommendedBaseAmi,
-  currentBaseAmiId: string | undefined,
-  running: ExecutionSummary[],
-): BaseAmiDecision {
+export function decideBaseAmiCheck(state: BaseAmiCheckState): BaseAmiDecision {
+  const { recommended, currentBaseAmiId, attempts, holder, now, maxAttempts, lastAttemptAlive } = state;
   const baseAmiId = recommended.imageId;
   if (baseAmiId === currentBaseAmiId) return { action: 'none', reason: 'up-to-date', baseAmiId };
-  const inFlight = running[0];
-  if (inFlight) {
-    return { action: 'none', reason: 'run-in-flight', baseAmiId, runningExecutionArn: inFlight.executionArn };
+  if (holder?.alive) return { action: 'none', reason: 'run-in-flight', baseAmiId, runningExecutionArn: holder.executionArn };
+
+  const tried = attempts?.baseAmiId === baseAmiId ? attempts : undefined;
+  if (tried && lastAttemptAlive) return { action: 'none', reason: 'run-in-flight', baseAmiId, runningExecutionArn: tried.lastExecutionArn };
+  const done = tried?.attempts ?? 0;
+  if (tried && done >= maxAttempts) {
+    return { action: 'none', reason: 'gave-up', baseAmiId, attempts: done, lastExecutionArn: tried.lastExecutionArn };
   }
+  if (tried) {
+    const pause = RETRY_AFTER_MINUTES[Math.min(done, RETRY_AFTER_MINUTES.length) - 1] ?? RETRY_AFTER_MINUTES[0];
+    const retryAt = new Date(Date.parse(tried.lastStartedAt) + pause * 60_000);
+    // A record edited by hand without a readable time is no reason to wait.
+    if (!Number.isNaN(retryAt.getTime()) && now.getTime() < retryAt.getTime()) {
+      return { action: 'none', reason: 'retry-later', baseAmiId, attempts: done, retryAt: retryAt.toISOString(), lastExecutionArn: tried.lastExecutionArn };
+    }
+  }
+  const attempt = done + 1;
+  const why = `new ECS-optimized base AMI ${baseAmiId}${recommended.imageName ? ` (${recommended.imageName})` : ''}`;
   return {
     action: 'start',
     baseAmiId,
     previousBaseAmiId: currentBaseAmiId,
-    executionName: executionName('base-ami', baseAmiId),
-    input: {
-      trigger: 'base-ami',
-      sourceAmi: baseAmiId,
-      reason: `new ECS-optimized base AMI ${baseAmiId}${recommended.imageName ? ` (${recommended.imageName})` : ''}`,
-    },
+    attempt,
+    executionName: executionName('base', baseAmiId, `a${attempt}`, stamp(now)),
+    input: { trigger: 'base-ami', sourceAmi: baseAmiId, reason: attempt > 1 ? `${why}, attempt ${attempt} of ${maxAttempts}` : why },
   };
 }

@@ -73,6 +73,12 @@ export function parameterNames(prefix: string) {
     currentBaseAmi: `${p}/base-ami/current`,
     /** What the deployment is ({@link PipelineConfig}), written by the stack so tools need only the stage. */
     config: `${p}/config`,
+    /** Runs the base-AMI check started for the newest recommended base ({@link BaseAmiAttempts}). */
+    baseAmiAttempts: `${p}/base-ami/attempts`,
+    /** Folder of the per-cluster records ({@link ClusterRecord}), one parameter per stack. */
+    clusterRecords: `${p}/clusters`,
+    /** The image a cluster last confirmed through the ECS API, and which run confirmed it. */
+    clusterRecord: (stackName: string) => `${p}/clusters/${stackName}`,
   };
 }
 export type ParameterNames = ReturnType<typeof parameterNames>;
@@ -90,6 +96,10 @@ export interface PipelineConfig {
   topicArn: string;
   bakeProjectName: string;
   baseAmiArchitecture: BaseAmiArchitecture;
+  /** The run ledger table (fleet lock, notification markers). */
+  runLedgerTable: string;
+  /** Runs the base-AMI check starts for one base before it waits for a person. */
+  baseAmiMaxAttempts: number;
   waves: Wave[];
 }
 
@@ -107,6 +117,7 @@ export interface BakedAmiRecord {
 /** JSON value of `ami/current/record`. */
 export interface PromotionRecord {
   amiId: string;
+  /** The value of `ami/current` before this promotion; on a rollback, the image rolled away from. */
   previousAmiId?: string;
   baseAmiId?: string;
   buildId?: string;
@@ -115,6 +126,33 @@ export interface PromotionRecord {
   /** `rollout` after a bake and roll; `rollback` when ops re-rolled the fleet to an older image. */
   reason: 'rollout' | 'rollback';
   clusters: string[];
+}
+
+/**
+ * JSON value of `clusters/<stackName>`: the image this cluster last confirmed through the ECS API.
+ * Written when a cluster confirms an image (`rollout`), confirms its rollback (`rollback`), or, the
+ * first time the pipeline meets it, confirms the image it already runs (`adopted`). It is the
+ * cluster's rollback target, and promotion follows from it: `ami/current` changes only when every
+ * configured cluster's record names the new image.
+ */
+export interface ClusterRecord {
+  stackName: string;
+  clusterName: string;
+  amiId: string;
+  purpose: 'rollout' | 'rollback' | 'adopted';
+  runId: string;
+  executionArn: string;
+  confirmedAt: string;
+  /** What the ECS API showed, e.g. `3/3 instances ACTIVE and connected on ami-...`. */
+  summary?: string;
+}
+
+/** JSON value of `base-ami/attempts`: runs the base-AMI check started for one recommended base. */
+export interface BaseAmiAttempts {
+  baseAmiId: string;
+  attempts: number;
+  lastStartedAt: string;
+  lastExecutionArn: string;
 }
 
 /** One stack the pipeline rolls. The stack must take its AMI from `imageParameter`. */
@@ -139,6 +177,8 @@ export type Trigger = (typeof TRIGGERS)[number];
  */
 export const RUN_STATUSES = [
   'SUCCEEDED',
+  /** The run's clusters confirmed the image, but others are still on older ones: nothing promoted. */
+  'PARTIAL',
   'DRY_RUN',
   'SKIPPED',
   'REJECTED',
@@ -164,6 +204,51 @@ export const LAMBDA_ENV = {
   registrationTimeoutSeconds: 'REGISTRATION_TIMEOUT_SECONDS',
   /** Optional CloudFormation service role the stack updates run under (serverless param stackRoleArn). */
   stackRoleArn: 'STACK_ROLE_ARN',
+  /** DynamoDB table holding the fleet lock and the notification markers ({@link RUN_LEDGER}). */
+  runLedgerTable: 'RUN_LEDGER_TABLE',
+  /** How long a stack may stay busy or updating before the pipeline stops waiting (serverless param maxRolloutMinutes). */
+  maxRolloutMinutes: 'MAX_ROLLOUT_MINUTES',
+  /** How many runs the base-AMI check starts for one base before it waits for a person (param baseAmiMaxAttempts). */
+  baseAmiMaxAttempts: 'BASE_AMI_MAX_ATTEMPTS',
+} as const;
+
+/**
+ * The run ledger, a DynamoDB table of the stage (`<service>-<stage>-runs`, key `pk`):
+ * - the fleet lock, item `pk = fleet-lock`: the execution that holds the fleet. Taken with a
+ *   conditional write, so two runs started in the same second cannot both hold it; released on every
+ *   end (by the run itself, or by the run-ended function for stopped, timed-out and failed runs).
+ * - one notification marker per run, item `pk = notified#<execution ARN>`: ops got this run's one
+ *   message (the run's own, or the abnormal-end alert), so a retry or a second event sends nothing.
+ */
+export const RUN_LEDGER = {
+  key: 'pk',
+  lockKey: 'fleet-lock',
+  notifiedKey: (executionArn: string) => `notified#${executionArn}`,
+  /** Attribute DynamoDB's time to live reads (epoch seconds): markers expire after a year. */
+  expiresAt: 'expiresAt',
+} as const;
+
+/** The lock item's attributes besides the key. */
+export interface FleetLock {
+  ownerExecutionArn: string;
+  acquiredAt: string;
+  trigger?: string;
+  /** The run this one took the lock over from, which had ended without releasing it. */
+  tookOverFrom?: { executionArn: string; status: string };
+}
+
+/** Stage defaults the functions fall back to when the environment does not say (serverless.yml sets them). */
+export const DEFAULTS = {
+  maxRolloutMinutes: 240,
+  registrationTimeoutSeconds: 900,
+  baseAmiMaxAttempts: 3,
+} as const;
+
+/** Bounds the packaging checks: past them the state machine's Retry budgets or the state size no longer fit. */
+export const LIMITS = {
+  maxRolloutMinutes: { min: 10, max: 1440 },
+  clustersPerWave: 50,
+  clustersPerStage: 200,
 } as const;
 
 /**

@@ -16,8 +16,12 @@ export const ERROR_NAMES = {
   amiNotAvailableYet: 'AmiNotAvailableYet',
   amiUnusable: 'AmiUnusable',
   stackBusy: 'StackBusy',
+  /** The stack stayed busy past the cluster's time bound: the pipeline stops waiting and changes nothing. */
+  stackBusyTooLong: 'StackBusyTooLong',
   stackNotRollable: 'StackNotRollable',
   stackUpdateInProgress: 'StackUpdateInProgress',
+  /** An update the pipeline started is still going past the cluster's time bound. */
+  stackUpdateTimedOut: 'StackUpdateTimedOut',
   stackUpdateRolledBack: 'StackUpdateRolledBack',
   stackRollbackFailed: 'StackRollbackFailed',
   stackChangedElsewhere: 'StackChangedElsewhere',
@@ -25,6 +29,10 @@ export const ERROR_NAMES = {
   registrationTimedOut: 'RegistrationTimedOut',
   transientAwsError: 'TransientAwsError',
   configuration: 'ConfigurationError',
+  /** Another run holds the fleet lock: this run must not change anything. */
+  fleetHeldByAnotherRun: 'FleetHeldByAnotherRun',
+  /** `ami/current` does not read back the value just written yet (SSM validates aws:ec2:image asynchronously). */
+  promotionNotVisibleYet: 'PromotionNotVisibleYet',
 } as const;
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
 

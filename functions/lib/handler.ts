@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { BASE_AMI_ARCHITECTURES, LAMBDA_ENV, SERVICE_NAME, type BaseAmiArchitecture } from './contracts';
+import { BASE_AMI_ARCHITECTURES, DEFAULTS, LAMBDA_ENV, SERVICE_NAME, parameterNames, type BaseAmiArchitecture, type ParameterNames } from './contracts';
 import { ConfigurationError, asTransientWhenRetryable } from './errors';
 
 /** One JSON logger per function; every line carries the execution ARN once the handler knows it. */
@@ -33,9 +33,28 @@ export function lambdaHandler<E, R>(logger: Logger, work: (event: E) => Promise<
     } catch (error) {
       const routed = asTransientWhenRetryable(error);
       logger.error('failed', { error: routed as Error });
-      throw routed;
+      throw boundedForState(routed);
     }
   };
+}
+
+/** Longest error message a function hands Step Functions; the full error stays in the function's log. */
+export const ERROR_MESSAGE_LIMIT = 1000;
+
+/**
+ * Step Functions keeps a caught error (`{Error, Cause}`) in the run's state, and the Lambda runtime
+ * puts the message and the whole stack trace into the Cause. Across 50 clusters a wave that fails
+ * everywhere would carry 50 stack traces past the 256 KiB state limit, so the error leaves the
+ * function with a bounded message and no trace (both are logged in full just before).
+ */
+export function boundedForState(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  if (error.message.length > ERROR_MESSAGE_LIMIT) {
+    const cut = error.message.length - ERROR_MESSAGE_LIMIT;
+    error.message = `${error.message.slice(0, ERROR_MESSAGE_LIMIT)}... (${cut} more characters in the function's log)`;
+  }
+  error.stack = error.name;
+  return error;
 }
 
 export function requireEnv(name: string): string {
@@ -55,4 +74,37 @@ export function baseAmiArchitecture(): BaseAmiArchitecture {
     );
   }
   return value as BaseAmiArchitecture;
+}
+
+function positiveNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`${name} is ${JSON.stringify(raw)}; it must be a positive number (set by serverless.yml from the stage params)`);
+  }
+  return value;
+}
+
+/** How long a stack may stay busy, or keep updating, before the pipeline stops waiting for it. */
+export function maxRolloutMinutes(): number {
+  return positiveNumber(LAMBDA_ENV.maxRolloutMinutes, DEFAULTS.maxRolloutMinutes);
+}
+
+export function registrationTimeoutSeconds(): number {
+  return positiveNumber(LAMBDA_ENV.registrationTimeoutSeconds, DEFAULTS.registrationTimeoutSeconds);
+}
+
+export function baseAmiMaxAttempts(): number {
+  return positiveNumber(LAMBDA_ENV.baseAmiMaxAttempts, DEFAULTS.baseAmiMaxAttempts);
+}
+
+/** The run ledger table (fleet lock, notification markers). */
+export function runLedgerTable(): string {
+  return requireEnv(LAMBDA_ENV.runLedgerTable);
+}
+
+/** The stage's SSM parameter names. */
+export function stageParameters(): ParameterNames {
+  return parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
 }

@@ -1,6 +1,7 @@
 import type { PipelineStep, RunStatus } from './contracts';
 import { executionConsoleUrl, executionNameOf } from './executions';
 import type { BakedAmi, Release, RunPlan } from './plan';
+import type { ClusterBehind } from './promotion';
 import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState } from './rollout';
 
 /**
@@ -15,6 +16,8 @@ export interface RunDocument {
   baked?: BakedAmi;
   release?: Release;
   rollout?: RolloutState;
+  /** What "Promote the AMI" answered: promoted, or which configured clusters are behind. */
+  promotion?: { promoted: boolean; behind?: ClusterBehind[] };
   error?: CaughtError;
   outcome: { status: RunStatus; step: PipelineStep };
 }
@@ -99,7 +102,7 @@ function links(doc: RunDocument, build: CodeBuildView | undefined, clusters: Clu
   const region = regionOf(doc.execution.id);
   const console = `https://${region}.console.aws.amazon.com`;
   const lines = [`Execution:  ${executionConsoleUrl(doc.execution.id)}`];
-  const logs = build ? buildSummary(build).logs : doc.baked?.logsUrl;
+  const logs = build ? buildSummary(build).logs : (doc.baked?.logsUrl ?? doc.release?.logsUrl);
   if (logs) lines.push(`Build logs: ${logs}`);
   for (const c of clusters) {
     lines.push(`Stack ${c.stackName}: ${console}/cloudformation/home?region=${region}#/stacks?filteringText=${encodeURIComponent(c.stackName)}`);
@@ -112,12 +115,43 @@ function targetAmi(doc: RunDocument): string | undefined {
   return doc.release?.amiId ?? doc.baked?.amiId ?? doc.plan?.rollbackTo?.amiId;
 }
 
+/** Where a cluster was left, in words: every cluster's line says exactly what state it is in. */
+export function clusterCondition(r: ClusterResult): string {
+  switch (r.status) {
+    case 'ROLLED':
+      return `confirmed on ${r.amiId}`;
+    case 'ROLLED_BACK':
+      return `rolled back to ${r.leftOn ?? 'its last confirmed image'}, the image it last confirmed, and confirmed there`;
+    case 'FAILED':
+      if (r.ending === 'cloudformation-rolled-back') return `CloudFormation rolled the stack back${r.previousAmiId ? ` to ${r.previousAmiId}` : ''}; the pipeline changed nothing more`;
+      if (r.ending === 'registration-not-confirmed' || r.ending === 'registration-not-checked') return `not confirmed on ${r.amiId}; the stack was not changed by this run`;
+      return `not changed by this run${r.previousAmiId ? ` (still on ${r.previousAmiId})` : ''}`;
+    case 'ROLLBACK_FAILED':
+      return r.ending === 'stack-rollback-failed'
+        ? 'NEEDS A PERSON: the stack update failed and CloudFormation could not roll it back'
+        : `NEEDS A PERSON: rolling back to ${r.confirmedAmiId ?? 'its last confirmed image'} failed; the stack may be half-updated`;
+    case 'UNCONFIRMED':
+      switch (r.ending) {
+        case 'update-timed-out':
+          return `NEEDS A PERSON: the stack is still updating to ${r.amiId} past its time bound; the pipeline stopped waiting and did not cancel it`;
+        case 'registration-not-confirmed':
+          return `NEEDS A PERSON: left on ${r.amiId}, not confirmed, with no confirmed image to go back to`;
+        case 'registration-not-checked':
+          return `NEEDS A PERSON: left on ${r.amiId}; its registration could not be checked`;
+        case 'not-updated':
+          return `NEEDS A PERSON: the update step failed after its retries; CloudFormation may have taken the update to ${r.amiId}`;
+        default:
+          return `NEEDS A PERSON: the stack update to ${r.amiId} could not be followed to its end`;
+      }
+  }
+}
+
 function clusterLine(r: ClusterResult): string {
   const took = between(r.startedAt, r.finishedAt);
   const head = `${r.stackName} (${r.clusterName}): ${r.status.replace('_', ' ')}${took ? ` in ${took}` : ''}`;
   const detail = [
+    clusterCondition(r),
     r.error ? `cause: ${r.error}` : undefined,
-    r.status === 'ROLLED_BACK' && r.previousAmiId ? `rolled back to ${r.previousAmiId}` : undefined,
     r.rollbackError ? `rollback error: ${r.rollbackError}` : undefined,
     r.registration,
   ].filter(Boolean);
@@ -167,6 +201,7 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
     ? ` ${rolled.map((r) => r.stackName).join(', ')} ${rolled.length === 1 ? 'runs' : 'run'} ${ami} and ${rolled.length === 1 ? 'stays' : 'stay'} there.`
     : '';
   const clusterCount = (doc.plan?.waves ?? []).reduce((n, w) => n + w.clusters.length, 0);
+  const current = `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none promoted yet'})`;
 
   switch (status) {
     case 'SUCCEEDED':
@@ -179,6 +214,16 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
         leftAsItWas: 'Nothing: the run completed.',
         pipelineDid: `Promoted ${ami} to current in SSM.`,
       };
+    case 'PARTIAL': {
+      const behind = doc.promotion?.behind ?? [];
+      const list = behind.map((b) => `${b.stackName} (${b.amiId ?? 'no confirmed image'})`).join(', ');
+      return {
+        headline: `${ami} rolled to ${plural(clusterCount, 'cluster')}, not promoted`,
+        happened: `The run's clusters confirmed ${ami} through the ECS API. Still on older images: ${list || 'none'}.`,
+        leftAsItWas: `${current}: it changes only when every configured cluster confirmed the image.`,
+        pipelineDid: `Rolled and confirmed ${plural(clusterCount, 'cluster')}; promoted nothing. Roll the others (or the whole fleet) to promote ${ami}.`,
+      };
+    }
     case 'DRY_RUN':
       return {
         headline: `${ami} baked, not rolled (dry run)`,
@@ -189,8 +234,8 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
     case 'SKIPPED': {
       const other = doc.plan?.skip?.runningExecutionArn ?? 'another run';
       return {
-        headline: `another run is in progress`,
-        happened: `Run ${executionNameOf(other)} has been in progress since ${doc.plan?.skip?.runningSince ?? 'earlier'}; only one run may roll the fleet at a time.`,
+        headline: `run ${executionNameOf(other)} holds the fleet`,
+        happened: `Run ${executionNameOf(other)} has held the fleet since ${doc.plan?.skip?.runningSince ?? 'earlier'}; only one run may roll the fleet at a time.`,
         leftAsItWas: 'Everything: this run changed nothing.',
         pipelineDid: `Ended this run as skipped. In-progress run: ${other}`,
       };
@@ -207,20 +252,21 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
       return {
         headline: `${ami} not confirmed on ${back.map((r) => r.stackName).join(', ') || 'a cluster'}`,
         happened: back.map((r) => `${r.stackName}: ${r.error ?? 'registration not confirmed in time'}`).join('\n'),
-        leftAsItWas: `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none yet'}); later waves were not touched.${rolledNote}`,
-        pipelineDid: `Rolled ${back.map((r) => `${r.stackName} back to ${r.previousAmiId ?? 'its previous image'}`).join(', ')} and confirmed it; promoted nothing.`,
+        leftAsItWas: `${current}; later waves were not touched.${rolledNote}`,
+        pipelineDid: `Rolled ${back.map((r) => `${r.stackName} back to ${r.leftOn ?? 'its last confirmed image'}`).join(', ')}, the image${back.length === 1 ? '' : 's'} last confirmed, and confirmed ${back.length === 1 ? 'it' : 'them'}; promoted nothing.`,
       };
     }
     case 'CRITICAL': {
-      const broken = failedClusters(doc.rollout).filter((r) => r.status === 'ROLLBACK_FAILED');
+      const broken = failedClusters(doc.rollout).filter((r) => r.status === 'ROLLBACK_FAILED' || r.status === 'UNCONFIRMED');
+      const verb = broken.every((r) => r.status === 'ROLLBACK_FAILED') ? 'rollback of' : 'a person must check';
       return {
-        headline: `rollback of ${broken.map((r) => r.stackName).join(', ') || 'a cluster'} failed`,
+        headline: `${verb} ${broken.map((r) => r.stackName).join(', ') || 'a cluster'}${verb === 'rollback of' ? ' failed' : ''}`,
         happened: broken
-          .map((r) => `${r.stackName}: ${r.error ?? 'update failed'}; then the rollback failed: ${r.rollbackError ?? 'see the stack events'}`)
+          .map((r) => `${r.stackName}: ${clusterCondition(r)}${r.error ? `; cause: ${r.error}` : ''}${r.rollbackError ? `; rollback error: ${r.rollbackError}` : ''}`)
           .join('\n'),
-        leftAsItWas: `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none yet'}); later waves were not touched.${rolledNote}`,
+        leftAsItWas: `${current}; later waves were not touched.${rolledNote}`,
         pipelineDid:
-          'Stopped. ACTION REQUIRED: the stack may be half-updated. Check its events in the CloudFormation console (ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED) and the ECS cluster.',
+          'Stopped. ACTION REQUIRED: check each stack named above in the CloudFormation console (ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED) and its ECS cluster.',
       };
     }
     case 'FAILED':
@@ -245,17 +291,26 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
       if (step === 'promote') {
         return {
           headline: `${ami} rolled out but not promoted`,
-          happened: `Every cluster confirmed ${ami}, then writing it to SSM failed: ${error ?? 'unknown error'}.`,
-          leftAsItWas: `The current AMI in SSM still says ${doc.plan?.currentAmiId ?? 'nothing'}.`,
+          happened: `Every cluster confirmed ${ami}, then making it current in SSM failed: ${error ?? 'unknown error'}.`,
+          leftAsItWas: `${current}, as far as the pipeline could tell; every cluster runs ${ami}.`,
           pipelineDid: 'Stopped. Run the pipeline again (rollback mode with toAmi set to this AMI re-promotes it without baking).',
+        };
+      }
+      if (step === 'request') {
+        const notReady = doc.plan?.notReady;
+        return {
+          headline: notReady ? `${plural(notReady.length, 'problem')} with the cluster targets` : 'the request could not be checked',
+          happened: notReady ? notReady.join('\n') : (error ?? 'Checking the request failed.'),
+          leftAsItWas: 'Everything: nothing was baked, recorded or rolled.',
+          pipelineDid: 'Stopped before baking. Fix what is named above and start the run again.',
         };
       }
       if (step === 'rollout' || step === 'registration') {
         const failed = failedClusters(doc.rollout);
         return {
           headline: `rollout stopped at ${failed.map((r) => r.stackName).join(', ') || 'a cluster'}`,
-          happened: failed.map((r) => `${r.stackName}: ${r.error ?? r.status}`).join('\n') || (error ?? 'the rollout failed'),
-          leftAsItWas: `The current AMI in SSM (${doc.plan?.currentAmiId ?? 'none yet'}); failed stacks as CloudFormation left them (rolled back to their previous image); later waves were not touched.${rolledNote}`,
+          happened: failed.map((r) => `${r.stackName}: ${clusterCondition(r)}${r.error ? `; cause: ${r.error}` : ''}`).join('\n') || (error ?? 'the rollout failed'),
+          leftAsItWas: `${current}; later waves were not touched.${rolledNote}`,
           pipelineDid: 'Stopped the rollout and promoted nothing.',
         };
       }
@@ -289,16 +344,22 @@ export function composeNotification(doc: RunDocument, ctx: NotificationContext):
   if (plan?.requestedBy || plan?.reason) {
     lines.push(`Request:  ${[plan.requestedBy, plan.reason].filter(Boolean).join(': ')}`);
   }
+  if (plan?.tookOverFrom) {
+    lines.push(`Lock:     taken over from run ${executionNameOf(plan.tookOverFrom.executionArn)}, which had ended (${plan.tookOverFrom.status}) without releasing the fleet`);
+  }
+  if (plan?.skipEarlierWaves) lines.push('Waves:    earlier waves skipped on request (skipEarlierWaves)');
   lines.push('', 'What happened', `  ${tale.happened.split('\n').join('\n  ')}`);
   lines.push('', 'Left as it was', `  ${tale.leftAsItWas}`);
   lines.push('', 'What the pipeline did', `  ${tale.pipelineDid}`);
 
   const image: string[] = [];
   if (ami) image.push(`New AMI:      ${ami}`);
-  image.push(`Previous AMI: ${plan?.currentAmiId ?? 'none (first promotion)'}`);
+  // Only a promotion has a previous AMI; every other end leaves ami/current as it was.
+  if (status === 'SUCCEEDED') image.push(`Previous AMI: ${plan?.currentAmiId ?? 'none (first promotion)'}`);
+  else image.push(`Current AMI:  ${plan?.currentAmiId ? `${plan.currentAmiId} (unchanged)` : 'none promoted yet (unchanged)'}`);
   const base = doc.baked?.baseAmiId ?? doc.release?.baseAmiId ?? plan?.sourceAmi?.id;
   if (base) {
-    const name = doc.baked?.baseAmiName ?? plan?.sourceAmi?.name;
+    const name = doc.baked?.baseAmiName ?? doc.release?.baseAmiName ?? plan?.sourceAmi?.name;
     image.push(`Base AMI:     ${base}${name ? ` (${name})` : ''}`);
   }
   if (plan) lines.push('', 'Image', ...image.map((l) => `  ${l}`));

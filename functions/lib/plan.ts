@@ -10,15 +10,21 @@ export interface RunPlan {
   dryRun: boolean;
   reason?: string;
   requestedBy?: string;
+  /** The caller chose to roll later waves without the earlier ones (request field skipEarlierWaves). */
+  skipEarlierWaves?: boolean;
   waves: Wave[];
   /** The promoted AMI before this run, when there is one. */
   currentAmiId?: string;
   /** Bake mode: the ECS-optimized base to build from. */
   sourceAmi?: { id: string; name?: string };
-  /** Rollback mode: the earlier pipeline image to put back, with its base and build from its tags. */
-  rollbackTo?: { amiId: string; baseAmiId?: string; buildId?: string };
-  /** Set when another run is in flight: this one ends as skipped. */
+  /** Rollback mode: the earlier pipeline image to put back, with its base and build from its tags, and why it was chosen. */
+  rollbackTo?: { amiId: string; baseAmiId?: string; baseAmiName?: string; buildId?: string; why?: string };
+  /** Set when another run holds the fleet: this one ends as skipped. */
   skip?: { runningExecutionArn: string; runningSince: string };
+  /** Set when a cluster target cannot be rolled (checked before anything is baked): the run stops there. */
+  notReady?: string[];
+  /** Set when this run took the fleet lock over from a run that had ended without releasing it. */
+  tookOverFrom?: { executionArn: string; status: string };
 }
 
 /** What "Record the baked AMI" wrote as the latest image (`$.baked`). */
@@ -35,5 +41,8 @@ export interface BakedAmi {
 export interface Release {
   amiId: string;
   baseAmiId?: string;
+  baseAmiName?: string;
   buildId?: string;
+  codeBuildId?: string;
+  logsUrl?: string;
 }

@@ -1,11 +1,12 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeImage, tagValue } from './aws-lookups';
-import { AMI_TAGS, MANAGED_BY_VALUE } from './contracts';
+import { readClusterRecords } from './cluster-records';
+import { AMI_TAGS, MANAGED_BY_VALUE, type ClusterTarget, type ParameterNames, type PromotionRecord } from './contracts';
 import { InvalidRequestError } from './errors';
-import { previousDistinctValue } from './history';
-import { parameterHistory } from './parameters';
+import { parameterHistory, readParameter } from './parameters';
 import type { RunPlan } from './plan';
+import { chooseRollbackTarget, type PromotionHistory } from './promotion';
 
 /**
  * The images a request names, checked against EC2. Shared by "Check the request" and the ops CLI,
@@ -22,22 +23,47 @@ export async function checkSourceImage(ec2: EC2Client, amiId: string): Promise<N
   return { id: amiId, name: image.Name };
 }
 
-/** The image a rollback puts back: `toAmi`, or the previous distinct value of the current parameter. */
+/** The promotions so far, newest first: the values of `ami/current` and the records that explain them. */
+export async function promotionHistory(ssm: SSMClient, names: ParameterNames): Promise<PromotionHistory> {
+  const records = (await parameterHistory(ssm, names.currentAmiRecord))
+    .map((v) => {
+      try {
+        return JSON.parse(v.value) as PromotionRecord;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((r): r is PromotionRecord => typeof r?.amiId === 'string')
+    .reverse();
+  const promoted = (await parameterHistory(ssm, names.currentAmi)).map((v) => v.value).reverse();
+  return { promoted, records };
+}
+
+/**
+ * The image a rollback puts back: `toAmi`, or the one {@link chooseRollbackTarget} picks from the
+ * promotions and the clusters' records. It must be an available image this pipeline baked.
+ */
 export async function resolveRollbackTarget(
   clients: { ssm: SSMClient; ec2: EC2Client },
   toAmi: string | undefined,
-  currentAmiParameter: string,
+  names: ParameterNames,
+  configured: ClusterTarget[],
 ): Promise<NonNullable<RunPlan['rollbackTo']>> {
   let amiId = toAmi;
+  let why: string | undefined;
   if (!amiId) {
-    const previous = previousDistinctValue(await parameterHistory(clients.ssm, currentAmiParameter));
-    if (!previous) {
-      throw new InvalidRequestError(
-        'rollback.toAmi',
-        `${currentAmiParameter} has no earlier AMI to roll back to; name one with {"rollback": {"toAmi": "ami-..."}}`,
-      );
+    const currentAmiId = await readParameter(clients.ssm, names.currentAmi);
+    const choice = chooseRollbackTarget(
+      currentAmiId,
+      await promotionHistory(clients.ssm, names),
+      configured,
+      await readClusterRecords(clients.ssm, names, configured),
+    );
+    if (!choice.amiId) {
+      throw new InvalidRequestError('rollback.toAmi', `${choice.why}; name one with {"rollback": {"toAmi": "ami-..."}}`);
     }
-    amiId = previous.value;
+    amiId = choice.amiId;
+    why = choice.why;
   }
   const image = await describeImage(clients.ec2, amiId);
   if (!image) throw new InvalidRequestError('rollback.toAmi', `${amiId} does not exist in this region (deregistered?)`);
@@ -48,5 +74,11 @@ export async function resolveRollbackTarget(
       `${amiId} was not baked by this pipeline (no ${AMI_TAGS.managedBy}=${MANAGED_BY_VALUE} tag); only pipeline images can be rolled back to`,
     );
   }
-  return { amiId, baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId), buildId: tagValue(image, AMI_TAGS.buildId) };
+  return {
+    amiId,
+    baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId),
+    baseAmiName: tagValue(image, AMI_TAGS.sourceAmiName),
+    buildId: tagValue(image, AMI_TAGS.buildId),
+    ...(why ? { why } : {}),
+  };
 }

@@ -28,6 +28,7 @@ export const runRequestSchema = z
       )
       .min(1, 'must have at least one wave; omit the field to use the configured waves')
       .optional(),
+    skipEarlierWaves: z.boolean({ invalid_type_error: 'must be true or false' }).optional(),
     rollback: z
       .object({ toAmi: amiIdSchema.optional() }, { invalid_type_error: 'must be an object, e.g. {} or {"toAmi": "ami-..."}' })
       .strict()
@@ -65,7 +66,60 @@ export function parseRunRequest(input: unknown): RunRequest {
     if (request.dryRun) reject('dryRun', 'cannot be combined with rollback (a rollback only rolls)');
   }
   if (request.clusters && request.waves) reject('waves', 'give either clusters or waves, not both');
+  if (request.skipEarlierWaves && !request.clusters && !request.waves) {
+    reject('skipEarlierWaves', 'only means something with clusters or waves; omit it to roll every configured wave in order');
+  }
   return request;
+}
+
+/** A configured cluster a run would leave behind, or roll too late, relative to a later wave it does roll. */
+export interface WaveOrderBreach {
+  /** The cluster the run rolls. */
+  stackName: string;
+  wave: string;
+  /** The cluster of an earlier configured wave that it would overtake. */
+  overtakes: string;
+  overtakesWave: string;
+}
+
+/**
+ * Waves exist so that an image proves itself on dev before prod. A run that names its own clusters
+ * or waves keeps that order: every configured cluster of an earlier wave than a cluster the run rolls
+ * must be rolled by the run in an earlier wave. `alreadyOn` says which clusters need no roll because
+ * they already confirmed the image the run rolls (only known for a rollback to a named image).
+ * Returns what the run would overtake; the caller refuses it unless `skipEarlierWaves` is set.
+ */
+export function waveOrderBreaches(configured: Wave[], selected: Wave[], alreadyOn: (stackName: string) => boolean = () => false): WaveOrderBreach[] {
+  const configuredWave = new Map<string, number>();
+  configured.forEach((w, i) => w.clusters.forEach((t) => configuredWave.set(t.stackName, i)));
+  const runWave = new Map<string, number>();
+  selected.forEach((w, i) => w.clusters.forEach((t) => runWave.set(t.stackName, i)));
+  const breaches: WaveOrderBreach[] = [];
+  selected.forEach((wave, i) => {
+    for (const target of wave.clusters) {
+      const own = configuredWave.get(target.stackName) ?? 0;
+      for (let earlier = 0; earlier < own; earlier++) {
+        for (const other of configured[earlier]!.clusters) {
+          const rolledAt = runWave.get(other.stackName);
+          if ((rolledAt !== undefined && rolledAt < i) || (rolledAt === undefined && alreadyOn(other.stackName))) continue;
+          breaches.push({ stackName: target.stackName, wave: wave.name, overtakes: other.stackName, overtakesWave: configured[earlier]!.name });
+        }
+      }
+    }
+  });
+  return breaches;
+}
+
+/** Refuses a run that overtakes earlier waves without `skipEarlierWaves`, naming what it would skip. */
+export function enforceWaveOrder(request: RunRequest, breaches: WaveOrderBreach[]): void {
+  if (breaches.length === 0 || request.skipEarlierWaves) return;
+  const field = request.waves ? 'waves' : 'clusters';
+  const overtaken = [...new Set(breaches.map((b) => `${b.overtakes} (wave ${b.overtakesWave})`))];
+  const rolled = [...new Set(breaches.map((b) => b.stackName))];
+  reject(
+    field,
+    `${rolled.join(', ')} would roll before ${overtaken.join(', ')}, whose wave comes first; add ${overtaken.length === 1 ? 'it' : 'them'} to the run, or set skipEarlierWaves: true (CLI: --skip-earlier-waves) to roll without ${overtaken.length === 1 ? 'it' : 'them'}`,
+  );
 }
 
 function indexTargets(configured: Wave[]): Map<string, { target: ClusterTarget; wave: number }> {

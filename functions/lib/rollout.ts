@@ -1,8 +1,34 @@
-import type { ClusterTarget, Wave } from './contracts';
+import type { Wave } from './contracts';
+import { ERROR_NAMES } from './errors';
 
-/** How one cluster's roll ended. */
-export const CLUSTER_STATUSES = ['ROLLED', 'FAILED', 'ROLLED_BACK', 'ROLLBACK_FAILED'] as const;
+/**
+ * How one cluster's roll ended, as the run reports it:
+ * - ROLLED: confirmed on the new image through the ECS API;
+ * - ROLLED_BACK: put back on the image it last confirmed, and confirmed there;
+ * - FAILED: not changed by this run, or rolled back by CloudFormation itself to its previous image;
+ * - ROLLBACK_FAILED: the stack update or the pipeline's rollback failed half way: the stack needs a person;
+ * - UNCONFIRMED: the stack changed (or may have) and no image was confirmed: still updating past its
+ *   bound, no known-good image to go back to, or registration could not be checked.
+ * The last two make the run CRITICAL.
+ */
+export const CLUSTER_STATUSES = ['ROLLED', 'FAILED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'UNCONFIRMED'] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+
+/** Where a cluster's branch of the state machine ended (the `ending` its last state sets). */
+export const BRANCH_ENDINGS = [
+  'rolled',
+  'rolled-back',
+  'rollback-failed',
+  'baseline-failed',
+  'not-updated',
+  'cloudformation-rolled-back',
+  'stack-rollback-failed',
+  'update-timed-out',
+  'update-not-followed',
+  'registration-not-confirmed',
+  'registration-not-checked',
+] as const;
+export type BranchEnding = (typeof BRANCH_ENDINGS)[number];
 
 /** A Step Functions error caught by `Catch`: `{Error, Cause}`; Lambda causes are JSON with errorMessage. */
 export interface CaughtError {
@@ -10,7 +36,7 @@ export interface CaughtError {
   Cause?: string;
 }
 
-export function describeCaughtError(error: CaughtError | undefined): string | undefined {
+export function describeCaughtError(error: CaughtError | null | undefined): string | undefined {
   if (!error) return undefined;
   let message = error.Cause ?? '';
   try {
@@ -23,30 +49,37 @@ export function describeCaughtError(error: CaughtError | undefined): string | un
 }
 
 /**
- * What the per-cluster branch of the state machine leaves behind: its input, the result of each
- * step under its own key, a caught error if any, and the `outcome` set by the branch's last state.
+ * What each cluster's branch hands back (its last state, "Report the cluster's outcome"): only what
+ * the assessment and the message need, every step's result compact, so a wave of 50 failing clusters
+ * stays far below Step Functions' 256 KiB state limit. Absent steps are null.
  */
 export interface ClusterBranchOutput {
-  target: ClusterTarget;
+  stackName: string;
+  clusterName: string;
   amiId: string;
-  update?: { previousAmiId?: string; changed?: boolean; requestedAt?: string };
-  stack?: { status?: string; settledAt?: string };
-  registration?: { summary?: string; checkedAt?: string };
-  error?: CaughtError;
-  rollbackUpdate?: { requestedAt?: string };
-  rollbackRegistration?: { summary?: string; checkedAt?: string };
-  rollbackError?: CaughtError;
-  outcome: { status: ClusterStatus; step: string };
+  outcome: { ending: BranchEnding; step: string };
+  baseline: { amiId: string | null; source?: string; detail?: string; startedAt?: string } | null;
+  update: { previousAmiId?: string | null; changed?: boolean; requestedAt?: string } | null;
+  registration: { summary?: string; checkedAt?: string } | null;
+  rollbackRegistration: { summary?: string; checkedAt?: string } | null;
+  error: CaughtError | null;
+  rollbackError: CaughtError | null;
 }
 
 export interface ClusterResult {
   stackName: string;
   clusterName: string;
   status: ClusterStatus;
-  /** Where the branch ended: update, stack, registration or rollback. */
+  ending: BranchEnding;
+  /** Where the branch ended: baseline, update, stack, registration or rollback. */
   step: string;
   amiId: string;
+  /** The image the cluster last confirmed before this run (its rollback target), when known. */
+  confirmedAmiId?: string;
+  /** The stack's image before this run changed it, when known. */
   previousAmiId?: string;
+  /** The image the stack was left on, when the pipeline knows it. */
+  leftOn?: string;
   error?: string;
   rollbackError?: string;
   registration?: string;
@@ -54,18 +87,71 @@ export interface ClusterResult {
   finishedAt: string;
 }
 
+/** Errors that mean the update was refused before CloudFormation took it: the stack is as it was. */
+const REFUSED_BEFORE_ANY_CHANGE = new Set<string>([
+  ERROR_NAMES.stackNotRollable,
+  ERROR_NAMES.stackBusyTooLong,
+  ERROR_NAMES.fleetHeldByAnotherRun,
+  ERROR_NAMES.configuration,
+]);
+
+/** Longest error text a result keeps; the whole error is in the execution's history and the function's log. */
+export const RESULT_ERROR_LIMIT = 300;
+
+function bounded(text: string | undefined): string | undefined {
+  if (text === undefined || text.length <= RESULT_ERROR_LIMIT) return text;
+  return `${text.slice(0, RESULT_ERROR_LIMIT)}...`;
+}
+
+export function clusterStatus(output: ClusterBranchOutput): ClusterStatus {
+  const changed = output.update?.changed === true;
+  switch (output.outcome.ending) {
+    case 'rolled':
+      return 'ROLLED';
+    case 'rolled-back':
+      return 'ROLLED_BACK';
+    case 'rollback-failed':
+    case 'stack-rollback-failed':
+      return 'ROLLBACK_FAILED';
+    case 'baseline-failed':
+    case 'cloudformation-rolled-back':
+      return 'FAILED';
+    case 'not-updated':
+      // After the retries, an error nobody named may have come after CloudFormation took the update.
+      return REFUSED_BEFORE_ANY_CHANGE.has(output.error?.Error ?? '') ? 'FAILED' : 'UNCONFIRMED';
+    case 'update-timed-out':
+    case 'update-not-followed':
+      return 'UNCONFIRMED';
+    case 'registration-not-confirmed':
+    case 'registration-not-checked':
+      return changed ? 'UNCONFIRMED' : 'FAILED';
+  }
+}
+
+function leftOn(output: ClusterBranchOutput, status: ClusterStatus): string | undefined {
+  if (status === 'ROLLED') return output.amiId;
+  if (status === 'ROLLED_BACK') return output.baseline?.amiId ?? undefined;
+  if (status === 'FAILED') return output.update?.previousAmiId ?? output.baseline?.amiId ?? undefined;
+  if (output.outcome.ending === 'registration-not-confirmed' || output.outcome.ending === 'registration-not-checked') return output.amiId;
+  return undefined;
+}
+
 export function clusterResult(output: ClusterBranchOutput, now: Date): ClusterResult {
+  const status = clusterStatus(output);
   return {
-    stackName: output.target.stackName,
-    clusterName: output.target.clusterName,
-    status: output.outcome.status,
+    stackName: output.stackName,
+    clusterName: output.clusterName,
+    status,
+    ending: output.outcome.ending,
     step: output.outcome.step,
     amiId: output.amiId,
-    previousAmiId: output.update?.previousAmiId || undefined,
-    error: describeCaughtError(output.error),
-    rollbackError: describeCaughtError(output.rollbackError),
-    registration: output.rollbackRegistration?.summary ?? output.registration?.summary,
-    startedAt: output.update?.requestedAt,
+    confirmedAmiId: output.baseline?.amiId ?? undefined,
+    previousAmiId: output.update?.previousAmiId ?? undefined,
+    leftOn: leftOn(output, status),
+    error: bounded(describeCaughtError(output.error)),
+    rollbackError: bounded(describeCaughtError(output.rollbackError)),
+    registration: bounded(output.rollbackRegistration?.summary ?? output.registration?.summary),
+    startedAt: output.baseline?.startedAt ?? output.update?.requestedAt,
     finishedAt: output.rollbackRegistration?.checkedAt ?? output.registration?.checkedAt ?? now.toISOString(),
   };
 }
@@ -80,8 +166,9 @@ export interface RolloutState {
 }
 
 /**
- * Folds one finished wave into the rollout and decides what happens next. Any failed cluster stops
- * the rollout (later waves are not touched); a failed rollback outranks everything.
+ * Folds one finished wave into the rollout and decides what happens next. Any cluster not confirmed
+ * on the new image stops the rollout (later waves are not touched); a cluster left in a state that
+ * needs a person outranks everything.
  */
 export function assessWave(
   previous: RolloutState,
@@ -93,7 +180,7 @@ export function assessWave(
   const results = outputs.map((o) => clusterResult(o, now));
   const statuses = new Set(results.map((r) => r.status));
   let status: RolloutStatus;
-  if (statuses.has('ROLLBACK_FAILED')) status = 'CRITICAL';
+  if (statuses.has('ROLLBACK_FAILED') || statuses.has('UNCONFIRMED')) status = 'CRITICAL';
   else if (statuses.has('FAILED')) status = 'FAILED';
   else if (statuses.has('ROLLED_BACK')) status = 'ROLLED_BACK';
   else status = previous.nextWave + 1 < totalWaves ? 'IN_PROGRESS' : 'COMPLETE';

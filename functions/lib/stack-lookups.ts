@@ -57,6 +57,7 @@ export async function stackEventsSince(cfn: CloudFormationClient, stackName: str
         logicalResourceId: e.LogicalResourceId,
         resourceStatus: e.ResourceStatus,
         resourceStatusReason: e.ResourceStatusReason,
+        clientRequestToken: e.ClientRequestToken,
       });
     }
     nextToken = page.NextToken;

@@ -105,6 +105,24 @@ export interface StackEventView {
   logicalResourceId?: string;
   resourceStatus?: string;
   resourceStatusReason?: string;
+  /** The ClientRequestToken of the operation that caused the event. */
+  clientRequestToken?: string;
+}
+
+/**
+ * Did CloudFormation accept an update sent with `token`? Its events carry the token of the request
+ * that caused them, so a retried step whose first answer was lost (or whose function timed out after
+ * the call) recognises its own update instead of taking it for someone else's or for "no change".
+ */
+export function updateAcceptedWith(events: StackEventView[], token: string): StackEventView | undefined {
+  return events
+    .filter((e) => e.clientRequestToken === token)
+    .sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime())[0];
+}
+
+/** When a wait that began at `since` must give up, for a bound in minutes. */
+export function deadlineAfter(since: string | Date, minutes: number): Date {
+  return new Date(new Date(since).getTime() + minutes * 60_000);
 }
 
 /**

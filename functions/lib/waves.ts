@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_IMAGE_PARAMETER, type ClusterTarget, type Wave } from './contracts';
+import { DEFAULT_IMAGE_PARAMETER, LIMITS, type ClusterTarget, type Wave } from './contracts';
 import { ConfigurationError } from './errors';
 
 // CloudFormation stack names: letters, digits and hyphens, starting with a letter, up to 128.
@@ -23,11 +23,19 @@ export const wavesSchema = z
     z
       .object({
         name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'must be a short wave name like dev or prod'),
-        clusters: z.array(clusterTargetSchema).min(1, 'a wave needs at least one cluster'),
+        clusters: z
+          .array(clusterTargetSchema)
+          .min(1, 'a wave needs at least one cluster')
+          // A wave's results pass through one Step Functions state (256 KiB): split bigger waves.
+          .max(LIMITS.clustersPerWave, `a wave has at most ${LIMITS.clustersPerWave} clusters; split it into several waves`),
       })
       .strict(),
   )
   .superRefine((waves, ctx) => {
+    const total = waves.reduce((n, w) => n + w.clusters.length, 0);
+    if (total > LIMITS.clustersPerStage) {
+      ctx.addIssue({ code: 'custom', path: [], message: `${total} clusters configured; a stage rolls at most ${LIMITS.clustersPerStage} (deploy another stage for the rest)` });
+    }
     const seenWaves = new Set<string>();
     const seenStacks = new Set<string>();
     waves.forEach((wave, w) => {

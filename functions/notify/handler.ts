@@ -1,9 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
-import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 import { composeNotification, type RunDocument } from '../lib/notification';
+import { markNotified, notificationMarker } from '../lib/run-ledger';
 
 const sns = new SNSClient({});
+const ddb = new DynamoDBClient({});
 const logger = createLogger('notify');
 
 export interface NotifyEvent {
@@ -11,7 +14,17 @@ export interface NotifyEvent {
   document: Omit<RunDocument, 'execution'>;
 }
 
+/**
+ * The run's one message to ops. The marker in the run ledger is written after the publish and read
+ * before it: a retry after a lost answer finds the marker and sends nothing twice.
+ */
 export const handler = lambdaHandler(logger, async (event: NotifyEvent) => {
+  const table = runLedgerTable();
+  const earlier = await notificationMarker(ddb, table, event.execution.id);
+  if (earlier) {
+    logger.info('this run already notified ops; not sending again', { ...earlier });
+    return { messageId: earlier.messageId, status: earlier.status, alreadySent: true };
+  }
   const notification = composeNotification(
     { ...event.document, execution: event.execution },
     {
@@ -30,5 +43,11 @@ export const handler = lambdaHandler(logger, async (event: NotifyEvent) => {
       ),
     }),
   );
+  await markNotified(ddb, table, event.execution.id, {
+    kind: 'run',
+    status: notification.attributes.status,
+    messageId: out.MessageId,
+    notifiedAt: new Date().toISOString(),
+  });
   return { messageId: out.MessageId, subject: notification.subject, ...notification.attributes };
 });

@@ -1,11 +1,21 @@
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { LAMBDA_ENV, parameterNames, type PromotionRecord } from '../lib/contracts';
-import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { describeImage } from '../lib/aws-lookups';
+import { readClusterRecords } from '../lib/cluster-records';
+import { LAMBDA_ENV, type PromotionRecord } from '../lib/contracts';
+import { ERROR_NAMES, PipelineError } from '../lib/errors';
+import { createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
 import { writeParameter } from '../lib/parameters';
 import type { Release, RunPlan } from '../lib/plan';
+import { decidePromotion, type ClusterBehind } from '../lib/promotion';
 import type { RolloutState } from '../lib/rollout';
+import { holdFleet } from '../lib/run-ledger';
+import { allTargets, parseConfiguredWaves } from '../lib/waves';
 
 const ssm = new SSMClient({});
+const ec2 = new EC2Client({});
+const ddb = new DynamoDBClient({});
 const logger = createLogger('promote-ami');
 
 export interface PromoteAmiEvent {
@@ -15,13 +25,16 @@ export interface PromoteAmiEvent {
   rollout: RolloutState;
 }
 
-export interface PromoteAmiResult {
-  amiId: string;
-  previousAmiId?: string;
-  baseAmiId?: string;
-  version?: number;
-}
+export type PromoteAmiResult =
+  | { promoted: true; amiId: string; previousAmiId?: string; baseAmiId?: string; version?: number }
+  | { promoted: false; amiId: string; currentAmiId?: string; behind: ClusterBehind[] };
 
+/**
+ * Makes the image `ami/current`, but only if every configured cluster (not only this run's) has
+ * confirmed it; a run limited to some clusters leaves `current` alone and says who is behind.
+ * SSM validates aws:ec2:image values after answering, so the new value is read back before the
+ * record and the base follow it: a promotion that did not take is a failure, not a success.
+ */
 export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Promise<PromoteAmiResult> => {
   const { plan, release, rollout } = event;
   // The state machine only gets here after the last wave; refusing anything else keeps a
@@ -29,7 +42,31 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
   if (rollout.status !== 'COMPLETE' || plan.dryRun) {
     throw new Error(`refusing to promote ${release.amiId}: rollout is ${rollout.status}${plan.dryRun ? ' (dry run)' : ''}`);
   }
-  const names = parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
+  const names = stageParameters();
+  const configured = allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
+  const decision = decidePromotion(configured, await readClusterRecords(ssm, names, configured), release.amiId);
+  if (!decision.promote) {
+    logger.info('not every configured cluster confirmed the image; current stays', { behind: decision.behind });
+    return { promoted: false, amiId: release.amiId, currentAmiId: plan.currentAmiId, behind: decision.behind };
+  }
+
+  const image = await describeImage(ec2, release.amiId);
+  if (image?.State !== 'available') {
+    throw new PipelineError(ERROR_NAMES.amiUnusable, `${release.amiId} is ${image?.State ?? 'gone (deregistered?)'}; not promoting an image new instances could not launch from`);
+  }
+  await holdFleet(ddb, runLedgerTable(), event.executionArn, new Date());
+  const version = await writeParameter(ssm, names.currentAmi, release.amiId, {
+    description: `Current AMI, confirmed by every configured cluster; promoted by run ${plan.runId}`,
+    dataType: 'aws:ec2:image',
+  });
+  const readBack = (await ssm.send(new GetParameterCommand({ Name: names.currentAmi }))).Parameter;
+  if (readBack?.Value !== release.amiId || (version !== undefined && readBack.Version !== undefined && readBack.Version < version)) {
+    // The state machine retries this a few times; then the run fails at promote, saying so.
+    throw new PipelineError(
+      ERROR_NAMES.promotionNotVisibleYet,
+      `${names.currentAmi} reads ${readBack?.Value ?? 'nothing'} (version ${readBack?.Version ?? '?'}) after writing ${release.amiId} (version ${version ?? '?'}): SSM has not accepted the value`,
+    );
+  }
   const record: PromotionRecord = {
     amiId: release.amiId,
     previousAmiId: plan.currentAmiId,
@@ -39,14 +76,10 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
     executionArn: event.executionArn,
     promotedAt: new Date().toISOString(),
     reason: plan.mode === 'rollback' ? 'rollback' : 'rollout',
-    clusters: rollout.waves.flatMap((w) => w.results.map((r) => r.stackName)),
+    clusters: configured.map((t) => t.stackName),
   };
   await writeParameter(ssm, names.currentAmiRecord, JSON.stringify(record), {
     description: `Record of the current AMI ${release.amiId} (${record.reason})`,
-  });
-  const version = await writeParameter(ssm, names.currentAmi, release.amiId, {
-    description: `Current AMI, confirmed on ${record.clusters.length} cluster(s) by run ${plan.runId}`,
-    dataType: 'aws:ec2:image',
   });
   // A rollback keeps the current base: the base-AMI check must not rebuild the image ops just left.
   if (plan.mode === 'bake' && release.baseAmiId) {
@@ -54,5 +87,5 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
       description: `ECS-optimized base of the current AMI ${release.amiId}`,
     });
   }
-  return { amiId: release.amiId, previousAmiId: plan.currentAmiId, baseAmiId: release.baseAmiId, version };
+  return { promoted: true, amiId: release.amiId, previousAmiId: plan.currentAmiId, baseAmiId: release.baseAmiId, version };
 });

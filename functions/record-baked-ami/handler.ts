@@ -1,14 +1,17 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describeImage, tagValue } from '../lib/aws-lookups';
 import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/baked-ami';
 import { AMI_TAGS, LAMBDA_ENV, parameterNames, type BakedAmiRecord } from '../lib/contracts';
-import { createLogger, lambdaHandler, requireEnv } from '../lib/handler';
+import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 import { writeParameter } from '../lib/parameters';
 import type { BakedAmi, RunPlan } from '../lib/plan';
+import { holdFleet } from '../lib/run-ledger';
 
 const ssm = new SSMClient({});
 const ec2 = new EC2Client({});
+const ddb = new DynamoDBClient({});
 const logger = createLogger('record-baked-ami');
 
 export interface RecordBakedAmiEvent {
@@ -42,6 +45,7 @@ export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent):
     executionArn: event.executionArn,
     recordedAt: new Date().toISOString(),
   };
+  await holdFleet(ddb, runLedgerTable(), event.executionArn, new Date());
   // The record first: a reader that sees the new latest AMI can always find its record.
   await writeParameter(ssm, names.latestAmiRecord, JSON.stringify(record), {
     description: `Record of the latest baked AMI ${amiId}`,

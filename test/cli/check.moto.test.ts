@@ -26,16 +26,17 @@ afterAll(async () => {
 });
 
 describe('ami-pipeline check', () => {
-  it('starts a run named base-ami-<ami> for a new base, and says so', async () => {
+  it('starts a run named base-<ami>-a1-<time> for a new base, records the attempt, and says so', async () => {
     const result = await runCli(['check'], env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Newest ECS-optimized base: ${base.imageId} (${base.imageName})`);
     expect(result.stdout).toContain('Current base:              none (nothing promoted yet)');
-    expect(result.stdout).toContain(`Started a run: new base AMI ${base.imageId} (was none); started run base-ami-${base.imageId}`);
+    expect(result.stdout).toContain(`Started a run: new base AMI ${base.imageId} (current base none); started run base-${base.imageId}-a1-`);
 
     const started = await executions(deployment.config.stateMachineArn);
-    expect(started.map((e) => e.name)).toEqual([`base-ami-${base.imageId}`]);
+    expect(started).toHaveLength(1);
+    expect(started[0]!.name).toMatch(new RegExp(`^base-${base.imageId}-a1-\\d{8}T\\d{4}$`));
     const described = await new SFNClient({ region: REGION }).send(new DescribeExecutionCommand({ executionArn: started[0]!.executionArn }));
     expect(JSON.parse(described.input!)).toEqual({
       trigger: 'base-ami',
@@ -51,19 +52,19 @@ describe('ami-pipeline check', () => {
     expect(found).toMatchObject({
       outcome: 'run-in-flight',
       baseAmiId: base.imageId,
-      executionArn: expect.stringContaining(`:base-ami-${base.imageId}`),
+      executionArn: expect.stringContaining(`:base-${base.imageId}-a1-`),
     });
-    expect(found.message).toContain('is in flight; the next check will start a run');
+    expect(found.message).toContain('is in flight; a later check decides again');
     expect(await executions(deployment.config.stateMachineArn)).toHaveLength(1);
   });
 
-  it('does not start a second run for the same base once the first has ended', async () => {
+  it('once that run ended without promoting the base, waits before retrying it (and says when)', async () => {
     const [first] = await executions(deployment.config.stateMachineArn);
     await new SFNClient({ region: REGION }).send(new StopExecutionCommand({ executionArn: first!.executionArn }));
 
     const result = await runCli(['check'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Already started: a run for base AMI ${base.imageId} was already started (base-ami-${base.imageId}); not starting another`);
+    expect(result.stdout).toMatch(new RegExp(`Retry later: 1 run\\(s\\) for base AMI ${base.imageId} did not promote it; the next one starts after \\d{4}-`));
     expect(await executions(deployment.config.stateMachineArn)).toHaveLength(1);
   });
 });

@@ -7,7 +7,7 @@ import { FAIL_STATE_ERRORS, SUCCEED_STATES, exitCodeOf, outcomeOf, type RunResul
 interface AslState {
   Type: string;
   Error?: string;
-  Choices?: { Variable: string; StringEquals?: string; Next: string }[];
+  Choices?: { Variable: string; StringEquals?: string; IsPresent?: boolean; Next: string }[];
   Default?: string;
 }
 const asl = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'statemachine', 'pipeline.asl.json'), 'utf8')) as {
@@ -17,9 +17,16 @@ const asl = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'statemachi
 describe('the end of a run, as the state machine routes it', () => {
   const routing = asl.States['How did the run end?']!;
   const routes: [string, string][] = [
-    ...routing.Choices!.map((c): [string, string] => [c.StringEquals!, c.Next]),
+    ...routing.Choices!.filter((c) => c.StringEquals).map((c): [string, string] => [c.StringEquals!, c.Next]),
     ['FAILED', routing.Default!],
   ];
+
+  it('ends a run whose message could not be sent as failed, whatever its status, so the alert reports it', () => {
+    const first = routing.Choices![0]!;
+    expect(first).toMatchObject({ Variable: '$.notificationError', IsPresent: true });
+    expect(asl.States[first.Next]).toMatchObject({ Type: 'Fail', Error: 'NotificationFailed' });
+    expect(outcomeOf({ status: 'FAILED', error: 'NotificationFailed' })).toBe('FAILED');
+  });
 
   it('routes every run status somewhere', () => {
     expect(routes.map(([status]) => status).sort()).toEqual([...RUN_STATUSES].sort());
@@ -71,6 +78,7 @@ describe('outcomeOf', () => {
 describe('exitCodeOf', () => {
   it.each<[RunResult, number]>([
     ['SUCCEEDED', 0],
+    ['PARTIAL', 0],
     ['DRY_RUN', 0],
     ['REJECTED', 1],
     ['FAILED', 1],

@@ -6,6 +6,7 @@ import { formatHistory, promotionsFrom } from '../../cli/history-report';
 import { clusterList } from '../../cli/options';
 import { confirm, describeRequest, formatEnd, manualExecutionName } from '../../cli/start-run';
 import { formatStatus, groupInstances, rebuildOf, type StatusReport } from '../../cli/status-report';
+import type { BaseAmiCheckState } from '../../functions/lib/base-ami-check';
 import { colorWanted, createStyle } from '../../cli/style';
 import { table, visibleLength } from '../../cli/text';
 import { formatAge, formatTime } from '../../cli/time';
@@ -48,16 +49,43 @@ describe('groupInstances', () => {
 });
 
 describe('rebuildOf', () => {
-  const running = [{ executionArn: EXEC('weekly-1'), startDate: NOW }];
-  it('is due when the newest base differs from the current one', () => {
-    expect(rebuildOf(NEW_BASE, BASE, [])).toEqual({ due: true, reason: `the newest base ${NEW_BASE} differs from the current base ${BASE}` });
-    expect(rebuildOf(NEW_BASE, undefined, [])).toEqual({ due: true, reason: 'no image has been promoted yet' });
+  const state = (newest: string, current: string | undefined, extra: Partial<BaseAmiCheckState> = {}): BaseAmiCheckState => ({
+    recommended: { imageId: newest },
+    currentBaseAmiId: current,
+    now: NOW,
+    maxAttempts: 3,
+    ...extra,
   });
-  it('is due but waits while a run is in flight, like the scheduled check', () => {
-    expect(rebuildOf(NEW_BASE, BASE, running)).toMatchObject({ due: true, runningExecutionArn: EXEC('weekly-1') });
+  const holder = { executionArn: EXEC('weekly-1'), alive: true };
+  const attempts = (n: number, lastStartedAt: string) => ({ baseAmiId: NEW_BASE, attempts: n, lastStartedAt, lastExecutionArn: EXEC(`base-${n}`) });
+
+  it('is due when the newest base differs from the current one', () => {
+    expect(rebuildOf(state(NEW_BASE, BASE))).toEqual({ due: true, reason: `the newest base ${NEW_BASE} differs from the current base ${BASE}` });
+    expect(rebuildOf(state(NEW_BASE, undefined))).toEqual({ due: true, reason: 'no image has been promoted yet' });
+  });
+  it('is due but waits while a live run holds the fleet, like the scheduled check', () => {
+    expect(rebuildOf(state(NEW_BASE, BASE, { holder }))).toEqual({
+      due: true,
+      reason: 'a new base is out; run weekly-1 holds the fleet, a later check starts the rebuild',
+      runningExecutionArn: EXEC('weekly-1'),
+    });
+    // a dead holder does not hold anything up
+    expect(rebuildOf(state(NEW_BASE, BASE, { holder: { ...holder, alive: false } }))).not.toHaveProperty('runningExecutionArn');
+  });
+  it('is due but waits after a failed attempt, saying until when', () => {
+    expect(rebuildOf(state(NEW_BASE, BASE, { attempts: attempts(1, '2026-11-26T11:30:00.000Z') }))).toEqual({
+      due: true,
+      reason: `1 run(s) for ${NEW_BASE} did not promote it; the check tries again after 2026-11-26T12:30:00.000Z`,
+    });
+  });
+  it('is due, and says the check gave up, after the last attempt', () => {
+    expect(rebuildOf(state(NEW_BASE, BASE, { attempts: attempts(3, '2026-11-01T00:00:00.000Z') }))).toEqual({
+      due: true,
+      reason: `3 run(s) for ${NEW_BASE} did not promote it; the check gave up: start a run once the cause is fixed`,
+    });
   });
   it('is not due when the current image is built on the newest base, run or no run', () => {
-    expect(rebuildOf(BASE, BASE, running)).toEqual({ due: false, reason: `the current image is built on the newest base ${BASE}` });
+    expect(rebuildOf(state(BASE, BASE, { holder }))).toEqual({ due: false, reason: `the current image is built on the newest base ${BASE}` });
   });
 });
 
@@ -72,10 +100,29 @@ describe('formatStatus', () => {
     base: { amiId: BASE, name: 'al2023-ami-ecs-hvm-2023.0.20261101-kernel-6.1-x86_64' },
     newestBase: { amiId: NEW_BASE, parameter: '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended' },
     rebuild: { due: true, reason: 'the newest base differs' },
+    fleetLock: null,
     clusters: [
-      { wave: 'one', stackName: 'a-ecs', clusterName: 'a', stack: { status: 'UPDATE_COMPLETE', imageId: CURRENT }, clusterStatus: 'ACTIVE', instances: [{ amiId: CURRENT, image: 'current', status: 'ACTIVE', agentConnected: true, count: 3 }] },
-      { wave: 'one', stackName: 'b-ecs', clusterName: 'b', stack: { status: 'UPDATE_ROLLBACK_FAILED' }, clusterStatus: 'ACTIVE', instances: [] },
-      { wave: 'two', stackName: 'c-ecs', clusterName: 'c', stack: null, clusterStatus: 'INACTIVE', instances: [] },
+      {
+        wave: 'one',
+        stackName: 'a-ecs',
+        clusterName: 'a',
+        stack: { status: 'UPDATE_COMPLETE', imageId: CURRENT },
+        clusterStatus: 'ACTIVE',
+        confirmed: { amiId: CURRENT, purpose: 'rollout', runId: 'weekly-1', confirmedAt: '2026-11-20T11:00:00.000Z' },
+        onCurrent: true,
+        instances: [{ amiId: CURRENT, image: 'current', status: 'ACTIVE', agentConnected: true, count: 3 }],
+      },
+      {
+        wave: 'one',
+        stackName: 'b-ecs',
+        clusterName: 'b',
+        stack: { status: 'UPDATE_ROLLBACK_FAILED' },
+        clusterStatus: 'ACTIVE',
+        confirmed: { amiId: OLD, purpose: 'adopted', runId: 'manual-0', confirmedAt: '2026-11-01T11:00:00.000Z' },
+        onCurrent: false,
+        instances: [],
+      },
+      { wave: 'two', stackName: 'c-ecs', clusterName: 'c', stack: null, clusterStatus: 'INACTIVE', confirmed: null, onCurrent: false, instances: [] },
     ],
     executions: [{ name: 'weekly-2', executionArn: EXEC('weekly-2'), status: 'FAILED', result: 'ROLLED_BACK', startedAt: '2026-11-26T09:00:00.000Z', trigger: 'weekly' }],
     checkedAt: NOW.toISOString(),
@@ -96,12 +143,24 @@ describe('formatStatus', () => {
       'Clusters',
       '  wave one',
       `    a-ecs → a  ·  stack UPDATE_COMPLETE on ${CURRENT}`,
+      `      confirmed ${CURRENT} (rollout, run weekly-1)`,
       `      3 ×  ${CURRENT}  (current)  ACTIVE  agent connected`,
       '    b-ecs → b  ·  stack UPDATE_ROLLBACK_FAILED',
+      `      confirmed ${OLD} (adopted, run manual-0)  not on current`,
       '      no container instances',
       '  wave two',
       '    c-ecs → c  ·  stack not found  ·  cluster INACTIVE',
+      '      no confirmed image yet',
     ]);
+  });
+
+  it('says who holds the fleet, and when the holder has ended without letting go', () => {
+    const lock = (ownerStatus: string) =>
+      formatStatus({ ...report, fleetLock: { ownerExecutionArn: EXEC('weekly-3'), acquiredAt: '2026-11-26T10:00:00.000Z', ownerStatus } }, NOW, plain).split('\n');
+    expect(lock('RUNNING')).toContain('  fleet held by weekly-3 since 2026-11-26 10:00 UTC (2h ago)');
+    expect(lock('PENDING_REDRIVE')).toContain('  fleet held by weekly-3 since 2026-11-26 10:00 UTC (2h ago)');
+    expect(lock('ABORTED')).toContain('  fleet held by weekly-3 since 2026-11-26 10:00 UTC (2h ago)  (ABORTED: the next run takes it over)');
+    expect(text.some((l) => l.includes('fleet held by'))).toBe(false);
   });
 
   it('lists the last runs with their result', () => {
@@ -171,6 +230,13 @@ describe('formatCheck', () => {
       'Started a run: new base AMI ...; started run base-ami-...',
       `Execution: ${EXEC(`base-ami-${NEW_BASE}`)}`,
     ]);
+  });
+
+  it('says when the check waits to retry, and when it waits for a person', () => {
+    const result = (outcome: 'retry-later' | 'gave-up') =>
+      formatCheck({ outcome, baseAmiId: NEW_BASE, attempts: 2, executionArn: EXEC('base-2'), message: 'm' }, plain).split('\n');
+    expect(result('retry-later')).toEqual([`Newest ECS-optimized base: ${NEW_BASE}`, 'Current base:              none (nothing promoted yet)', '', 'Retry later: m', `Execution: ${EXEC('base-2')}`]);
+    expect(result('gave-up')).toContain('Waiting for a person: m');
   });
 });
 

@@ -117,7 +117,7 @@ describe('ami-pipeline rollback', () => {
     const result = await runCli(['rollback', '--yes'], env);
     expect(result.code).toBe(4);
     expect(lines(result.stderr)).toEqual([
-      `ami-pipeline: invalid request: rollback.toAmi (--to): ${names.currentAmi} has no earlier AMI to roll back to; name one with {"rollback": {"toAmi": "ami-..."}}`,
+      'ami-pipeline: invalid request: rollback.toAmi (--to): no earlier promoted image to roll back to; name one with {"rollback": {"toAmi": "ami-..."}}',
     ]);
     expect(await started()).toBe(before);
   });
@@ -146,7 +146,11 @@ describe('ami-pipeline rollback', () => {
     for (const value of [previous, current]) {
       await ssm.send(new PutParameterCommand({ Name: names.currentAmi, Value: value, Type: 'String', Overwrite: true }));
     }
-    const result = await runCli(['rollback', '--yes', '--no-wait', '--clusters', 'prod-a', '--reason', 'agent crash'], env);
+    // prod-a's wave comes after dev's: rolling it alone must be asked for.
+    const refused = await runCli(['rollback', '--yes', '--no-wait', '--clusters', 'prod-a'], env);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('prod-a-ecs would roll before dev-ecs (wave dev), whose wave comes first');
+    const result = await runCli(['rollback', '--yes', '--no-wait', '--clusters', 'prod-a', '--skip-earlier-waves', '--reason', 'agent crash'], env);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`roll back to ${previous} on prod (prod-a-ecs)`);
     const arn = lines(result.stdout)[0]!;
@@ -155,6 +159,7 @@ describe('ami-pipeline rollback', () => {
       trigger: 'manual',
       rollback: { toAmi: previous },
       clusters: ['prod-a'],
+      skipEarlierWaves: true,
       reason: 'agent crash',
       requestedBy: MOTO_CALLER,
     });

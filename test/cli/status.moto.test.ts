@@ -1,9 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { writeLock } from '../../functions/lib/run-ledger';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { parameterNames, type BakedAmiRecord, type PromotionRecord } from '../../functions/lib/contracts';
+import { parameterNames, type BakedAmiRecord, type ClusterRecord, type PromotionRecord } from '../../functions/lib/contracts';
 import { deployPipeline, type EmulatedDeployment } from '../../local/deployment';
 import { SimulatedEcsAgent } from '../../local/ecs-agent';
 import type { StatusReport } from '../../cli/status-report';
@@ -83,14 +85,31 @@ beforeAll(async () => {
       Parameters: [{ ParameterKey: 'ApplicationImageId', ParameterValue: newAmi }],
     }),
   );
-  // moto never runs an execution: this one stays RUNNING, like a weekly run in the middle of its bake.
-  await new SFNClient({ region: REGION }).send(
+  // dev confirmed the new image (its record); prod never confirmed anything.
+  const devRecord: ClusterRecord = {
+    stackName: 'dev-ecs',
+    clusterName: 'dev-cluster',
+    amiId: newAmi,
+    purpose: 'rollout',
+    runId: 'manual-20261115-101500-abc123',
+    executionArn: promotions[1]!.executionArn,
+    confirmedAt: '2026-11-15T10:55:00.000Z',
+  };
+  await put(names.clusterRecord('dev-ecs'), devRecord);
+  // moto never runs an execution: this one stays RUNNING, like a weekly run in the middle of its bake,
+  // and it holds the fleet lock as such a run does.
+  const weekly = await new SFNClient({ region: REGION }).send(
     new StartExecutionCommand({
       stateMachineArn: deployment.config.stateMachineArn,
       name: WEEKLY_RUN,
       input: JSON.stringify({ trigger: 'weekly', requestedBy: 'schedule' }),
     }),
   );
+  await writeLock(new DynamoDBClient({ region: REGION }), deployment.config.runLedgerTable, {
+    ownerExecutionArn: weekly.executionArn!,
+    acquiredAt: '2026-11-20T04:00:05.000Z',
+    trigger: 'weekly',
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -120,6 +139,7 @@ describe('ami-pipeline status', () => {
     expect(report.newestBase).toMatchObject({ amiId: newestBase.imageId, name: newestBase.imageName });
     // A new base is out, but the weekly run is in flight: the next check starts the rebuild.
     expect(report.rebuild).toMatchObject({ due: true, runningExecutionArn: expect.stringContaining(WEEKLY_RUN) });
+    expect(report.fleetLock).toMatchObject({ ownerExecutionArn: expect.stringContaining(WEEKLY_RUN), ownerStatus: 'RUNNING' });
 
     expect(report.clusters).toEqual([
       {
@@ -128,12 +148,14 @@ describe('ami-pipeline status', () => {
         clusterName: 'dev-cluster',
         stack: { status: 'CREATE_COMPLETE', imageId: newAmi },
         clusterStatus: 'ACTIVE',
+        confirmed: { amiId: newAmi, purpose: 'rollout', runId: 'manual-20261115-101500-abc123', confirmedAt: '2026-11-15T10:55:00.000Z' },
+        onCurrent: true,
         instances: [
           { amiId: newAmi, image: 'current', status: 'ACTIVE', agentConnected: true, count: 2 },
           { amiId: oldAmi, image: 'other', status: 'DRAINING', agentConnected: true, count: 1 },
         ],
       },
-      { wave: 'prod', stackName: 'prod-ecs', clusterName: 'prod-cluster', stack: null, clusterStatus: 'MISSING', instances: [] },
+      { wave: 'prod', stackName: 'prod-ecs', clusterName: 'prod-cluster', stack: null, clusterStatus: 'MISSING', confirmed: null, onCurrent: false, instances: [] },
     ]);
     expect(report.executions).toEqual([
       expect.objectContaining({ name: WEEKLY_RUN, status: 'RUNNING', result: 'RUNNING', trigger: 'weekly', requestedBy: 'schedule' }),
@@ -154,6 +176,9 @@ describe('ami-pipeline status', () => {
     expect(out).toMatch(new RegExp(`2 ×\\s+${newAmi}\\s+\\(current\\)\\s+ACTIVE\\s+agent connected`));
     expect(out).toMatch(new RegExp(`1 ×\\s+${oldAmi}\\s+DRAINING\\s+agent connected`));
     expect(out).toMatch(/prod-ecs → prod-cluster .*stack not found.*cluster not found/);
+    expect(out).toMatch(new RegExp(`confirmed ${newAmi} \\(rollout, run manual-20261115-101500-abc123\\)`));
+    expect(out).toContain('no confirmed image yet');
+    expect(out).toMatch(new RegExp(`fleet held by ${WEEKLY_RUN} since 2026-11-20 04:00 UTC`));
     expect(out).toMatch(new RegExp(`${WEEKLY_RUN}\\s+weekly\\s+running`));
     expect(out).not.toContain('\u001b['); // not a terminal: no colour
   });

@@ -132,6 +132,16 @@ describe('launch template', () => {
   });
 });
 
+describe('monitoring (Control Tower controls CT.ECS.PR.2 and CT.EC2.PR.10)', () => {
+  it('turns on Container Insights for the cluster', () => {
+    expect(props(template.Resources[clusterId]!).ClusterSettings).toEqual([{ Name: 'containerInsights', Value: 'enabled' }]);
+  });
+
+  it('turns on detailed (one-minute) EC2 monitoring for the container instances', () => {
+    expect(ltData.Monitoring).toEqual({ Enabled: true });
+  });
+});
+
 describe('user data and cfn-init', () => {
   it('runs cfn-init against the launch template and signals its exit status to the group, without set -e', () => {
     const script = userDataScript();

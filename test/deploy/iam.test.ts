@@ -54,6 +54,11 @@ const NO_RESOURCE_TYPE = new Set([
   'autoscaling:DescribeScalingActivities',
   'autoscaling:DescribeScheduledActions',
   'autoscaling:DescribeLifecycleHooks',
+  // X-Ray's trace calls (Step Functions tracing) take no resource.
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
   'logs:UpdateLogDelivery',
@@ -112,8 +117,27 @@ it('lets Packer stop, terminate and delete only what it tagged as its own', () =
 it('with a stack service role, the update function passes that role and nothing else', () => {
   const ctx = { ...BASE, stackRoleArn: 'arn:aws:iam::111122223333:role/cfn-ecs-rollout' };
   const update = buildIamResources(ctx).UpdateStackRole!.Properties.Policies[0]!.PolicyDocument.Statement;
-  expect(update.map((s) => s.Sid)).toEqual(['WriteOwnLogs', 'UpdateConfiguredStacks', 'PassTheStackServiceRole']);
-  expect(update[2]!.Resource).toBe(ctx.stackRoleArn);
+  expect(update.map((s) => s.Sid)).toEqual(['WriteOwnLogs', 'UpdateConfiguredStacks', 'FindOwnUpdateInStackEvents', 'HoldTheFleetLock', 'PassTheStackServiceRole']);
+  expect(update[4]!.Resource).toBe(ctx.stackRoleArn);
+});
+
+it('lets each function touch only its own items of the run ledger: the lock, or the notification markers', () => {
+  const resources = buildIamResources(BASE);
+  const ledger = Object.entries(resources).flatMap(([role, r]) =>
+    r.Properties.Policies[0]!.PolicyDocument.Statement.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))).map((s) => ({ role, ...s })),
+  );
+  expect(ledger.length).toBeGreaterThan(0);
+  for (const s of ledger) {
+    expect(s.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/ecs-ami-pipeline-prod-runs' });
+    expect(s.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': expect.any(Array) } });
+  }
+  const keysOf = (role: string) => ledger.filter((s) => s.role === role).flatMap((s) => (s.Condition as any)['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
+  expect(keysOf('NotifyRole')).toEqual(['notified#*']);
+  expect(keysOf('ReleaseFleetRole')).toEqual(['fleet-lock']);
+  expect(keysOf('CheckRequestRole')).toEqual(['fleet-lock']);
+  // Only the run-ended function may delete the lock besides release-fleet, and only it reads both kinds.
+  const deleters = ledger.filter((s) => s.Action.includes('dynamodb:DeleteItem')).map((s) => s.role).sort();
+  expect(deleters).toEqual(['ReleaseFleetRole', 'RunEndedRole']);
 });
 
 it('without configured waves, grants no stack or cluster access at all', () => {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BUILD_OVERRIDES, BUILD_PROJECT_ENV, LAMBDA_ENV, type PipelineConfig } from '../../functions/lib/contracts';
+import { BUILD_OVERRIDES, BUILD_PROJECT_ENV, LAMBDA_ENV, RUN_LEDGER, type PipelineConfig } from '../../functions/lib/contracts';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WAVES = [
@@ -75,13 +75,13 @@ describe.each([
 
   it('runs every function on nodejs22.x with its own role', () => {
     const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(12);
     const roles = new Set<string>();
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       roles.add(JSON.stringify(fn.Properties.Role));
     }
-    expect(roles.size).toBe(9);
+    expect(roles.size).toBe(12);
   });
 
   it('fills every placeholder of the state machine definition', () => {
@@ -138,6 +138,37 @@ describe('a configured stage', () => {
   });
 });
 
+describe('the guarantees\' resources', () => {
+  it('keeps the run ledger (fleet lock, notification markers) in a protected table with expiring markers', () => {
+    const table = plain.template.Resources.RunLedgerTable!;
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.Properties).toMatchObject({
+      TableName: 'ecs-ami-pipeline-ci-runs',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: RUN_LEDGER.key, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: RUN_LEDGER.expiresAt, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('sends every abnormal end (FAILED included) of a run to the run-ended function, which EventBridge may invoke', () => {
+    const rule = plain.template.Resources.ExecutionEndedAbnormallyRule!;
+    expect(rule.Properties.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['RunEndedLambdaFunction', 'Arn'] } })]);
+    const permission = plain.template.Resources.RunEndedInvokedByTheRule!;
+    expect(permission.Properties).toMatchObject({ Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': ['ExecutionEndedAbnormallyRule', 'Arn'] } });
+  });
+
+  it('runs each cluster of a wave as a child execution (Distributed Map), which the state machine role may start and follow', () => {
+    const definition = JSON.parse(plain.template.Resources.PipelineStateMachine!.Properties.DefinitionString) as { States: Record<string, any> };
+    expect(definition.States["Roll the wave's clusters"].ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    const statements = plain.template.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Action: string[] }[];
+    expect(statements.find((s) => s.Sid === 'RunEachClusterAsAChildExecution')?.Action).toEqual(['states:StartExecution']);
+    expect(statements.find((s) => s.Sid === 'FollowTheChildExecutions')?.Action).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+  });
+});
+
 describe('the config parameter tools read', () => {
   it('becomes the PipelineConfig JSON once CloudFormation substitutes it', () => {
     const { Name, Value } = configured.template.Resources.PipelineConfigParameter!.Properties;
@@ -148,6 +179,7 @@ describe('the config parameter tools read', () => {
       PipelineStateMachine: 'arn:aws:states:eu-west-1:111122223333:stateMachine:ecs-ami-pipeline-ci',
       NotificationsTopic: 'arn:aws:sns:eu-west-1:111122223333:ecs-ami-pipeline-ci-ops',
       BakeProject: 'ecs-ami-pipeline-ci-bake',
+      RunLedgerTable: 'ecs-ami-pipeline-ci-runs',
       ...vars,
     };
     const config = JSON.parse(text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => fake[name] ?? `UNRESOLVED ${name}`)) as PipelineConfig;
@@ -159,6 +191,8 @@ describe('the config parameter tools read', () => {
       topicArn: fake.NotificationsTopic,
       bakeProjectName: 'ecs-ami-pipeline-ci-bake',
       baseAmiArchitecture: 'x86_64',
+      runLedgerTable: 'ecs-ami-pipeline-ci-runs',
+      baseAmiMaxAttempts: 3,
       waves: [
         { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster', imageParameter: 'ApplicationImageId' }] },
         { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' }] },
@@ -172,6 +206,9 @@ describe('bad configuration fails the packaging with the param named', () => {
     [['waves=[{"name":"dev","clusters":[]}]'], 'waves'],
     [['buildVpcId=vpc-0123456789abcdef0'], 'buildSubnetId'],
     [['registrationTimeoutSeconds=99999'], 'registrationTimeoutSeconds'],
+    [['maxRolloutMinutes=5'], 'maxRolloutMinutes'],
+    [['baseAmiMaxAttempts=0'], 'baseAmiMaxAttempts'],
+    [[`waves=${JSON.stringify([{ name: 'big', clusters: Array.from({ length: 51 }, (_, i) => ({ stackName: `s${i}`, clusterName: `c${i}` })) }])}`], 'at most 50 clusters'],
     [['opsEmail=not-an-address'], 'opsEmail'],
   ])('%j', (params, named) => {
     expect(() => packageStage(`bad-${named}`, params)).toThrow(new RegExp(named));

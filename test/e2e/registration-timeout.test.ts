@@ -1,7 +1,8 @@
 /**
  * End to end: the dev stack updates, but the new instances never register with ECS. After the
- * registration deadline the pipeline rolls the stack back to its previous image, confirms that,
- * promotes nothing and reports a rollback. The fleet ends on the image it started on.
+ * registration deadline the pipeline rolls the stack back to the image the cluster last confirmed
+ * (adopted when the run first met it), confirms that, promotes nothing and reports a rollback. The
+ * fleet ends on the image it started on.
  */
 import { runScenario, stopScenario, type ScenarioRun } from './scenario';
 
@@ -16,7 +17,7 @@ it('rolls the stack back after the registration deadline and ends as rolled back
   expect(run.outcome.status).toBe('FAILED');
   expect(run.outcome.error?.name).toBe('RolledBack');
   expect(run.outcome.entered).toEqual(
-    expect.arrayContaining(['Roll the stack back to its previous image', 'Confirm the rollback registered', 'Cluster rolled back']),
+    expect.arrayContaining(['Roll the stack back to its last confirmed image', 'Confirm the rollback registered', 'Cluster rolled back']),
   );
 });
 
@@ -34,6 +35,9 @@ it('ends with every instance on the previous AMI and registered, none on the new
   const dev = clusters.find((c) => c.stackName === 'ecs-dev')!;
   const registered = await run.world.agent.instances(dev.clusterName);
   expect(registered.map((i) => i.amiId)).toEqual([run.world.baseAmiId]);
+  // Adopted on its first image when the run met it, then confirmed there again after the rollback.
+  const record = JSON.parse((await run.world.parameter(run.world.names.clusterRecord('ecs-dev')))!);
+  expect(record).toMatchObject({ amiId: run.world.baseAmiId });
 });
 
 it('tells ops the stack was rolled back, to which image, and why', async () => {
@@ -41,6 +45,6 @@ it('tells ops the stack was rolled back, to which image, and why', async () => {
   expect(more).toEqual([]);
   expect(message!.attributes).toEqual({ status: 'ROLLED_BACK', stage: 'demo', step: 'registration' });
   expect(message!.subject).toBe(`[ecs-ami-pipeline demo] ROLLED BACK: ${run.world.bakedAmis[0]} not confirmed on ecs-dev`);
-  expect(message!.message).toContain(`Rolled ecs-dev back to ${run.world.baseAmiId} and confirmed it; promoted nothing.`);
+  expect(message!.message).toContain(`Rolled ecs-dev back to ${run.world.baseAmiId}, the image last confirmed, and confirmed it; promoted nothing.`);
   expect(message!.message).toContain('RegistrationTimedOut');
 });

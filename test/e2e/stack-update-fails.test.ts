@@ -40,4 +40,5 @@ it('tells ops which stack failed and why, and that prod was not started', async 
   expect(message!.subject).toBe('[ecs-ami-pipeline demo] FAILED: rollout stopped at ecs-dev');
   expect(message!.message).toContain('AutoScalingGroup: Received 0 SUCCESS signal(s) out of 1');
   expect(message!.message).toContain('Wave prod: not started (ecs-prod)');
+  expect(message!.message).toContain(`CloudFormation rolled the stack back to ${run.world.baseAmiId}`);
 });

@@ -13,9 +13,11 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => stopScenario(run));
 
-it('starts one run for the new base, named after it', () => {
+const runName = () => run.check.executionArn!.split(':').pop()!;
+
+it('starts one run for the new base, named after it and its attempt', () => {
   expect(run.check.outcome).toBe('started');
-  expect(run.check.executionArn).toMatch(new RegExp(`:base-ami-${run.world.baseAmiId}$`));
+  expect(runName()).toMatch(new RegExp(`^base-${run.world.baseAmiId}-a1-\\d{8}T\\d{4}$`));
   expect(run.outcome.status).toBe('SUCCEEDED');
   expect(run.outcome.path.at(-1)).toBe('Fleet is on the new image');
 });
@@ -28,10 +30,22 @@ it('records and promotes the baked AMI, and the base it came from', async () => 
   expect(byName[run.world.names.currentBaseAmi]?.value).toBe(run.world.baseAmiId);
 });
 
+it('records, per cluster, the image it confirmed and the run that confirmed it', async () => {
+  const [baked] = run.world.bakedAmis;
+  for (const stack of run.world.stacks) {
+    const record = JSON.parse((await run.world.parameter(run.world.names.clusterRecord(stack.stackName)))!);
+    expect(record).toMatchObject({ stackName: stack.stackName, amiId: baked, purpose: 'rollout', runId: runName() });
+  }
+});
+
+it('releases the fleet lock at the end', async () => {
+  expect(await run.world.lockHolder()).toBeUndefined();
+});
+
 it('bakes an image tagged, with its snapshots, as the Packer template tags it', async () => {
   const { tags, snapshotTags } = await imageTags(run.world.region, run.world.bakedAmis[0]!);
   expect(Object.keys(tags).sort()).toEqual([...TAG_KEYS].sort());
-  expect(tags).toMatchObject({ ManagedBy: MANAGED_BY_VALUE, SourceAmiId: run.world.baseAmiId, BuildId: `base-ami-${run.world.baseAmiId}` });
+  expect(tags).toMatchObject({ ManagedBy: MANAGED_BY_VALUE, SourceAmiId: run.world.baseAmiId, BuildId: runName() });
   expect(snapshotTags.length).toBeGreaterThan(0);
   for (const snapshot of snapshotTags) expect(snapshot).toMatchObject({ ManagedBy: MANAGED_BY_VALUE });
 });

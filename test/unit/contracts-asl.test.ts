@@ -1,20 +1,33 @@
 /** The state machine definition speaks the same names as the code (functions/lib/contracts.ts, errors.ts). */
 import { BUILD_OVERRIDES, PIPELINE_STEPS, RUN_STATUSES } from '../../functions/lib/contracts';
 import { ERROR_NAMES } from '../../functions/lib/errors';
-import { CLUSTER_STATUSES } from '../../functions/lib/rollout';
+import { BRANCH_ENDINGS } from '../../functions/lib/rollout';
 import { allStates, substitutedDefinition } from '../../local/state-machine';
 
 const definition = substitutedDefinition();
 const states = [...allStates(definition).entries()] as [string, Record<string, any>][];
-const CLUSTER_STEPS = ['update', 'stack', 'registration', 'rollback'];
+const CLUSTER_STEPS = ['baseline', 'update', 'stack', 'registration', 'rollback'];
 
 it('routes only on error names the functions throw, or on AWS-defined ones', () => {
   const ours = new Set<string>(Object.values(ERROR_NAMES));
   const routed = states.flatMap(([, s]) => [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals));
-  const unknown = routed.filter((name) => !/^(States|Lambda|CodeBuild)\./.test(name) && !ours.has(name));
+  // Sandbox.Timedout is what Lambda reports when a function runs out of time.
+  const unknown = routed.filter((name) => !/^(States|Lambda|CodeBuild)\./.test(name) && name !== 'Sandbox.Timedout' && !ours.has(name));
   expect(unknown).toEqual([]);
   // and the names that matter are really routed on
-  for (const name of ['InvalidRequest', 'StackBusy', 'StackUpdateInProgress', 'StackUpdateRolledBack', 'StackRollbackFailed', 'RegistrationPending', 'RegistrationTimedOut', 'AmiNotAvailableYet', 'TransientAwsError']) {
+  for (const name of [
+    'InvalidRequest',
+    'StackBusy',
+    'StackUpdateInProgress',
+    'StackUpdateTimedOut',
+    'StackUpdateRolledBack',
+    'StackRollbackFailed',
+    'RegistrationPending',
+    'RegistrationTimedOut',
+    'AmiNotAvailableYet',
+    'PromotionNotVisibleYet',
+    'TransientAwsError',
+  ]) {
     expect(routed).toContain(name);
   }
 });
@@ -25,15 +38,21 @@ it('overrides exactly the CodeBuild variables the buildspec expects per build', 
   expect(names.sort()).toEqual(Object.values(BUILD_OVERRIDES).sort());
 });
 
-it('ends every run with an outcome ops can be told about', () => {
+it('ends every run with an outcome ops can be told about, and every cluster branch with a known ending', () => {
   const outcomes = states.filter(([, s]) => s.ResultPath === '$.outcome').map(([name, s]) => ({ name, ...s.Result }));
-  // 12 run-level outcomes and 9 per-cluster ones; fewer means the filter missed them.
-  expect(outcomes.length).toBe(21);
-  for (const o of outcomes) {
-    const clusterLevel = (CLUSTER_STATUSES as readonly string[]).includes(o.status) && CLUSTER_STEPS.includes(o.step);
-    const runLevel = (RUN_STATUSES as readonly string[]).includes(o.status) && (PIPELINE_STEPS as readonly string[]).includes(o.step);
-    expect({ state: o.name, known: clusterLevel || runLevel }).toEqual({ state: o.name, known: true });
+  const clusterLevel = outcomes.filter((o) => 'ending' in o);
+  const runLevel = outcomes.filter((o) => !('ending' in o));
+  // One per cluster ending, and the run-level ones; fewer means the filter missed them.
+  expect(clusterLevel.map((o) => o.ending).sort()).toEqual([...BRANCH_ENDINGS].sort());
+  expect(runLevel.length).toBeGreaterThanOrEqual(RUN_STATUSES.length);
+  for (const o of clusterLevel) {
+    expect({ state: o.name, known: CLUSTER_STEPS.includes(o.step) }).toEqual({ state: o.name, known: true });
   }
+  for (const o of runLevel) {
+    const known = (RUN_STATUSES as readonly string[]).includes(o.status) && (PIPELINE_STEPS as readonly string[]).includes(o.step);
+    expect({ state: o.name, known }).toEqual({ state: o.name, known: true });
+  }
+  expect([...new Set(runLevel.map((o) => o.status))].sort()).toEqual([...RUN_STATUSES].sort());
 });
 
 it('notifies on every top-level outcome, and every notification ends the run', () => {
@@ -41,6 +60,10 @@ it('notifies on every top-level outcome, and every notification ends the run', (
   for (const [name, state] of Object.entries(top)) {
     if (state.ResultPath === '$.outcome') expect({ name, next: state.Next }).toEqual({ name, next: 'Notify ops' });
   }
-  const choices = top['How did the run end?'].Choices.map((c: { StringEquals: string }) => c.StringEquals);
-  expect(choices.sort()).toEqual(RUN_STATUSES.filter((s) => s !== 'FAILED').sort());
+  const choices = top['How did the run end?'].Choices as { Variable: string; StringEquals?: string; Next: string }[];
+  const byStatus = choices.filter((c) => c.Variable === '$.outcome.status').map((c) => c.StringEquals);
+  expect(byStatus.sort()).toEqual(RUN_STATUSES.filter((s) => s !== 'FAILED').sort());
+  // every other choice ends the run as failed
+  for (const c of choices.filter((c) => c.Variable !== '$.outcome.status')) expect(top[c.Next].Type).toBe('Fail');
+  expect(top[top['How did the run end?'].Default].Type).toBe('Fail');
 });

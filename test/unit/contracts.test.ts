@@ -1,11 +1,30 @@
-import { parameterNames, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
+import { RUN_LEDGER, parameterNames, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
 
 describe('parameterNames', () => {
   it('puts every pipeline parameter under the stage prefix, ignoring a trailing slash', () => {
     const names = parameterNames('/ecs-ami-pipeline/prod/');
-    expect(Object.values(names).every((n) => n.startsWith('/ecs-ami-pipeline/prod/'))).toBe(true);
+    const fixed = Object.values(names).filter((n): n is string => typeof n === 'string');
+    expect(fixed.length).toBe(Object.keys(names).length - 1);
+    expect(fixed.every((n) => n.startsWith('/ecs-ami-pipeline/prod/'))).toBe(true);
     expect(names.currentAmi).toBe('/ecs-ami-pipeline/prod/ami/current');
-    expect(new Set(Object.values(names)).size).toBe(Object.values(names).length);
+    expect(names.baseAmiAttempts).toBe('/ecs-ami-pipeline/prod/base-ami/attempts');
+    expect(new Set(fixed).size).toBe(fixed.length);
+  });
+
+  it('keeps one cluster record per stack, in the clusters folder', () => {
+    const names = parameterNames('/ecs-ami-pipeline/prod//');
+    expect(names.clusterRecords).toBe('/ecs-ami-pipeline/prod/clusters');
+    expect(names.clusterRecord('prod-a-ecs')).toBe('/ecs-ami-pipeline/prod/clusters/prod-a-ecs');
+    expect(names.clusterRecord('prod-a-ecs').startsWith(`${names.clusterRecords}/`)).toBe(true);
+    expect(names.clusterRecord('a')).not.toBe(names.clusterRecord('b'));
+  });
+});
+
+describe('RUN_LEDGER', () => {
+  it('keys the lock and one notification marker per execution apart', () => {
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:m:run-1';
+    expect(RUN_LEDGER.notifiedKey(arn)).toBe(`notified#${arn}`);
+    expect(RUN_LEDGER.notifiedKey(arn)).not.toBe(RUN_LEDGER.lockKey);
   });
 });
 

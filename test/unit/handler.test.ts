@@ -1,6 +1,16 @@
 import type { Context } from 'aws-lambda';
 import { ERROR_NAMES, PipelineError } from '../../functions/lib/errors';
-import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv } from '../../functions/lib/handler';
+import {
+  ERROR_MESSAGE_LIMIT,
+  baseAmiArchitecture,
+  baseAmiMaxAttempts,
+  boundedForState,
+  createLogger,
+  lambdaHandler,
+  maxRolloutMinutes,
+  registrationTimeoutSeconds,
+  requireEnv,
+} from '../../functions/lib/handler';
 
 describe('lambdaHandler', () => {
   const logger = createLogger('test-function');
@@ -44,6 +54,81 @@ describe('lambdaHandler', () => {
     await expect(lambdaHandler(logger, async () => Promise.reject(own))({})).rejects.toBe(own);
     const plain = new Error('boom');
     await expect(lambdaHandler(logger, async () => Promise.reject(plain))({})).rejects.toBe(plain);
+  });
+
+  it('hands Step Functions a bounded message and no stack trace', async () => {
+    const long = new PipelineError(ERROR_NAMES.stackRollbackFailed, 'x'.repeat(ERROR_MESSAGE_LIMIT + 250));
+    const error = await lambdaHandler(logger, async () => Promise.reject(long))({}).catch((e: Error) => e);
+    expect(error.name).toBe('StackRollbackFailed');
+    expect(error.message).toBe(`${'x'.repeat(ERROR_MESSAGE_LIMIT)}... (250 more characters in the function's log)`);
+    expect(error.stack).toBe('StackRollbackFailed');
+  });
+
+  it('bounds a renamed transient error too', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded '.repeat(200)), { name: 'Throttling', $fault: 'client' });
+    const error = await lambdaHandler(logger, async () => Promise.reject(throttled))({}).catch((e: Error) => e);
+    expect(error.name).toBe('TransientAwsError');
+    expect(error.message.startsWith('Throttling: Rate exceeded')).toBe(true);
+    expect(error.message).toMatch(/\.\.\. \(\d+ more characters in the function's log\)$/);
+    expect(error.stack).toBe('TransientAwsError');
+  });
+});
+
+describe('boundedForState', () => {
+  it(`keeps a message of up to ${ERROR_MESSAGE_LIMIT} characters whole, dropping only the stack trace`, () => {
+    const error = new PipelineError(ERROR_NAMES.stackBusy, 'b'.repeat(ERROR_MESSAGE_LIMIT));
+    expect(error.stack).toContain('\n');
+    expect(boundedForState(error)).toBe(error);
+    expect(error.message).toBe('b'.repeat(ERROR_MESSAGE_LIMIT));
+    expect(error.stack).toBe('StackBusy');
+  });
+
+  it('cuts a longer message, saying how much is left in the log', () => {
+    const error = new Error('a'.repeat(ERROR_MESSAGE_LIMIT + 1));
+    boundedForState(error);
+    expect(error.message).toBe(`${'a'.repeat(ERROR_MESSAGE_LIMIT)}... (1 more characters in the function's log)`);
+    expect(error.stack).toBe('Error');
+  });
+
+  it('leaves anything that is not an Error alone', () => {
+    const thrown = { message: 'x'.repeat(5000) };
+    expect(boundedForState(thrown)).toBe(thrown);
+    expect(thrown.message).toHaveLength(5000);
+    expect(boundedForState('text')).toBe('text');
+  });
+});
+
+describe('time bounds and attempts from the environment', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const name of ['MAX_ROLLOUT_MINUTES', 'REGISTRATION_TIMEOUT_SECONDS', 'BASE_AMI_MAX_ATTEMPTS']) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+
+  it('fall back to the stage defaults when not set', () => {
+    delete process.env.MAX_ROLLOUT_MINUTES;
+    process.env.REGISTRATION_TIMEOUT_SECONDS = '';
+    delete process.env.BASE_AMI_MAX_ATTEMPTS;
+    expect([maxRolloutMinutes(), registrationTimeoutSeconds(), baseAmiMaxAttempts()]).toEqual([240, 900, 3]);
+  });
+
+  it('take positive numbers as they are', () => {
+    process.env.MAX_ROLLOUT_MINUTES = '90';
+    process.env.REGISTRATION_TIMEOUT_SECONDS = '1.5';
+    process.env.BASE_AMI_MAX_ATTEMPTS = '5';
+    expect([maxRolloutMinutes(), registrationTimeoutSeconds(), baseAmiMaxAttempts()]).toEqual([90, 1.5, 5]);
+  });
+
+  it.each(['0', '-1', 'soon', 'Infinity'])('refuse %p with a ConfigurationError naming the variable', (value) => {
+    process.env.MAX_ROLLOUT_MINUTES = value;
+    expect(() => maxRolloutMinutes()).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: `MAX_ROLLOUT_MINUTES is ${JSON.stringify(value)}; it must be a positive number (set by serverless.yml from the stage params)`,
+      }),
+    );
   });
 });
 

@@ -1,7 +1,7 @@
-import type { Wave } from '../../functions/lib/contracts';
-import { composeNotification, failedBuildOf, formatDuration, type RunDocument } from '../../functions/lib/notification';
+import { RUN_STATUSES, type Wave } from '../../functions/lib/contracts';
+import { clusterCondition, composeNotification, failedBuildOf, formatDuration, type RunDocument } from '../../functions/lib/notification';
 import type { RunPlan } from '../../functions/lib/plan';
-import type { ClusterResult, RolloutState } from '../../functions/lib/rollout';
+import type { BranchEnding, ClusterResult, RolloutState } from '../../functions/lib/rollout';
 
 const REGION = 'eu-west-1';
 const EXEC_ID = `arn:aws:states:${REGION}:123456789012:execution:ecs-ami-pipeline-prod:weekly-2026-01-01`;
@@ -33,14 +33,27 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
   };
 }
 
+// The usual ending of each status, and the image it leaves the stack on.
+const ENDING: Record<ClusterResult['status'], BranchEnding> = {
+  ROLLED: 'rolled',
+  ROLLED_BACK: 'rolled-back',
+  FAILED: 'cloudformation-rolled-back',
+  ROLLBACK_FAILED: 'rollback-failed',
+  UNCONFIRMED: 'update-timed-out',
+};
+const LEFT_ON: Record<ClusterResult['status'], string | undefined> = { ROLLED: NEW, ROLLED_BACK: OLD, FAILED: OLD, ROLLBACK_FAILED: undefined, UNCONFIRMED: undefined };
+
 function result(stackName: string, clusterName: string, status: ClusterResult['status'], extra: Partial<ClusterResult> = {}): ClusterResult {
   return {
     stackName,
     clusterName,
     status,
+    ending: ENDING[status],
     step: status === 'ROLLED' ? 'registration' : 'stack',
     amiId: NEW,
+    confirmedAmiId: OLD,
     previousAmiId: OLD,
+    leftOn: LEFT_ON[status],
     registration: status === 'ROLLED' ? `2/2 instances ACTIVE and connected on ${NEW}` : undefined,
     startedAt: '2026-01-01T10:20:00.000Z',
     finishedAt: '2026-01-01T10:35:30.000Z',
@@ -99,11 +112,14 @@ describe('composeNotification', () => {
         'Clusters',
         '  Wave dev:',
         '    dev-ecs (dev-cluster): ROLLED in 15m 30s',
+        `        confirmed on ${NEW}`,
         `        2/2 instances ACTIVE and connected on ${NEW}`,
         '  Wave prod:',
         '    prod-a-ecs (prod-a): ROLLED in 15m 30s',
+        `        confirmed on ${NEW}`,
         `        2/2 instances ACTIVE and connected on ${NEW}`,
         '    prod-b-ecs (prod-b): ROLLED in 15m 30s',
+        `        confirmed on ${NEW}`,
         `        2/2 instances ACTIVE and connected on ${NEW}`,
         '',
         'Links',
@@ -175,14 +191,16 @@ describe('composeNotification', () => {
       },
       CTX,
     );
-    expect(note.subject).toBe('[ecs-ami-pipeline prod] SKIPPED: another run is in progress');
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] SKIPPED: run manual-earlier holds the fleet');
+    expect(note.message).toContain('  Wave dev: not started (dev-ecs)\n');
     expect(note.attributes).toEqual({ status: 'SKIPPED', stage: 'prod', step: 'request' });
     expect(note.message).toContain(
-      'Run manual-earlier has been in progress since 2026-01-01T09:00:00.000Z; only one run may roll the fleet at a time.',
+      'Run manual-earlier has held the fleet since 2026-01-01T09:00:00.000Z; only one run may roll the fleet at a time.',
     );
     expect(note.message).toContain(`Ended this run as skipped. In-progress run: ${other}`);
     expect(note.message).toContain('Everything: this run changed nothing.');
-    expect(note.message).toContain('Previous AMI: none (first promotion)');
+    expect(note.message).toContain('  Current AMI:  none promoted yet (unchanged)\n');
+    expect(note.message).not.toContain('Previous AMI');
     expect(note.message).not.toContain('New AMI:');
   });
 
@@ -277,8 +295,11 @@ describe('composeNotification', () => {
       CTX,
     );
     expect(note.subject).toBe(`[ecs-ami-pipeline prod] FAILED: ${NEW} rolled out but not promoted`);
-    expect(note.message).toContain(`Every cluster confirmed ${NEW}, then writing it to SSM failed: AccessDeniedException: not allowed.`);
-    expect(note.message).toContain(`The current AMI in SSM still says ${OLD}.`);
+    expect(note.message).toContain(`Every cluster confirmed ${NEW}, then making it current in SSM failed: AccessDeniedException: not allowed.`);
+    expect(note.message).toContain(`The current AMI in SSM (${OLD}), as far as the pipeline could tell; every cluster runs ${NEW}.`);
+    expect(note.message).toContain('rollback mode with toAmi set to this AMI re-promotes it without baking');
+    expect(note.message).toContain(`  Current AMI:  ${OLD} (unchanged)\n`);
+    expect(note.message).not.toContain('Previous AMI');
   });
 
   it('FAILED in the rollout: names the failed stacks, the ones that stay rolled, and the untouched waves', () => {
@@ -298,10 +319,13 @@ describe('composeNotification', () => {
     );
     expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: rollout stopped at prod-b-ecs');
     expect(note.attributes.step).toBe('rollout');
-    expect(note.message).toContain('  prod-b-ecs: StackUpdateRolledBack: CloudFormation rolled stack prod-b-ecs back: Asg: no signal\n');
-    expect(note.message).toContain(`The current AMI in SSM (${OLD}); failed stacks as CloudFormation left them`);
-    expect(note.message).toContain(`dev-ecs, prod-a-ecs run ${NEW} and stay there.`);
-    expect(note.message).toContain('    prod-b-ecs (prod-b): FAILED in 15m 30s\n        cause: StackUpdateRolledBack');
+    expect(note.message).toContain(
+      `  prod-b-ecs: CloudFormation rolled the stack back to ${OLD}; the pipeline changed nothing more; cause: StackUpdateRolledBack: CloudFormation rolled stack prod-b-ecs back: Asg: no signal\n`,
+    );
+    expect(note.message).toContain(`  The current AMI in SSM (${OLD}); later waves were not touched. dev-ecs, prod-a-ecs run ${NEW} and stay there.\n`);
+    expect(note.message).toContain(
+      `    prod-b-ecs (prod-b): FAILED in 15m 30s\n        CloudFormation rolled the stack back to ${OLD}; the pipeline changed nothing more\n        cause: StackUpdateRolledBack`,
+    );
     expect(note.message).toContain('Stopped the rollout and promoted nothing.');
   });
 
@@ -313,19 +337,49 @@ describe('composeNotification', () => {
       }),
       CTX,
     );
-    expect(note.message).toContain('  dev-ecs: FAILED\n');
+    expect(note.message).toContain(`  dev-ecs: CloudFormation rolled the stack back to ${OLD}; the pipeline changed nothing more\n`);
     expect(note.message).toContain('  Wave prod: not started (prod-a-ecs, prod-b-ecs)');
     expect(note.message).not.toContain('stay there');
     expect(note.message).not.toContain('Stack prod-a-ecs:');
   });
 
-  it('FAILED elsewhere: says where', () => {
+  it('FAILED checking the request: the error, and nothing was touched', () => {
     const note = composeNotification(
       doc({ baked: undefined, release: undefined, error: lambdaCause('ConfigurationError', 'CLUSTER_WAVES is not set'), outcome: { status: 'FAILED', step: 'request' } }),
       CTX,
     );
-    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: failed at request');
-    expect(note.message).toContain('  ConfigurationError: CLUSTER_WAVES is not set\n');
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: the request could not be checked');
+    expect(note.message).toContain('What happened\n  ConfigurationError: CLUSTER_WAVES is not set\n');
+    expect(note.message).toContain('Everything: nothing was baked, recorded or rolled.');
+    expect(note.message).toContain('Stopped before baking.');
+  });
+
+  it('FAILED at request with targets not ready: counts and lists every problem', () => {
+    const problems = [
+      'stack dev-ecs does not exist in this account and region; fix the waves param or create the stack',
+      'ECS cluster prod-a is INACTIVE, not ACTIVE',
+    ];
+    const note = composeNotification(
+      doc({ plan: plan({ notReady: problems }), baked: undefined, release: undefined, outcome: { status: 'FAILED', step: 'request' } }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: 2 problems with the cluster targets');
+    expect(note.message).toContain(`What happened\n  ${problems[0]}\n  ${problems[1]}\n`);
+    expect(note.message).toContain('Stopped before baking. Fix what is named above and start the run again.');
+    expect(note.message).toContain(`  Current AMI:  ${OLD} (unchanged)\n`);
+    expect(composeNotification(doc({ plan: plan({ notReady: [problems[1]!] }), outcome: { status: 'FAILED', step: 'request' } }), CTX).subject).toBe(
+      '[ecs-ami-pipeline prod] FAILED: 1 problem with the cluster targets',
+    );
+  });
+
+  it('FAILED elsewhere: says where', () => {
+    const note = composeNotification(
+      doc({ error: lambdaCause('States.Runtime', 'no such path'), outcome: { status: 'FAILED', step: 'rollback' } }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] FAILED: failed at rollback');
+    expect(note.message).toContain('  States.Runtime: no such path\n');
+    expect(note.message).toContain('Whatever the steps before this one did (see below).');
   });
 
   it('ROLLED_BACK: names the stack, why, and the image it went back to', () => {
@@ -350,11 +404,12 @@ describe('composeNotification', () => {
     expect(note.subject).toBe(`[ecs-ami-pipeline prod] ROLLED BACK: ${NEW} not confirmed on prod-a-ecs`);
     expect(note.attributes).toEqual({ status: 'ROLLED_BACK', stage: 'prod', step: 'registration' });
     expect(note.message).toContain('  prod-a-ecs: RegistrationTimedOut: cluster prod-a did not confirm\n');
-    expect(note.message).toContain(`Rolled prod-a-ecs back to ${OLD} and confirmed it; promoted nothing.`);
+    expect(note.message).toContain(`Rolled prod-a-ecs back to ${OLD}, the image last confirmed, and confirmed it; promoted nothing.`);
     expect(note.message).toContain(`dev-ecs, prod-b-ecs run ${NEW} and stay there.`);
     expect(note.message).toContain(
-      `    prod-a-ecs (prod-a): ROLLED BACK in 15m 30s\n        cause: RegistrationTimedOut: cluster prod-a did not confirm\n        rolled back to ${OLD}\n        2/2 instances ACTIVE and connected on ${OLD}\n`,
+      `    prod-a-ecs (prod-a): ROLLED BACK in 15m 30s\n        rolled back to ${OLD}, the image it last confirmed, and confirmed there\n        cause: RegistrationTimedOut: cluster prod-a did not confirm\n        2/2 instances ACTIVE and connected on ${OLD}\n`,
     );
+    expect(note.message).toContain(`  Current AMI:  ${OLD} (unchanged)\n`);
   });
 
   it('CRITICAL: the failed rollback, what to do, and the filterable status', () => {
@@ -374,12 +429,83 @@ describe('composeNotification', () => {
     expect(note.subject).toBe('[ecs-ami-pipeline prod] CRITICAL: rollback of dev-ecs failed');
     expect(note.attributes).toEqual({ status: 'CRITICAL', stage: 'prod', step: 'rollback' });
     expect(note.message).toContain(
-      '  dev-ecs: RegistrationTimedOut: cluster dev-cluster did not confirm; then the rollback failed: StackRollbackFailed: stack dev-ecs is UPDATE_ROLLBACK_FAILED: Asg: no signal\n',
+      `  dev-ecs: NEEDS A PERSON: rolling back to ${OLD} failed; the stack may be half-updated; cause: RegistrationTimedOut: cluster dev-cluster did not confirm; rollback error: StackRollbackFailed: stack dev-ecs is UPDATE_ROLLBACK_FAILED: Asg: no signal\n`,
     );
     expect(note.message).toContain('ACTION REQUIRED');
     expect(note.message).toContain('ContinueUpdateRollback');
     expect(note.message).toContain('    dev-ecs (dev-cluster): ROLLBACK FAILED in 15m 30s');
     expect(note.message).toContain('  Wave prod: not started (prod-a-ecs, prod-b-ecs)');
+  });
+
+  it('PARTIAL: the run\'s clusters confirmed the image, the others are behind, nothing promoted', () => {
+    const note = composeNotification(
+      doc({
+        plan: plan({ waves: [WAVES[1]!], skipEarlierWaves: true }),
+        rollout: rollout('COMPLETE', [result('prod-a-ecs', 'prod-a', 'ROLLED'), result('prod-b-ecs', 'prod-b', 'ROLLED')]),
+        promotion: { promoted: false, behind: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster', amiId: OLD }, { stackName: 'new-ecs', clusterName: 'new' }] },
+        outcome: { status: 'PARTIAL', step: 'promote' },
+      }),
+      CTX,
+    );
+    expect(note.subject).toBe(`[ecs-ami-pipeline prod] PARTIAL: ${NEW} rolled to 2 clusters, not promoted`);
+    expect(note.attributes).toEqual({ status: 'PARTIAL', stage: 'prod', step: 'promote' });
+    expect(note.message).toContain(
+      `  The run's clusters confirmed ${NEW} through the ECS API. Still on older images: dev-ecs (${OLD}), new-ecs (no confirmed image).\n`,
+    );
+    expect(note.message).toContain(`  The current AMI in SSM (${OLD}): it changes only when every configured cluster confirmed the image.\n`);
+    expect(note.message).toContain(`  Rolled and confirmed 2 clusters; promoted nothing. Roll the others (or the whole fleet) to promote ${NEW}.\n`);
+    expect(note.message).toContain('Waves:    earlier waves skipped on request (skipEarlierWaves)\n');
+    expect(note.message).toContain(`  New AMI:      ${NEW}\n  Current AMI:  ${OLD} (unchanged)\n`);
+    expect(note.message).not.toContain('Previous AMI');
+  });
+
+  it('PARTIAL without the promotion\'s answer says none are behind rather than failing', () => {
+    const note = composeNotification(doc({ rollout: ALL_ROLLED, outcome: { status: 'PARTIAL', step: 'promote' } }), CTX);
+    expect(note.message).toContain('Still on older images: none.');
+  });
+
+  it('CRITICAL with an unconfirmed cluster asks a person to check it, saying where it was left', () => {
+    const note = composeNotification(
+      doc({
+        rollout: rollout('CRITICAL', [
+          result('dev-ecs', 'dev-cluster', 'UNCONFIRMED', { ending: 'registration-not-confirmed', error: 'RegistrationTimedOut: cluster dev-cluster did not confirm' }),
+        ]),
+        outcome: { status: 'CRITICAL', step: 'rollback' },
+      }),
+      CTX,
+    );
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] CRITICAL: a person must check dev-ecs');
+    expect(note.message).toContain(
+      `  dev-ecs: NEEDS A PERSON: left on ${NEW}, not confirmed, with no confirmed image to go back to; cause: RegistrationTimedOut: cluster dev-cluster did not confirm\n`,
+    );
+    expect(note.message).toContain('    dev-ecs (dev-cluster): UNCONFIRMED in 15m 30s');
+  });
+
+  it('names the run the lock was taken over from, and how it had ended', () => {
+    const note = composeNotification(
+      doc({
+        plan: plan({ tookOverFrom: { executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:weekly-0', status: 'ABORTED' } }),
+        rollout: ALL_ROLLED,
+        outcome: { status: 'SUCCEEDED', step: 'promote' },
+      }),
+      CTX,
+    );
+    expect(note.message).toContain('Duration: 1h 30m\nLock:     taken over from run weekly-0, which had ended (ABORTED) without releasing the fleet\n');
+    expect(note.message).not.toContain('Waves:    ');
+  });
+
+  it.each(RUN_STATUSES.filter((s) => s !== 'SUCCEEDED'))('%s says the current AMI is unchanged and names no previous one', (status) => {
+    const note = composeNotification(doc({ rollout: ALL_ROLLED, outcome: { status, step: 'promote' } }), CTX);
+    expect(note.message).toContain(`  Current AMI:  ${OLD} (unchanged)\n`);
+    expect(note.message).not.toContain('Previous AMI');
+    const first = composeNotification(doc({ plan: plan({ currentAmiId: undefined }), rollout: ALL_ROLLED, outcome: { status, step: 'promote' } }), CTX);
+    expect(first.message).toContain('  Current AMI:  none promoted yet (unchanged)\n');
+  });
+
+  it('SUCCEEDED names the previous AMI, or says it is the first promotion', () => {
+    const first = composeNotification(doc({ plan: plan({ currentAmiId: undefined }), rollout: ALL_ROLLED, outcome: { status: 'SUCCEEDED', step: 'promote' } }), CTX);
+    expect(first.message).toContain('  Previous AMI: none (first promotion)\n');
+    expect(first.message).not.toContain('Current AMI:');
   });
 
   it('keeps the subject under 100 characters with long stack names', () => {
@@ -424,7 +550,40 @@ describe('composeNotification', () => {
       CTX,
     );
     expect(note.message).toContain('Duration: unknown\n');
-    expect(note.message).toContain('The run failed.');
+    expect(note.message).toContain('Checking the request failed.');
+    expect(note.message).not.toContain('\nImage\n');
+  });
+});
+
+describe('clusterCondition', () => {
+  const at = (status: ClusterResult['status'], ending: BranchEnding, extra: Partial<ClusterResult> = {}) =>
+    clusterCondition(result('prod-ecs', 'prod', status, { ending, ...extra }));
+
+  it.each<[ClusterResult['status'], BranchEnding, Partial<ClusterResult>, string]>([
+    ['ROLLED', 'rolled', {}, `confirmed on ${NEW}`],
+    ['ROLLED_BACK', 'rolled-back', {}, `rolled back to ${OLD}, the image it last confirmed, and confirmed there`],
+    ['ROLLED_BACK', 'rolled-back', { leftOn: undefined }, 'rolled back to its last confirmed image, the image it last confirmed, and confirmed there'],
+    ['FAILED', 'cloudformation-rolled-back', {}, `CloudFormation rolled the stack back to ${OLD}; the pipeline changed nothing more`],
+    ['FAILED', 'cloudformation-rolled-back', { previousAmiId: undefined }, 'CloudFormation rolled the stack back; the pipeline changed nothing more'],
+    ['FAILED', 'registration-not-confirmed', {}, `not confirmed on ${NEW}; the stack was not changed by this run`],
+    ['FAILED', 'registration-not-checked', {}, `not confirmed on ${NEW}; the stack was not changed by this run`],
+    ['FAILED', 'not-updated', {}, `not changed by this run (still on ${OLD})`],
+    ['FAILED', 'baseline-failed', { previousAmiId: undefined }, 'not changed by this run'],
+    ['ROLLBACK_FAILED', 'stack-rollback-failed', {}, 'NEEDS A PERSON: the stack update failed and CloudFormation could not roll it back'],
+    ['ROLLBACK_FAILED', 'rollback-failed', {}, `NEEDS A PERSON: rolling back to ${OLD} failed; the stack may be half-updated`],
+    ['ROLLBACK_FAILED', 'rollback-failed', { confirmedAmiId: undefined }, 'NEEDS A PERSON: rolling back to its last confirmed image failed; the stack may be half-updated'],
+    [
+      'UNCONFIRMED',
+      'update-timed-out',
+      {},
+      `NEEDS A PERSON: the stack is still updating to ${NEW} past its time bound; the pipeline stopped waiting and did not cancel it`,
+    ],
+    ['UNCONFIRMED', 'registration-not-confirmed', {}, `NEEDS A PERSON: left on ${NEW}, not confirmed, with no confirmed image to go back to`],
+    ['UNCONFIRMED', 'registration-not-checked', {}, `NEEDS A PERSON: left on ${NEW}; its registration could not be checked`],
+    ['UNCONFIRMED', 'not-updated', {}, `NEEDS A PERSON: the update step failed after its retries; CloudFormation may have taken the update to ${NEW}`],
+    ['UNCONFIRMED', 'update-not-followed', {}, `NEEDS A PERSON: the stack update to ${NEW} could not be followed to its end`],
+  ])('%s / %s %j: %s', (status, ending, extra, text) => {
+    expect(at(status, ending, extra)).toBe(text);
   });
 });
 

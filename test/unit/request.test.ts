@@ -1,6 +1,6 @@
 import type { Wave } from '../../functions/lib/contracts';
 import { InvalidRequestError } from '../../functions/lib/errors';
-import { parseRunRequest, selectWaves, type RunRequest } from '../../functions/lib/request';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches, type RunRequest, type WaveOrderBreach } from '../../functions/lib/request';
 
 const AMI = 'ami-0123456789abcdef0';
 
@@ -46,7 +46,7 @@ describe('parseRunRequest', () => {
     expect(error.name).toBe('InvalidRequest');
     expect(error.field).toBe('dryrun');
     expect(error.message).toBe(
-      'dryrun: unknown field; the input accepts trigger, sourceAmi, dryRun, clusters, waves, rollback, reason, requestedBy',
+      'dryrun: unknown field; the input accepts trigger, sourceAmi, dryRun, clusters, waves, skipEarlierWaves, rollback, reason, requestedBy',
     );
     expect(rejects({ trigger: 'manual', foo: 1, bar: 2 }).field).toBe('foo, bar');
   });
@@ -69,6 +69,7 @@ describe('parseRunRequest', () => {
     [{ trigger: 'manual', waves: [['a'], []] }, 'waves[1]', 'a wave needs at least one cluster'],
     [{ trigger: 'manual', waves: [['a'], 'b'] }, 'waves[1]', 'each wave must be a list of names'],
     [{ trigger: 'manual', waves: [['a', '']] }, 'waves[0][1]', 'must not be empty'],
+    [{ trigger: 'manual', clusters: ['a'], skipEarlierWaves: 'yes' }, 'skipEarlierWaves', 'must be true or false'],
     [{ trigger: 'manual', rollback: true }, 'rollback', 'must be an object, e.g. {} or {"toAmi": "ami-..."}'],
     [{ trigger: 'manual', rollback: { toAmi: 'previous' } }, 'rollback.toAmi', 'must be an AMI id like ami-0123456789abcdef0'],
     [{ trigger: 'manual', reason: 'x'.repeat(501) }, 'reason', 'must be at most 500 characters'],
@@ -98,6 +99,16 @@ describe('parseRunRequest', () => {
 
   it('refuses clusters and waves together', () => {
     expect(rejects({ trigger: 'manual', clusters: ['a'], waves: [['b']] }).message).toBe('waves: give either clusters or waves, not both');
+  });
+
+  it('accepts skipEarlierWaves only with clusters or waves', () => {
+    expect(parseRunRequest({ trigger: 'manual', clusters: ['a'], skipEarlierWaves: true })).toEqual({ trigger: 'manual', clusters: ['a'], skipEarlierWaves: true });
+    expect(parseRunRequest({ trigger: 'manual', waves: [['a']], skipEarlierWaves: true }).skipEarlierWaves).toBe(true);
+    const error = rejects({ trigger: 'manual', skipEarlierWaves: true });
+    expect(error.field).toBe('skipEarlierWaves');
+    expect(error.message).toBe('skipEarlierWaves: only means something with clusters or waves; omit it to roll every configured wave in order');
+    // false says nothing, so it needs nothing
+    expect(parseRunRequest({ trigger: 'manual', skipEarlierWaves: false }).skipEarlierWaves).toBe(false);
   });
 });
 
@@ -159,5 +170,78 @@ describe('selectWaves', () => {
     expect(error.message).toBe('clusters: no cluster waves are configured for this stage; configure the waves param, or use dryRun');
     expect(rejection(() => selectWaves(request({ rollback: {} }), [])).field).toBe('clusters');
     expect(rejection(() => selectWaves(request({ clusters: ['dev'] }), [])).message).toContain('(configured stacks: none)');
+  });
+});
+
+describe('waveOrderBreaches', () => {
+  const THREE: Wave[] = [
+    { name: 'dev', clusters: [DEV] },
+    { name: 'staging', clusters: [target('staging-ecs', 'staging')] },
+    { name: 'prod', clusters: [PROD_A, PROD_B] },
+  ];
+  const breaches = (req: RunRequest, configured = CONFIGURED, alreadyOn?: (stack: string) => boolean) =>
+    waveOrderBreaches(configured, selectWaves(req, configured), alreadyOn);
+
+  it('finds nothing when the run rolls the configured waves, all or a part of them in order', () => {
+    expect(breaches(request())).toEqual([]);
+    expect(breaches(request({ clusters: ['dev-ecs', 'prod-b'] }))).toEqual([]);
+    expect(breaches(request({ clusters: ['dev-ecs'] }))).toEqual([]);
+    expect(breaches(request({ waves: [['dev-ecs'], ['prod-a', 'prod-b']] }))).toEqual([]);
+  });
+
+  it('names every earlier cluster a later one would overtake', () => {
+    expect(breaches(request({ clusters: ['prod-a'] }), THREE)).toEqual<WaveOrderBreach[]>([
+      { stackName: 'prod-a-ecs', wave: 'prod', overtakes: 'dev-ecs', overtakesWave: 'dev' },
+      { stackName: 'prod-a-ecs', wave: 'prod', overtakes: 'staging-ecs', overtakesWave: 'staging' },
+    ]);
+    expect(breaches(request({ clusters: ['dev-ecs', 'prod-a'] }), THREE)).toEqual([
+      { stackName: 'prod-a-ecs', wave: 'prod', overtakes: 'staging-ecs', overtakesWave: 'staging' },
+    ]);
+  });
+
+  it('does not mind clusters of the same configured wave rolled alone', () => {
+    expect(breaches(request({ waves: [['dev-ecs'], ['prod-b'], ['prod-a']] }))).toEqual([]);
+  });
+
+  it('counts regrouped waves: an earlier cluster must be rolled in an earlier run wave', () => {
+    expect(breaches(request({ waves: [['prod-a'], ['dev-ecs']] }))).toEqual([{ stackName: 'prod-a-ecs', wave: 'wave-1', overtakes: 'dev-ecs', overtakesWave: 'dev' }]);
+    // the same run wave is not earlier
+    expect(breaches(request({ waves: [['dev-ecs', 'prod-a']] }))).toEqual([{ stackName: 'prod-a-ecs', wave: 'wave-1', overtakes: 'dev-ecs', overtakesWave: 'dev' }]);
+    expect(breaches(request({ waves: [['dev-ecs'], ['prod-a', 'prod-b']] }))).toEqual([]);
+  });
+
+  it('lets a cluster that already runs the image be left out (a rollback), but not one the run rolls too late', () => {
+    const devIsThere = (stack: string) => stack === 'dev-ecs';
+    expect(breaches(request({ clusters: ['prod-a'] }), CONFIGURED, devIsThere)).toEqual([]);
+    expect(breaches(request({ clusters: ['prod-a'] }), CONFIGURED, () => false)).toHaveLength(1);
+    // named by the run, it must still come first, already there or not
+    expect(breaches(request({ waves: [['prod-a'], ['dev-ecs']] }), CONFIGURED, devIsThere)).toHaveLength(1);
+  });
+});
+
+describe('enforceWaveOrder', () => {
+  const one: WaveOrderBreach[] = [{ stackName: 'prod-a-ecs', wave: 'prod', overtakes: 'dev-ecs', overtakesWave: 'dev' }];
+  const two: WaveOrderBreach[] = [
+    { stackName: 'prod-a-ecs', wave: 'prod', overtakes: 'dev-ecs', overtakesWave: 'dev' },
+    { stackName: 'prod-a-ecs', wave: 'prod', overtakes: 'staging-ecs', overtakesWave: 'staging' },
+    { stackName: 'prod-b-ecs', wave: 'prod', overtakes: 'dev-ecs', overtakesWave: 'dev' },
+  ];
+
+  it('accepts a run without breaches, or one that chose to skip earlier waves', () => {
+    expect(() => enforceWaveOrder(request({ clusters: ['prod-a'] }), [])).not.toThrow();
+    expect(() => enforceWaveOrder(request({ clusters: ['prod-a'], skipEarlierWaves: true }), two)).not.toThrow();
+  });
+
+  it('refuses the rest, naming the field, what would overtake what, and the way out', () => {
+    const error = rejection(() => enforceWaveOrder(request({ clusters: ['prod-a'] }), one));
+    expect(error.field).toBe('clusters');
+    expect(error.message).toBe(
+      'clusters: prod-a-ecs would roll before dev-ecs (wave dev), whose wave comes first; add it to the run, or set skipEarlierWaves: true (CLI: --skip-earlier-waves) to roll without it',
+    );
+    const many = rejection(() => enforceWaveOrder(request({ waves: [['prod-a', 'prod-b']] }), two));
+    expect(many.field).toBe('waves');
+    expect(many.message).toBe(
+      'waves: prod-a-ecs, prod-b-ecs would roll before dev-ecs (wave dev), staging-ecs (wave staging), whose wave comes first; add them to the run, or set skipEarlierWaves: true (CLI: --skip-earlier-waves) to roll without them',
+    );
   });
 });

@@ -1,5 +1,15 @@
 import { PipelineError } from '../../functions/lib/errors';
-import { isBusy, isNoUpdatesError, planImageUpdate, rootCauseOfFailure, updateProgress, type StackView } from '../../functions/lib/stack';
+import {
+  deadlineAfter,
+  isBusy,
+  isNoUpdatesError,
+  planImageUpdate,
+  rootCauseOfFailure,
+  updateAcceptedWith,
+  updateProgress,
+  type StackEventView,
+  type StackView,
+} from '../../functions/lib/stack';
 
 const OLD = 'ami-0aaaaaaaaaaaaaaaa';
 const NEW = 'ami-0bbbbbbbbbbbbbbbb';
@@ -210,5 +220,42 @@ describe('isNoUpdatesError', () => {
     expect(isNoUpdatesError(Object.assign(new Error('Stack with id x does not exist'), { name: 'ValidationError' }))).toBe(false);
     expect(isNoUpdatesError('No updates are to be performed.')).toBe(false);
     expect(isNoUpdatesError(undefined)).toBe(false);
+  });
+});
+
+describe('updateAcceptedWith', () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 11, minute));
+  const ev = (minute: number, token: string | undefined, resourceStatus = 'UPDATE_IN_PROGRESS'): StackEventView => ({
+    timestamp: at(minute),
+    logicalResourceId: 'prod-ecs',
+    resourceStatus,
+    clientRequestToken: token,
+  });
+
+  it('is the earliest event carrying the token: when CloudFormation took the update', () => {
+    // newest first, as CloudFormation pages them
+    const events = [ev(9, 'rollout-prod-ecs-weekly-1', 'UPDATE_COMPLETE'), ev(5, 'other'), ev(3, 'rollout-prod-ecs-weekly-1'), ev(1, undefined)];
+    expect(updateAcceptedWith(events, 'rollout-prod-ecs-weekly-1')).toEqual(ev(3, 'rollout-prod-ecs-weekly-1'));
+  });
+
+  it('is undefined when no event carries the token, or there are no events', () => {
+    expect(updateAcceptedWith([ev(3, 'rollback-prod-ecs-weekly-1'), ev(2, undefined)], 'rollout-prod-ecs-weekly-1')).toBeUndefined();
+    expect(updateAcceptedWith([], 'rollout-prod-ecs-weekly-1')).toBeUndefined();
+  });
+
+  it('does not mistake another run\'s or purpose\'s token for its own', () => {
+    expect(updateAcceptedWith([ev(3, 'rollout-prod-ecs-weekly-10')], 'rollout-prod-ecs-weekly-1')).toBeUndefined();
+  });
+});
+
+describe('deadlineAfter', () => {
+  it('adds the bound in minutes to an ISO time or a Date', () => {
+    expect(deadlineAfter('2026-01-01T11:00:00.000Z', 240).toISOString()).toBe('2026-01-01T15:00:00.000Z');
+    expect(deadlineAfter(new Date('2026-01-01T23:30:00.000Z'), 45).toISOString()).toBe('2026-01-02T00:15:00.000Z');
+    expect(deadlineAfter('2026-01-01T11:00:00.000Z', 0.5).toISOString()).toBe('2026-01-01T11:00:30.000Z');
+  });
+
+  it('gives an invalid date for an unreadable start rather than a wrong one', () => {
+    expect(Number.isNaN(deadlineAfter('not a date', 10).getTime())).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../functions/lib/errors';
-import { allTargets, describeIssue, parseConfiguredWaves, wavesSchema } from '../../functions/lib/waves';
+import { LIMITS } from '../../functions/lib/contracts';
+import { allTargets, describeIssue, parseConfiguredWaves, validateWaves, wavesSchema } from '../../functions/lib/waves';
 
 const ENV = 'CLUSTER_WAVES';
 
@@ -114,6 +115,37 @@ describe('parseConfiguredWaves', () => {
       'the configured waves are invalid: waves[0].name: must be a short wave name like dev or prod',
     );
     expect(wavesSchema.safeParse([{ name: 'x'.repeat(65), clusters: [{ stackName: 'a', clusterName: 'a' }] }]).success).toBe(false);
+  });
+});
+
+describe('the size limits', () => {
+  let next = 0;
+  const clusters = (n: number) => Array.from({ length: n }, () => ({ stackName: `s${++next}`, clusterName: `c${next}` }));
+  const waves = (...sizes: number[]) => sizes.map((n, i) => ({ name: `w${i}`, clusters: clusters(n) }));
+  const problem = (raw: unknown) => {
+    try {
+      validateWaves(raw);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return undefined;
+  };
+
+  it(`allows ${LIMITS.clustersPerWave} clusters in a wave and ${LIMITS.clustersPerStage} in a stage`, () => {
+    expect(LIMITS).toMatchObject({ clustersPerWave: 50, clustersPerStage: 200 });
+    expect(validateWaves(waves(50))[0]!.clusters).toHaveLength(50);
+    expect(allTargets(validateWaves(waves(50, 50, 50, 50)))).toHaveLength(200);
+  });
+
+  it('refuses a wave of 51 clusters, naming the wave', () => {
+    expect(problem(waves(1, 51))).toBe('the configured waves are invalid: waves[1].clusters: a wave has at most 50 clusters; split it into several waves');
+  });
+
+  it('refuses 201 clusters in a stage, however they are split', () => {
+    expect(problem(waves(50, 50, 50, 50, 1))).toBe(
+      'the configured waves are invalid: waves: 201 clusters configured; a stage rolls at most 200 (deploy another stage for the rest)',
+    );
+    expect(problem(waves(...Array.from({ length: 21 }, () => 10)))).toContain('210 clusters configured; a stage rolls at most 200');
   });
 });
 

@@ -1,5 +1,5 @@
 import { handler, type AssessWaveEvent } from '../../../functions/assess-wave/handler';
-import type { ClusterBranchOutput } from '../../../functions/lib/rollout';
+import type { BranchEnding, ClusterBranchOutput } from '../../../functions/lib/rollout';
 import { freezeTime } from './env';
 
 const NEW = 'ami-0bbbbbbbbbbbbbbbb';
@@ -10,15 +10,24 @@ const WAVES = [
   { name: 'prod', clusters: [target('prod-a-ecs'), target('prod-b-ecs')] },
 ];
 
-function output(stackName: string, status: ClusterBranchOutput['outcome']['status'], extra: Partial<ClusterBranchOutput> = {}): ClusterBranchOutput {
+/** A branch output as "Report the cluster's outcome" builds it. */
+function output(stackName: string, ending: BranchEnding, step: string, extra: Partial<ClusterBranchOutput> = {}): ClusterBranchOutput {
   return {
-    target: target(stackName),
+    stackName,
+    clusterName: stackName.replace(/-ecs$/, ''),
     amiId: NEW,
+    outcome: { ending, step },
+    baseline: { amiId: OLD, source: 'record', startedAt: '2026-01-01T10:59:00.000Z' },
     update: { previousAmiId: OLD, changed: true, requestedAt: '2026-01-01T11:00:00.000Z' },
-    outcome: { status, step: status === 'ROLLED' ? 'registration' : 'stack' },
+    registration: null,
+    rollbackRegistration: null,
+    error: null,
+    rollbackError: null,
     ...extra,
   };
 }
+
+const START = { nextWave: 0, status: 'IN_PROGRESS' as const, waves: [] };
 
 afterEach(() => jest.useRealTimers());
 
@@ -27,9 +36,9 @@ describe('assess-wave handler', () => {
     const now = freezeTime('2026-01-01T11:20:00.000Z');
     const event: AssessWaveEvent = {
       executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:m:weekly-1',
-      rollout: { nextWave: 0, status: 'IN_PROGRESS', waves: [] },
+      rollout: START,
       wave: WAVES[0]!,
-      results: [output('dev-ecs', 'ROLLED')],
+      results: [output('dev-ecs', 'rolled', 'registration')],
       totalWaves: 2,
     };
     await expect(handler(event)).resolves.toEqual({
@@ -43,13 +52,16 @@ describe('assess-wave handler', () => {
               stackName: 'dev-ecs',
               clusterName: 'dev',
               status: 'ROLLED',
+              ending: 'rolled',
               step: 'registration',
               amiId: NEW,
+              confirmedAmiId: OLD,
               previousAmiId: OLD,
+              leftOn: NEW,
               error: undefined,
               rollbackError: undefined,
               registration: undefined,
-              startedAt: '2026-01-01T11:00:00.000Z',
+              startedAt: '2026-01-01T10:59:00.000Z',
               finishedAt: now.toISOString(),
             },
           ],
@@ -59,14 +71,14 @@ describe('assess-wave handler', () => {
   });
 
   it('completes after the last wave, keeping earlier results', async () => {
-    const afterDev = await handler({
+    const afterDev = await handler({ executionArn: 'x', rollout: START, wave: WAVES[0]!, results: [output('dev-ecs', 'rolled', 'registration')], totalWaves: 2 });
+    const done = await handler({
       executionArn: 'x',
-      rollout: { nextWave: 0, status: 'IN_PROGRESS', waves: [] },
-      wave: WAVES[0]!,
-      results: [output('dev-ecs', 'ROLLED')],
+      rollout: afterDev,
+      wave: WAVES[1]!,
+      results: [output('prod-a-ecs', 'rolled', 'registration'), output('prod-b-ecs', 'rolled', 'registration')],
       totalWaves: 2,
     });
-    const done = await handler({ executionArn: 'x', rollout: afterDev, wave: WAVES[1]!, results: [output('prod-a-ecs', 'ROLLED'), output('prod-b-ecs', 'ROLLED')], totalWaves: 2 });
     expect(done.status).toBe('COMPLETE');
     expect(done.nextWave).toBe(2);
     expect(done.waves.map((w) => w.results.map((r) => r.stackName))).toEqual([['dev-ecs'], ['prod-a-ecs', 'prod-b-ecs']]);
@@ -75,18 +87,40 @@ describe('assess-wave handler', () => {
   it('is CRITICAL when a rollback failed, whatever else happened', async () => {
     const state = await handler({
       executionArn: 'x',
-      rollout: { nextWave: 0, status: 'IN_PROGRESS', waves: [] },
+      rollout: START,
       wave: WAVES[1]!,
       results: [
-        output('prod-a-ecs', 'FAILED', { error: { Error: 'StackUpdateRolledBack', Cause: '{"errorMessage":"rolled back"}' } }),
-        output('prod-b-ecs', 'ROLLBACK_FAILED', { rollbackError: { Error: 'StackRollbackFailed', Cause: 'stuck' } }),
+        output('prod-a-ecs', 'cloudformation-rolled-back', 'stack', { error: { Error: 'StackUpdateRolledBack', Cause: '{"errorMessage":"rolled back"}' } }),
+        output('prod-b-ecs', 'rollback-failed', 'rollback', { rollbackError: { Error: 'StackRollbackFailed', Cause: 'stuck' } }),
       ],
       totalWaves: 2,
     });
     expect(state.status).toBe('CRITICAL');
-    expect(state.waves[0]!.results.map((r) => [r.status, r.error, r.rollbackError])).toEqual([
-      ['FAILED', 'StackUpdateRolledBack: rolled back', undefined],
-      ['ROLLBACK_FAILED', undefined, 'StackRollbackFailed: stuck'],
+    expect(state.waves[0]!.results.map((r) => [r.status, r.ending, r.error, r.rollbackError])).toEqual([
+      ['FAILED', 'cloudformation-rolled-back', 'StackUpdateRolledBack: rolled back', undefined],
+      ['ROLLBACK_FAILED', 'rollback-failed', undefined, 'StackRollbackFailed: stuck'],
     ]);
+  });
+
+  it('is CRITICAL when a changed cluster could not be confirmed, and FAILED when the run was refused before changing it', async () => {
+    const unconfirmed = await handler({
+      executionArn: 'x',
+      rollout: START,
+      wave: WAVES[0]!,
+      results: [output('dev-ecs', 'registration-not-confirmed', 'registration', { baseline: { amiId: null, source: 'none' } })],
+      totalWaves: 2,
+    });
+    expect(unconfirmed.status).toBe('CRITICAL');
+    expect(unconfirmed.waves[0]!.results[0]).toMatchObject({ status: 'UNCONFIRMED', leftOn: NEW });
+
+    const refused = await handler({
+      executionArn: 'x',
+      rollout: START,
+      wave: WAVES[0]!,
+      results: [output('dev-ecs', 'not-updated', 'update', { update: null, error: { Error: 'StackBusyTooLong', Cause: '{"errorMessage":"busy"}' } })],
+      totalWaves: 2,
+    });
+    expect(refused.status).toBe('FAILED');
+    expect(refused.waves[0]!.results[0]).toMatchObject({ status: 'FAILED', leftOn: OLD, error: 'StackBusyTooLong: busy' });
   });
 });

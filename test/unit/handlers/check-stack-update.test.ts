@@ -23,6 +23,7 @@ const event: CheckStackUpdateEvent = {
   target: { stackName: 'prod-ecs', clusterName: 'prod', imageParameter: 'ApplicationImageId' },
   amiId: NEW,
   requestedAt: REQUESTED,
+  deadline: '2026-01-01T13:00:00.000Z',
 };
 
 function stack(status: string, image = NEW, reason?: string): Stack {
@@ -59,9 +60,10 @@ afterEach(() => jest.useRealTimers());
 afterAll(() => cfnMock.restore());
 
 describe('check-stack-update handler', () => {
-  it.each(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS'])(
-    'fails with StackUpdateInProgress while the stack is %s (the state machine retries)',
+  it.each(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'])(
+    'fails with StackUpdateInProgress while the stack is %s before the deadline (the state machine retries)',
     async (status) => {
+      freezeTime('2026-01-01T12:59:59.000Z');
       describes(stack(status));
       const error = await caught(handler(event));
       expect(error.name).toBe('StackUpdateInProgress');
@@ -69,6 +71,28 @@ describe('check-stack-update handler', () => {
       expect(cfnMock).not.toHaveReceivedCommand(DescribeStackEventsCommand);
     },
   );
+
+  it.each(['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS'])(
+    'fails with StackUpdateTimedOut once the stack is still %s at the deadline, cancelling nothing',
+    async (status) => {
+      freezeTime('2026-01-01T13:00:00.000Z');
+      describes(stack(status));
+      const error = await caught(handler(event));
+      expect(error.name).toBe('StackUpdateTimedOut');
+      expect(error.message).toBe(
+        `stack prod-ecs is still ${status} 120 minutes after the update was requested (bound: maxRolloutMinutes); the pipeline stopped waiting and did not cancel it`,
+      );
+      expect(cfnMock.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+      expect(cfnMock).not.toHaveReceivedCommand(DescribeStackEventsCommand);
+    },
+  );
+
+  it('judges the deadline from the event, not from a bound of its own', async () => {
+    freezeTime('2026-01-01T11:01:00.000Z');
+    describes(stack('UPDATE_IN_PROGRESS'));
+    expect((await caught(handler({ ...event, deadline: '2026-01-01T11:00:30.000Z' }))).name).toBe('StackUpdateTimedOut');
+    expect((await caught(handler({ ...event, deadline: '2026-01-02T11:00:00.000Z' }))).name).toBe('StackUpdateInProgress');
+  });
 
   it('returns the status and when it settled once the update completed with the image', async () => {
     const now = freezeTime('2026-01-01T11:12:00.000Z');
@@ -95,7 +119,7 @@ describe('check-stack-update handler', () => {
     const error = await caught(handler(event));
     expect(error.name).toBe('StackUpdateRolledBack');
     expect(error.message).toBe(
-      'CloudFormation rolled stack prod-ecs back: AutoScalingGroup: Received 0 SUCCESS signal(s) out of 1 within the specified timeout',
+      `CloudFormation rolled stack prod-ecs back to ${OLD}: AutoScalingGroup: Received 0 SUCCESS signal(s) out of 1 within the specified timeout`,
     );
     expect(cfnMock).toHaveReceivedCommandWith(DescribeStackEventsCommand, { StackName: 'prod-ecs' });
   });
@@ -113,10 +137,15 @@ describe('check-stack-update handler', () => {
   it('falls back to the stack status reason, then to a pointer at the events', async () => {
     describes(stack('UPDATE_ROLLBACK_COMPLETE', OLD, 'The following resource(s) failed to update: [AutoScalingGroup]'));
     expect((await caught(handler(event))).message).toBe(
-      'CloudFormation rolled stack prod-ecs back: The following resource(s) failed to update: [AutoScalingGroup]',
+      `CloudFormation rolled stack prod-ecs back to ${OLD}: The following resource(s) failed to update: [AutoScalingGroup]`,
     );
     describes(stack('UPDATE_ROLLBACK_COMPLETE', OLD));
-    expect((await caught(handler(event))).message).toBe('CloudFormation rolled stack prod-ecs back: see the stack events');
+    expect((await caught(handler(event))).message).toBe(`CloudFormation rolled stack prod-ecs back to ${OLD}: see the stack events`);
+  });
+
+  it('says "its previous image" when the rolled-back stack no longer shows the image parameter', async () => {
+    describes({ ...stack('UPDATE_ROLLBACK_COMPLETE', OLD, 'rolled back'), Parameters: [] });
+    expect((await caught(handler(event))).message).toBe('CloudFormation rolled stack prod-ecs back to its previous image: rolled back');
   });
 
   it.each(['UPDATE_ROLLBACK_FAILED', 'UPDATE_FAILED'])('fails with StackRollbackFailed when the stack is %s', async (status) => {

@@ -1,13 +1,19 @@
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler, type NotifyEvent } from '../../../functions/notify/handler';
 import { caught, freezeTime, unsetEnv, useEnv } from './env';
 
 const snsMock = mockClient(SNSClient);
+const ddbMock = mockClient(DynamoDBClient);
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ecs-ami-pipeline-prod-ops';
+const TABLE = 'ecs-ami-pipeline-prod-runs';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:manual-1';
+const MARKER = { pk: { S: `notified#${EXEC}` } };
 
-useEnv({ AWS_REGION: 'eu-west-1', STAGE: 'prod', SERVICE_NAME: 'ecs-ami-pipeline', NOTIFICATION_TOPIC_ARN: TOPIC });
+useEnv({ AWS_REGION: 'eu-west-1', STAGE: 'prod', SERVICE_NAME: 'ecs-ami-pipeline', NOTIFICATION_TOPIC_ARN: TOPIC, RUN_LEDGER_TABLE: TABLE });
+
+let calls: string[] = [];
 
 const event: NotifyEvent = {
   execution: { id: EXEC, name: 'manual-1', startTime: '2026-01-01T10:00:00.000Z' },
@@ -20,10 +26,26 @@ const event: NotifyEvent = {
 
 beforeEach(() => {
   snsMock.reset();
-  snsMock.on(PublishCommand).resolves({ MessageId: 'message-1' });
+  ddbMock.reset();
+  calls = [];
+  snsMock.on(PublishCommand).callsFake(() => {
+    calls.push('publish');
+    return { MessageId: 'message-1' };
+  });
+  ddbMock.on(GetItemCommand).callsFake(() => {
+    calls.push('read marker');
+    return {};
+  });
+  ddbMock.on(PutItemCommand).callsFake(() => {
+    calls.push('write marker');
+    return {};
+  });
 });
 afterEach(() => jest.useRealTimers());
-afterAll(() => snsMock.restore());
+afterAll(() => {
+  snsMock.restore();
+  ddbMock.restore();
+});
 
 describe('notify handler', () => {
   it('publishes the subject, the message and status/stage/step as String message attributes', async () => {
@@ -50,6 +72,52 @@ describe('notify handler', () => {
     expect(input.Message).toContain(`Execution:  https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXEC}`);
   });
 
+  it('reads the run\'s marker first, publishes, then marks the run notified for a year', async () => {
+    const now = freezeTime('2026-01-01T10:00:42.000Z');
+    await handler(event);
+    expect(calls).toEqual(['read marker', 'publish', 'write marker']);
+    expect(ddbMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: TABLE, Key: MARKER, ConsistentRead: true });
+    expect(ddbMock.commandCalls(PutItemCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: {
+        ...MARKER,
+        kind: { S: 'run' },
+        status: { S: 'REJECTED' },
+        notifiedAt: { S: now.toISOString() },
+        messageId: { S: 'message-1' },
+        expiresAt: { N: String(now.getTime() / 1000 + 365 * 24 * 3600) },
+      },
+    });
+  });
+
+  it('sends nothing twice: a marker from an earlier attempt ends the retry', async () => {
+    ddbMock.on(GetItemCommand).resolves({
+      Item: { ...MARKER, kind: { S: 'run' }, status: { S: 'REJECTED' }, messageId: { S: 'message-0' }, notifiedAt: { S: '2026-01-01T10:00:40.000Z' } },
+    });
+    await expect(handler(event)).resolves.toEqual({ messageId: 'message-0', status: 'REJECTED', alreadySent: true });
+    expect(snsMock).not.toHaveReceivedAnyCommand();
+    expect(ddbMock).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  it('sends nothing after an abnormal-end alert for the same run', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: { ...MARKER, kind: { S: 'alert' }, status: { S: 'FAILED' }, notifiedAt: { S: '2026-01-01T10:00:40.000Z' } } });
+    await expect(handler(event)).resolves.toEqual({ messageId: undefined, status: 'FAILED', alreadySent: true });
+    expect(snsMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('writes no marker when the publish failed, so a retry sends the message', async () => {
+    snsMock.on(PublishCommand).rejects(new SNSServiceException({ name: 'AuthorizationError', $fault: 'client', $metadata: {}, message: 'not allowed' }));
+    expect((await caught(handler(event))).name).toBe('AuthorizationError');
+    expect(ddbMock).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  it('fails when the run ledger is not configured, before publishing', async () => {
+    unsetEnv('RUN_LEDGER_TABLE');
+    expect((await caught(handler(event))).message).toBe('environment variable RUN_LEDGER_TABLE is not set; it comes from serverless.yml');
+    expect(snsMock).not.toHaveReceivedAnyCommand();
+    expect(ddbMock).not.toHaveReceivedAnyCommand();
+  });
+
   it('names the service from the default when SERVICE_NAME is not set', async () => {
     unsetEnv('SERVICE_NAME');
     process.env.STAGE = 'dev';
@@ -62,6 +130,7 @@ describe('notify handler', () => {
     const error = await caught(handler(event));
     expect(error.message).toBe('environment variable NOTIFICATION_TOPIC_ARN is not set; it comes from serverless.yml');
     expect(snsMock).not.toHaveReceivedAnyCommand();
+    expect(ddbMock).not.toHaveReceivedCommand(PutItemCommand);
   });
 
   it('fails with a clear error when the stage is not configured', async () => {

@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client, EC2ServiceException, type Image } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,6 +8,7 @@ import { caught, freezeTime, unsetEnv, useEnv } from './env';
 
 const ssmMock = mockClient(SSMClient);
 const ec2Mock = mockClient(EC2Client);
+const ddbMock = mockClient(DynamoDBClient);
 
 const PREFIX = '/ecs-ami-pipeline/prod';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:weekly-1';
@@ -15,7 +17,13 @@ const BASE = 'ami-0cccccccccccccccc';
 const BUILD_ID = 'ecs-ami-pipeline-prod-bake:11111111-2222-3333-4444-555555555555';
 const LOGS = 'https://console.aws.amazon.com/cloudwatch/home#logsV2:log-groups/bake';
 
-useEnv({ AWS_REGION: 'eu-west-1', PARAMETER_PREFIX: PREFIX });
+const TABLE = 'ecs-ami-pipeline-prod-runs';
+const OTHER = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:manual-9';
+
+useEnv({ AWS_REGION: 'eu-west-1', PARAMETER_PREFIX: PREFIX, RUN_LEDGER_TABLE: TABLE });
+
+const lockHeldBy = (owner: string) =>
+  ddbMock.on(GetItemCommand).resolves({ Item: { pk: { S: 'fleet-lock' }, ownerExecutionArn: { S: owner }, acquiredAt: { S: '2026-01-01T10:00:00.000Z' } } });
 
 const plan: RunPlan = {
   runId: 'weekly-1',
@@ -43,6 +51,8 @@ function image(overrides: Partial<Image> = {}, tags: Record<string, string> = { 
 beforeEach(() => {
   ssmMock.reset();
   ec2Mock.reset();
+  ddbMock.reset();
+  lockHeldBy(EXEC);
   ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image()] });
   ssmMock.on(PutParameterCommand).resolves({ Version: 4 });
 });
@@ -50,6 +60,7 @@ afterEach(() => jest.useRealTimers());
 afterAll(() => {
   ssmMock.restore();
   ec2Mock.restore();
+  ddbMock.restore();
 });
 
 describe('record-baked-ami handler', () => {
@@ -65,6 +76,8 @@ describe('record-baked-ami handler', () => {
       logsUrl: LOGS,
     });
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, { ImageIds: [AMI] });
+    expect(ddbMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: TABLE, Key: { pk: { S: 'fleet-lock' } }, ConsistentRead: true });
+    expect(ddbMock).not.toHaveReceivedCommand(PutItemCommand);
     expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 2);
     expect(ssmMock).toHaveReceivedNthCommandWith(1, PutParameterCommand, {
       Name: `${PREFIX}/ami/latest/record`,
@@ -148,6 +161,22 @@ describe('record-baked-ami handler', () => {
     const error = await caught(handler(event()));
     expect(error.name).toBe('TransientAwsError');
     expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('writes nothing when another run holds the fleet (FleetHeldByAnotherRun)', async () => {
+    lockHeldBy(OTHER);
+    const error = await caught(handler(event()));
+    expect(error.name).toBe('FleetHeldByAnotherRun');
+    expect(error.message).toBe(`run ${OTHER} holds the fleet; this run (${EXEC}) changes nothing more`);
+    expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('takes a free fleet back before writing (a redriven run)', async () => {
+    ddbMock.on(GetItemCommand).resolves({});
+    ddbMock.on(PutItemCommand).resolves({});
+    await handler(event());
+    expect(ddbMock).toHaveReceivedCommandWith(PutItemCommand, { TableName: TABLE, ConditionExpression: 'attribute_not_exists(pk) OR ownerExecutionArn = :me' });
+    expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 2);
   });
 
   it('does not write the latest AMI when writing its record failed', async () => {

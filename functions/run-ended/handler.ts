@@ -1,0 +1,86 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import pLimit from 'p-limit';
+import { readClusterRecords } from '../lib/cluster-records';
+import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
+import { createLogger, lambdaHandler, requireEnv, runLedgerTable, stageParameters } from '../lib/handler';
+import { clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../lib/run-end';
+import { markNotified, notificationMarker, readLock, releaseLock } from '../lib/run-ledger';
+import { stackParameter } from '../lib/stack';
+import { describeStack, stackView } from '../lib/stack-lookups';
+import { allTargets, parseConfiguredWaves } from '../lib/waves';
+
+const ddb = new DynamoDBClient({});
+const sns = new SNSClient({});
+const ssm = new SSMClient({});
+const cfn = new CloudFormationClient({});
+const logger = createLogger('run-ended');
+
+export interface RunEndedEvent {
+  source?: string;
+  'detail-type'?: string;
+  detail: ExecutionStatusChange;
+}
+
+/** Where each configured stack's image parameter points now; undefined when it cannot be read. */
+async function stackImages(): Promise<Map<string, string | undefined>> {
+  const targets = allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
+  const limit = pLimit(5);
+  return new Map(
+    await Promise.all(
+      targets.map((t) =>
+        limit(async (): Promise<[string, string | undefined]> => {
+          try {
+            return [t.stackName, stackParameter(stackView(t.stackName, await describeStack(cfn, t.stackName)), t.imageParameter)?.value];
+          } catch {
+            return [t.stackName, undefined];
+          }
+        }),
+      ),
+    ),
+  );
+}
+
+/**
+ * The target of the abnormal-end rule: releases the fleet lock a run still holds, and tells ops about
+ * any run that ended without its own message. Each run reaches ops exactly once: the notification
+ * marker in the run ledger says whether the run (or an earlier delivery of this event) already did.
+ */
+export const handler = lambdaHandler(logger, async (event: RunEndedEvent) => {
+  const change = event.detail;
+  const table = runLedgerTable();
+  const lock = await readLock(ddb, table);
+  const marker = await notificationMarker(ddb, table, change.executionArn);
+  const decision = decideRunEnd(change, lock?.ownerExecutionArn, marker !== undefined);
+  if (decision.ignore) return { ...decision, executionArn: change.executionArn };
+  const released = decision.release ? await releaseLock(ddb, table, change.executionArn) : false;
+  if (!decision.alert) return { ...decision, released, executionArn: change.executionArn };
+
+  let off: ReturnType<typeof clustersOffTheirRecord> | undefined;
+  try {
+    const waves = parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves);
+    const targets = allTargets(waves);
+    off = clustersOffTheirRecord(targets, await stackImages(), await readClusterRecords(ssm, stageParameters(), targets));
+  } catch (error) {
+    // The alert matters more than its detail: send it without the comparison.
+    logger.warn('could not compare the stacks with their records', { error: error as Error });
+  }
+  const alert = composeRunEndAlert(change, {
+    serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME,
+    stage: requireEnv(LAMBDA_ENV.stage),
+    off,
+    lockReleased: released,
+  });
+  const out = await sns.send(
+    new PublishCommand({
+      TopicArn: requireEnv(LAMBDA_ENV.topicArn),
+      Subject: alert.subject,
+      Message: alert.message,
+      MessageAttributes: Object.fromEntries(Object.entries(alert.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+    }),
+  );
+  await markNotified(ddb, table, change.executionArn, { kind: 'alert', status: change.status, messageId: out.MessageId, notifiedAt: new Date().toISOString() });
+  return { ...decision, released, executionArn: change.executionArn, messageId: out.MessageId };
+});

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Checks CloudFormation templates against AWS Control Tower's proactive controls: the cfn-guard
+# rules and the cfn-guard binary that the npm package @cdklabs/cdk-validator-cfnguard ships.
+# Fails on any rule failure that guard/exceptions.yml does not list, and on any listed exception
+# that no longer fails (scripts/check-guard.mjs compares).
+# Usage: scripts/check-guard.sh NAME=TEMPLATE...
+#   NAME is how guard/exceptions.yml calls the template, e.g. cluster=cluster/ecs-cluster.yml
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+package="$root/node_modules/@cdklabs/cdk-validator-cfnguard"
+rules="$package/rules/control-tower/cfn-guard"
+
+if (($# == 0)); then
+  echo "usage: scripts/check-guard.sh NAME=TEMPLATE..." >&2
+  exit 2
+fi
+
+case "$(uname -s)/$(uname -m)" in
+  Linux/x86_64) platform=ubuntu/x86_64 ;;
+  Linux/aarch64 | Linux/arm64) platform=ubuntu/aarch64 ;;
+  Darwin/x86_64) platform=macos/x86_64 ;;
+  Darwin/arm64) platform=macos/aarch64 ;;
+  *)
+    echo "error: the cfn-guard package ships no binary for $(uname -s)/$(uname -m)" >&2
+    exit 2
+    ;;
+esac
+guard="$package/bin/$platform/cfn-guard"
+if [[ ! -x "$guard" || ! -d "$rules" ]]; then
+  echo "error: $guard or its rules are missing; run npm ci" >&2
+  exit 2
+fi
+
+reports="$(mktemp -d)"
+trap 'rm -rf "$reports"' EXIT
+
+pairs=()
+for pair in "$@"; do
+  name="${pair%%=*}"
+  template="${pair#*=}"
+  if [[ "$pair" != *=* || ! "$name" =~ ^[a-z0-9-]+$ || ! -f "$template" ]]; then
+    echo "error: expected NAME=TEMPLATE with an existing template file, got: $pair" >&2
+    exit 2
+  fi
+  status=0
+  "$guard" validate --rules "$rules" --data "$template" --show-summary fail --output-format single-line-summary \
+    >"$reports/$name.txt" 2>"$reports/$name.err" || status=$?
+  # 0: no rule failed; 19: some rule failed (the report says which); anything else: no verdict.
+  if ((status != 0 && status != 19)); then
+    echo "error: cfn-guard could not check $template (exit status $status):" >&2
+    cat "$reports/$name.err" >&2
+    exit 2
+  fi
+  pairs+=("$name=$reports/$name.txt")
+done
+
+status=0
+node "$root/scripts/check-guard.mjs" "$root/guard/exceptions.yml" "${pairs[@]}" || status=$?
+if ((status == 1)); then
+  echo "Details of a failure: $guard validate -r $rules -d TEMPLATE --show-summary fail" >&2
+fi
+exit "$status"

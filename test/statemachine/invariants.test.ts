@@ -1,0 +1,75 @@
+/**
+ * The guarantees of README "Guarantees" (I1-I5), checked after every generated scenario: the real
+ * definition and the real handlers against a model fleet, with generated fault schedules (any task
+ * may fail transiently or for good, time out before or after its effect, or lose its answer),
+ * registrations that come late or never, rollbacks that fail, two or three runs started at once,
+ * malformed inputs, stopped runs, and varying waves and cluster counts.
+ *
+ * Seeded and reproducible: a failure prints the seed and the shrunk scenario; rerun it with
+ * INVARIANT_SEED=<seed> (and INVARIANT_PATH=<path>). `make soak` runs thousands of scenarios.
+ */
+import fc from 'fast-check';
+
+// A switch to turn one safeguard off: promotion that does not ask the clusters' records.
+const mockSafeguards = { promoteBlindly: false };
+jest.mock('../../functions/lib/promotion', () => {
+  const real = jest.requireActual<typeof import('../../functions/lib/promotion')>('../../functions/lib/promotion');
+  return {
+    ...real,
+    decidePromotion: (...args: Parameters<typeof real.decidePromotion>) => (mockSafeguards.promoteBlindly ? { promote: true } : real.decidePromotion(...args)),
+  };
+});
+import { playAndCheck, scenarios, wavesOf, type Scenario } from '../support/invariants';
+
+const numRuns = Number(process.env.INVARIANT_RUNS ?? 120);
+const seed = process.env.INVARIANT_SEED ? Number(process.env.INVARIANT_SEED) : undefined;
+const path = process.env.INVARIANT_PATH;
+
+describe('the guarantees hold under generated faults, races and partial input', () => {
+  it(`I1-I5 hold for ${numRuns} generated scenarios`, async () => {
+    await fc.assert(fc.asyncProperty(scenarios, (scenario) => playAndCheck(scenario)), {
+      numRuns,
+      seed,
+      path,
+      verbose: fc.VerbosityLevel.None,
+    });
+  }, 600_000);
+});
+
+describe('the properties can fail: each safeguard switched off breaks its invariant', () => {
+  const race: Scenario = {
+    waves: wavesOf([1, 2]),
+    behaviours: {},
+    withoutRecords: [],
+    runs: [{ trigger: 'weekly' }, { trigger: 'weekly' }],
+    faults: [],
+    ssmRefusesPromotion: false,
+    deliveries: 1,
+  };
+
+  it('without the fleet lock, two runs roll the fleet at once (I3)', async () => {
+    await expect(playAndCheck(race, (world) => (world.aws.lockDisabled = true))).rejects.toThrow(/^I3 broken/);
+    // The same scenario holds with the safeguard on.
+    await expect(playAndCheck(race)).resolves.toBeUndefined();
+  });
+
+  it('promoting without asking the clusters\' records lets a partial run change ami/current (I1)', async () => {
+    const partial: Scenario = { ...race, runs: [{ trigger: 'manual', clusters: ['c10-ecs'], skipEarlierWaves: true }] };
+    mockSafeguards.promoteBlindly = true;
+    try {
+      await expect(playAndCheck(partial)).rejects.toThrow(/^I1 broken/);
+    } finally {
+      mockSafeguards.promoteBlindly = false;
+    }
+    await expect(playAndCheck(partial)).resolves.toBeUndefined();
+  });
+
+  it('a property run with the lock off finds the race on its own and shrinks it', async () => {
+    const result = await fc.check(
+      fc.asyncProperty(scenarios, (scenario) => playAndCheck({ ...scenario, runs: [{ trigger: 'weekly' }, ...scenario.runs] }, (w) => (w.aws.lockDisabled = true))),
+      { numRuns: 60, seed: 42 },
+    );
+    expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/I3 broken/);
+  }, 120_000);
+});
