@@ -19,8 +19,16 @@ $(DEPS_STAMP): package.json package-lock.json
 .PHONY: deps
 deps: $(DEPS_STAMP) ## Install the npm dependencies (npm ci)
 
+.PHONY: tools
+tools: ## Make sure the command-line tools the checks use are installed (apt-get for what is missing)
+	@scripts/ensure-tools.sh shellcheck packer jq bats curl unzip cfn-lint moto_server
+
+# The checks that do not depend on each other run two at a time (this machine type has two cores),
+# with each one's output kept together; the jest suites, which use both cores, run last.
 .PHONY: test
-test: deps typecheck lint unit bats ## Run every check CI runs
+test: deps tools ## Run every check CI runs
+	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck lint bats
+	$(MAKE) --no-print-directory unit
 	@echo "make test: all checks passed"
 
 .PHONY: typecheck
@@ -45,22 +53,20 @@ lint-cfn: ## cfn-lint the reference ECS cluster template
 	@scripts/ensure-tools.sh cfn-lint
 	scripts/check-cluster.sh
 
-# The pipeline is checked as packaged for a stage with default params and for one with every
-# optional param set (the stages test/deploy/serverless-package.test.ts packages too).
-GUARD_DIR := .build/guard
-GUARD_WAVES := [{"name":"dev","clusters":[{"stackName":"dev-ecs","clusterName":"dev-cluster"}]},{"name":"prod","clusters":[{"stackName":"prod-ecs","clusterName":"prod-cluster","imageParameter":"ImageId"}]}]
-GUARD_CONFIGURED_PARAMS := --param='waves=$(GUARD_WAVES)' --param=opsEmail=ops@example.com \
-  --param=buildVpcId=vpc-0123456789abcdef0 --param=buildSubnetId=subnet-0123456789abcdef0 \
-  --param=ebsKmsKeyId=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555
+# The pipeline as packaged for a stage with default params and for one with every optional param
+# set, packaged once per change of their inputs and shared with the deploy and IAM tests
+# (deploy/packaged-stages.js).
+PACKAGED := .build/packaged
+
+.PHONY: packaged
+packaged: deps ## Package the pipeline for the checks (default and configured stage), when its inputs changed
+	node deploy/packaged-stages.js
 
 .PHONY: lint-guard
-lint-guard: deps ## AWS Control Tower proactive controls (cfn-guard) on the cluster stack and the packaged pipeline
-	rm -rf $(GUARD_DIR)
-	SLS_TELEMETRY_DISABLED=1 $(NODE_BIN)/osls package --stage ci --package $(GUARD_DIR)/pipeline-default
-	SLS_TELEMETRY_DISABLED=1 $(NODE_BIN)/osls package --stage ci --package $(GUARD_DIR)/pipeline-configured $(GUARD_CONFIGURED_PARAMS)
+lint-guard: packaged ## AWS Control Tower proactive controls (cfn-guard) on the cluster stack and the packaged pipeline
 	scripts/check-guard.sh cluster=cluster/ecs-cluster.yml \
-	  pipeline-default=$(GUARD_DIR)/pipeline-default/cloudformation-template-update-stack.json \
-	  pipeline-configured=$(GUARD_DIR)/pipeline-configured/cloudformation-template-update-stack.json
+	  pipeline-default=$(PACKAGED)/default/cloudformation-template-update-stack.json \
+	  pipeline-configured=$(PACKAGED)/configured/cloudformation-template-update-stack.json
 
 .PHONY: cluster
 cluster: ## Deploy the reference ECS cluster stack: make cluster STAGE=dev (reads cluster/params/$(STAGE).cfg)
@@ -84,6 +90,10 @@ package: deps ## Package the pipeline for a stage, offline: make package STAGE=p
 deploy: deps ## Deploy the pipeline to the AWS account of your profile: make deploy STAGE=prod
 	$(NODE_BIN)/osls deploy --stage "$(STAGE)"
 
+.PHONY: soak
+soak: deps ## Run the guarantees' properties (I1-I5) over thousands of generated scenarios: make soak [RUNS=3000]
+	INVARIANT_RUNS=$(or $(RUNS),3000) $(NODE_BIN)/jest --testTimeout=3600000 test/statemachine/invariants.test.ts
+
 .PHONY: measure
 measure: deps ## Print bundle sizes, cold load times and state transitions (figures for the README)
 	$(NODE_BIN)/tsx scripts/measure.ts
@@ -104,6 +114,6 @@ ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... ma
 
 SCENARIO ?= success
 .PHONY: demo
-demo: deps ## The pipeline end to end on a local emulated AWS account: make demo [SCENARIO=build-fails|registration-timeout|stack-update-fails]
+demo: deps ## The pipeline end to end on a local emulated AWS account: make demo [SCENARIO=build-fails|registration-timeout|stack-update-fails|partial-run|concurrent]
 	@scripts/ensure-tools.sh moto_server packer jq
 	$(NODE_BIN)/tsx local/demo.ts --scenario "$(SCENARIO)"

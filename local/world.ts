@@ -46,8 +46,13 @@ const BAKED_IMAGE_BEHAVIOUR: Record<Scenario, ImageBehaviour> = {
 
 export type Log = (source: string, message: string) => void;
 
+/** Runs `fn` as `actor` (a function key): the IAM evaluation attributes the calls made inside to its role. */
+export type ActAs = <T>(actor: string, fn: () => T) => T;
+
 export interface WorldOptions {
   scenario: Scenario;
+  /** How the harness marks which function makes a call (the IAM call recorder's withActor); default: not at all. */
+  actAs?: ActAs;
   stage?: string;
   log?: Log;
   /** Pipeline deadline for ECS registration (the deployed default is 900 s). */
@@ -89,6 +94,7 @@ export class World {
       registrationTimeoutSeconds: 3,
       pauseMs: 100,
       log: () => undefined,
+      actAs: (<T>(_actor: string, fn: () => T) => fn()) as ActAs,
       ...options,
     };
     const region = moto.region;
@@ -185,13 +191,10 @@ export class World {
     };
   }
 
-  /**
-   * What EventBridge's abnormal-end rule does when an execution ends FAILED, TIMED_OUT or ABORTED:
-   * invoke the run-ended function with the status-change event.
-   */
+  /** What EventBridge's run-end rule does when an execution ends: invoke run-ended with the status-change event. */
   async deliverRunEnd(executionArn: string, status: string, error?: { name: string; message: string }): Promise<unknown> {
     const { handler } = await import('../functions/run-ended/handler');
-    return handler({
+    return this.options.actAs('runEnded', () => handler({
       source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
       detail: {
@@ -202,7 +205,7 @@ export class World {
         error: error?.name,
         cause: error?.message,
       },
-    });
+    }));
   }
 
   /** Starts an execution in the emulator, as the CLI or a schedule does; run it with runExecution. */
@@ -223,7 +226,7 @@ export class World {
   /** The scheduled base-AMI check, as EventBridge would invoke it. */
   async runCheckJob(): Promise<BaseAmiCheckResult> {
     const { handler } = await import('../functions/check-base-ami/handler');
-    return handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+    return this.options.actAs('checkBaseAmi', () => handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }));
   }
 
   /**
@@ -242,11 +245,13 @@ export class World {
       waitMs: this.options.pauseMs,
       retryMs: this.options.pauseMs,
       onEvent,
+      // The build runs with CodeBuild's role, not a function's: its simulated calls are the harness's.
+      wrapTask: (call, run) => (call.key === 'bake' ? run() : this.options.actAs(call.key, run)),
     });
     await this.updates.idle();
     await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));
-    // On AWS a run that ends FAILED raises the status-change event the abnormal-end rule forwards.
-    if (outcome.status === 'FAILED') await this.deliverRunEnd(executionArn, 'FAILED', outcome.error);
+    // On AWS every end raises the status-change event the run-end rule forwards to run-ended.
+    await this.deliverRunEnd(executionArn, outcome.status, outcome.error);
     return outcome;
   }
 

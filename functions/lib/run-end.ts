@@ -3,9 +3,10 @@ import { isChildExecution } from './fleet-lock';
 import { executionConsoleUrl, executionNameOf } from './executions';
 
 /**
- * What to do when a run ends without finishing its own last steps: stopped, timed out, or failed
- * with an error no Catch can take (States.DataLimitExceeded, States.Runtime, the history limit) or
- * after its notification failed. EventBridge reports every such end, at least once.
+ * What to do when a run has ended, however it ended: EventBridge reports every end, at least once.
+ * Most runs released the fleet and notified as their last steps; this catches those that could not:
+ * stopped, timed out, failed with an error no Catch can take (States.DataLimitExceeded,
+ * States.Runtime, the history limit), after their notification failed, or whose release failed.
  */
 
 /** The `detail` of EventBridge's "Step Functions Execution Status Change" event. */
@@ -20,7 +21,7 @@ export interface ExecutionStatusChange {
   cause?: string | null;
 }
 
-export const ABNORMAL_ENDS = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+export const RUN_ENDS = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
 export interface RunEndDecision {
   /** Not a run's end at all (a Distributed Map child, or a status that is not an end). */
@@ -32,7 +33,7 @@ export interface RunEndDecision {
 }
 
 export function decideRunEnd(change: ExecutionStatusChange, lockOwner: string | undefined, alreadyNotified: boolean): RunEndDecision {
-  if (isChildExecution(change.executionArn) || !(ABNORMAL_ENDS as readonly string[]).includes(change.status)) {
+  if (isChildExecution(change.executionArn) || !(RUN_ENDS as readonly string[]).includes(change.status)) {
     return { ignore: true, release: false, alert: false };
   }
   return { ignore: false, release: lockOwner === change.executionArn, alert: !alreadyNotified };

@@ -8,14 +8,45 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { buildSync } from 'esbuild';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AMI_TAGS, MANAGED_BY_VALUE, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
 import { parseRecommendedBaseAmi } from '../../functions/lib/ami';
 import type { Moto } from '../../local/moto';
 
-const BIN = path.join(__dirname, '..', '..', 'bin', 'ami-pipeline.js');
+const ROOT = path.join(__dirname, '..', '..');
+/** The entry users run: TypeScript through tsx (test/cli/entry.test.ts runs it as it ships). */
+export const BIN = path.join(ROOT, 'bin', 'ami-pipeline.js');
+
+let bundled: string | undefined;
+/**
+ * The CLI's own code as one CommonJS file, for the many process-level tests: the same source as
+ * bin/ami-pipeline.js runs, without compiling it through tsx at every start (half the start-up time).
+ * Built once per test process; written under a temporary name and renamed, so parallel workers
+ * never read a half-written file.
+ */
+function cliBundle(): string {
+  if (bundled) return bundled;
+  const out = path.join(ROOT, '.build', 'cli', 'ami-pipeline.cjs');
+  const tmp = `${out}.${process.pid}.tmp`;
+  buildSync({
+    entryPoints: [path.join(ROOT, 'cli', 'main.ts')],
+    outfile: tmp,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    // What bin/ami-pipeline.js sets before it loads the CLI.
+    banner: { js: "process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';" },
+  });
+  renameSync(tmp, out);
+  bundled = out;
+  return out;
+}
 
 export interface CliResult {
   code: number | null;
@@ -49,7 +80,7 @@ export function motoUser(moto: Moto): Record<string, string> {
 /** Runs `node bin/ami-pipeline.js ...args` as a user would, with stdin not a terminal. */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 25_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliBundle(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -10,25 +10,26 @@ import path from 'node:path';
 import { BUILD_OVERRIDES, BUILD_PROJECT_ENV, LAMBDA_ENV, RUN_LEDGER, type PipelineConfig } from '../../functions/lib/contracts';
 
 const ROOT = path.join(__dirname, '..', '..');
-const WAVES = [
-  { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster' }] },
-  { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' }] },
-];
-const CONFIGURED_PARAMS = [
-  `waves=${JSON.stringify(WAVES)}`,
-  'opsEmail=ops@example.com',
-  'buildVpcId=vpc-0123456789abcdef0',
-  'buildSubnetId=subnet-0123456789abcdef0',
-  'ebsKmsKeyId=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555',
-];
+// Packaged once per change of their inputs, and shared with the IAM evaluation and the proactive
+// controls (deploy/packaged-stages.js): `default` is stage ci with every param at its default,
+// `configured` is stage demo with the demo's stacks and every optional param set.
+const { packagedStage } = require('../../deploy/packaged-stages') as {
+  packagedStage: (name: 'default' | 'configured') => string;
+};
 
 interface Template {
   Resources: Record<string, { Type: string; Properties: any; Condition?: string }>;
 }
 
+function packaged(name: 'default' | 'configured'): { template: Template; dir: string } {
+  const dir = packagedStage(name);
+  return { dir, template: JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template };
+}
+
 const workDir = mkdtempSync(path.join(tmpdir(), 'sls-package-'));
 
-function packageStage(name: string, params: string[]): { template: Template; dir: string } {
+/** Packages a bad configuration, which must fail while osls resolves the params. */
+function packageStage(name: string, params: string[]): void {
   const dir = path.join(workDir, name);
   const result = spawnSync(
     path.join(ROOT, 'node_modules', '.bin', 'osls'),
@@ -36,8 +37,6 @@ function packageStage(name: string, params: string[]): { template: Template; dir
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } },
   );
   if (result.status !== 0) throw new Error(`serverless package failed:\n${result.stdout}\n${result.stderr}`);
-  const template = JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-  return { template, dir };
 }
 
 function cfnLint(dir: string): { status: number | null; output: string } {
@@ -53,8 +52,8 @@ let plain: { template: Template; dir: string };
 let configured: { template: Template; dir: string };
 
 beforeAll(() => {
-  plain = packageStage('plain', []);
-  configured = packageStage('configured', CONFIGURED_PARAMS);
+  plain = packaged('default');
+  configured = packaged('configured');
 }, 120_000);
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -116,16 +115,16 @@ describe('a configured stage', () => {
 
   it('passes the validated waves to the request check as JSON', () => {
     const waves = JSON.parse(fn('CheckRequest').Environment.Variables[LAMBDA_ENV.clusterWaves]);
-    expect(waves[1].clusters[0]).toEqual({ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' });
+    expect(waves[1].clusters[0]).toEqual({ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' });
     expect(waves[0].clusters[0].imageParameter).toBe('ApplicationImageId');
   });
 
   it('scopes CloudFormation and ECS permissions to the configured stacks and clusters', () => {
     const policy = JSON.stringify(configured.template.Resources.UpdateStackRole!.Properties.Policies);
-    expect(policy).toContain(':stack/dev-ecs/*');
-    expect(policy).toContain(':stack/prod-ecs/*');
+    expect(policy).toContain(':stack/ecs-dev/*');
+    expect(policy).toContain(':stack/ecs-prod/*');
     const confirm = JSON.stringify(configured.template.Resources.ConfirmRegistrationRole!.Properties.Policies);
-    expect(confirm).toContain(':container-instance/prod-cluster/*');
+    expect(confirm).toContain(':container-instance/ecs-prod/*');
   });
 
   it('adds the e-mail subscription and the build network only when configured', () => {
@@ -152,9 +151,9 @@ describe('the guarantees\' resources', () => {
     });
   });
 
-  it('sends every abnormal end (FAILED included) of a run to the run-ended function, which EventBridge may invoke', () => {
+  it('sends every end of a run (FAILED included) to the run-ended function, which EventBridge may invoke', () => {
     const rule = plain.template.Resources.ExecutionEndedAbnormallyRule!;
-    expect(rule.Properties.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+    expect(rule.Properties.EventPattern.detail.status).toEqual(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
     expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['RunEndedLambdaFunction', 'Arn'] } })]);
     const permission = plain.template.Resources.RunEndedInvokedByTheRule!;
     expect(permission.Properties).toMatchObject({ Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': ['ExecutionEndedAbnormallyRule', 'Arn'] } });
@@ -172,45 +171,60 @@ describe('the guarantees\' resources', () => {
 describe('the config parameter tools read', () => {
   it('becomes the PipelineConfig JSON once CloudFormation substitutes it', () => {
     const { Name, Value } = configured.template.Resources.PipelineConfigParameter!.Properties;
-    expect(Name).toBe('/ecs-ami-pipeline/ci/config');
+    expect(Name).toBe('/ecs-ami-pipeline/demo/config');
     const [text, vars] = Value['Fn::Sub'] as [string, Record<string, string>];
     const fake: Record<string, string> = {
       'AWS::Region': 'eu-west-1',
-      PipelineStateMachine: 'arn:aws:states:eu-west-1:111122223333:stateMachine:ecs-ami-pipeline-ci',
-      NotificationsTopic: 'arn:aws:sns:eu-west-1:111122223333:ecs-ami-pipeline-ci-ops',
-      BakeProject: 'ecs-ami-pipeline-ci-bake',
-      RunLedgerTable: 'ecs-ami-pipeline-ci-runs',
+      PipelineStateMachine: 'arn:aws:states:eu-west-1:111122223333:stateMachine:ecs-ami-pipeline-demo',
+      NotificationsTopic: 'arn:aws:sns:eu-west-1:111122223333:ecs-ami-pipeline-demo-ops',
+      BakeProject: 'ecs-ami-pipeline-demo-bake',
+      RunLedgerTable: 'ecs-ami-pipeline-demo-runs',
       ...vars,
     };
     const config = JSON.parse(text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => fake[name] ?? `UNRESOLVED ${name}`)) as PipelineConfig;
     expect(config).toEqual({
       service: 'ecs-ami-pipeline',
-      stage: 'ci',
+      stage: 'demo',
       region: 'eu-west-1',
       stateMachineArn: fake.PipelineStateMachine,
       topicArn: fake.NotificationsTopic,
-      bakeProjectName: 'ecs-ami-pipeline-ci-bake',
+      bakeProjectName: 'ecs-ami-pipeline-demo-bake',
       baseAmiArchitecture: 'x86_64',
-      runLedgerTable: 'ecs-ami-pipeline-ci-runs',
+      runLedgerTable: 'ecs-ami-pipeline-demo-runs',
       baseAmiMaxAttempts: 3,
       waves: [
-        { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster', imageParameter: 'ApplicationImageId' }] },
-        { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' }] },
+        { name: 'dev', clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev', imageParameter: 'ApplicationImageId' }] },
+        { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }] },
       ],
     });
   });
 });
 
 describe('bad configuration fails the packaging with the param named', () => {
+  // Through osls itself, for one resolver file each: the error reaches the person packaging.
   it.each([
     [['waves=[{"name":"dev","clusters":[]}]'], 'waves'],
-    [['buildVpcId=vpc-0123456789abcdef0'], 'buildSubnetId'],
-    [['registrationTimeoutSeconds=99999'], 'registrationTimeoutSeconds'],
-    [['maxRolloutMinutes=5'], 'maxRolloutMinutes'],
-    [['baseAmiMaxAttempts=0'], 'baseAmiMaxAttempts'],
-    [[`waves=${JSON.stringify([{ name: 'big', clusters: Array.from({ length: 51 }, (_, i) => ({ stackName: `s${i}`, clusterName: `c${i}` })) }])}`], 'at most 50 clusters'],
     [['opsEmail=not-an-address'], 'opsEmail'],
   ])('%j', (params, named) => {
     expect(() => packageStage(`bad-${named}`, params)).toThrow(new RegExp(named));
   }, 60_000);
+
+  // The resolvers osls calls (deploy/settings.js, deploy/optional.js), with osls's resolveVariable.
+  const settings = require('../../deploy/settings') as Record<string, (a: { resolveVariable: (v: string) => Promise<unknown> }) => Promise<unknown>>;
+  const optional = require('../../deploy/optional') as typeof settings;
+  const DEFAULTS: Record<string, unknown> = { waves: [], registrationTimeoutSeconds: 900, maxRolloutMinutes: 240, baseAmiMaxAttempts: 3, buildVpcId: '', buildSubnetId: '', opsEmail: '' };
+  const resolving = (params: Record<string, unknown>) => ({
+    resolveVariable: async (name: string) => ({ ...DEFAULTS, ...params })[name.replace(/^param:/, '')],
+  });
+  it.each([
+    ['waves', settings.wavesJson, { waves: [{ name: 'big', clusters: Array.from({ length: 51 }, (_, i) => ({ stackName: `s${i}`, clusterName: `c${i}` })) }] }, 'at most 50 clusters'],
+    ['waves', settings.wavesJson, { waves: Array.from({ length: 5 }, (_, w) => ({ name: `w${w}`, clusters: Array.from({ length: 41 }, (_, i) => ({ stackName: `s${w}-${i}`, clusterName: `c${w}-${i}` })) })) }, 'a stage rolls at most 200'],
+    ['buildVpcId', optional.bakeVpcConfig, { buildVpcId: 'vpc-0123456789abcdef0' }, 'buildSubnetId'],
+    ['registrationTimeoutSeconds', settings.registrationTimeoutSeconds, { registrationTimeoutSeconds: 99999 }, 'registrationTimeoutSeconds'],
+    ['maxRolloutMinutes', settings.maxRolloutMinutes, { maxRolloutMinutes: 5 }, 'maxRolloutMinutes'],
+    ['maxRolloutMinutes', settings.maxRolloutMinutes, { maxRolloutMinutes: 2000 }, 'maxRolloutMinutes'],
+    ['baseAmiMaxAttempts', settings.baseAmiMaxAttempts, { baseAmiMaxAttempts: 0 }, 'baseAmiMaxAttempts'],
+  ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {
+    await expect(resolver!(resolving(params))).rejects.toThrow(named);
+  });
 });

@@ -1,5 +1,5 @@
 /** End to end: the Packer build fails. Nothing is recorded, no cluster is touched, ops hear why. */
-import { runScenario, stopScenario, type ScenarioRun } from './scenario';
+import { evaluateAgainstPackagedRoles, runScenario, stopScenario, type ScenarioRun } from './scenario';
 
 let run: ScenarioRun;
 
@@ -32,4 +32,10 @@ it('tells ops the build failed, with the failing phase and a link to its logs', 
   expect(message!.message).toContain('BUILD phase FAILED');
   expect(message!.message).toMatch(/Build logs: https:\/\/console\.aws\.amazon\.com\/codesuite\/codebuild\/projects\/ecs-ami-pipeline-demo-bake\//);
   expect(message!.message).toContain('no AMI was recorded and no cluster was touched');
+});
+
+it('made only calls each function\'s packaged role allows, on their real resources', async () => {
+  const { report } = await evaluateAgainstPackagedRoles(run.calls, run.world.region);
+  expect(report.summary()).toBe('');
+  expect(report.decisions.length).toBeGreaterThan(0);
 });

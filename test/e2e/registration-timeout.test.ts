@@ -4,7 +4,7 @@
  * (adopted when the run first met it), confirms that, promotes nothing and reports a rollback. The
  * fleet ends on the image it started on.
  */
-import { runScenario, stopScenario, type ScenarioRun } from './scenario';
+import { evaluateAgainstPackagedRoles, runScenario, stopScenario, type ScenarioRun } from './scenario';
 
 let run: ScenarioRun;
 
@@ -47,4 +47,10 @@ it('tells ops the stack was rolled back, to which image, and why', async () => {
   expect(message!.subject).toBe(`[ecs-ami-pipeline demo] ROLLED BACK: ${run.world.bakedAmis[0]} not confirmed on ecs-dev`);
   expect(message!.message).toContain(`Rolled ecs-dev back to ${run.world.baseAmiId}, the image last confirmed, and confirmed it; promoted nothing.`);
   expect(message!.message).toContain('RegistrationTimedOut');
+});
+
+it('made only calls each function\'s packaged role allows, on their real resources', async () => {
+  const { report } = await evaluateAgainstPackagedRoles(run.calls, run.world.region);
+  expect(report.summary()).toBe('');
+  expect(report.decisions.length).toBeGreaterThan(0);
 });

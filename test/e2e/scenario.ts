@@ -1,30 +1,57 @@
-/** One scenario of the demo, run against a fresh moto_server for an end-to-end test file. */
-import { AMI_TAGS } from '../../functions/lib/contracts';
-import type { BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
+/**
+ * One scenario of the demo, run against a fresh moto_server for an end-to-end test file, with every
+ * AWS call each function makes recorded, to be evaluated against that function's role as
+ * `osls package` generates it (the configured stage: the demo's stage, stacks and clusters).
+ */
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
+import { AMI_TAGS } from '../../functions/lib/contracts';
+import { ACCOUNT_ID } from '../../local/deployment';
+import { evaluateCalls, formatUnusedGrants, unusedGrants, LAMBDA_RUNTIME_ACTIONS, type EvaluationReport } from '../../local/iam/evaluate';
+import { installRecorder, startRecording, stopRecording, withActor, type RecordedCall } from '../../local/iam/recorder';
+import { evaluationContext, resolvePackagedIam, rolesByActor, type Template } from '../../local/iam/roles';
 import { startMoto, type Moto } from '../../local/moto';
 import type { RunOutcome } from '../../local/state-machine';
 import { World, type Scenario } from '../../local/world';
+
+const { packagedTemplate } = require('../../deploy/packaged-stages') as { packagedTemplate: (name: string) => Template };
 
 export interface ScenarioRun {
   moto: Moto;
   world: World;
   check: BaseAmiCheckResult;
   outcome: RunOutcome;
+  /** Every call a function made during the scenario. */
+  calls: RecordedCall[];
+}
+
+export async function startWorld(scenario: Scenario): Promise<{ moto: Moto; world: World }> {
+  installRecorder();
+  const moto = await startMoto();
+  const world = await World.create(moto, { scenario, pauseMs: 10, registrationTimeoutSeconds: 1, actAs: withActor });
+  startRecording();
+  return { moto, world };
 }
 
 export async function runScenario(scenario: Scenario): Promise<ScenarioRun> {
-  const moto = await startMoto();
-  const world = await World.create(moto, { scenario, pauseMs: 50, registrationTimeoutSeconds: 2 });
+  const { moto, world } = await startWorld(scenario);
   const check = await world.runCheckJob();
   if (!check.executionArn) throw new Error(`the check job started nothing: ${check.message}`);
   const outcome = await world.runExecution(check.executionArn);
-  return { moto, world, check, outcome };
+  return { moto, world, check, outcome, calls: await stopRecording() };
 }
 
-export async function stopScenario(run: ScenarioRun | undefined): Promise<void> {
+export async function stopScenario(run: { world: World; moto: Moto } | undefined): Promise<void> {
   await run?.world.close();
   await run?.moto.stop();
+}
+
+/** The calls evaluated against the packaged roles: a denial names the function, action and resource. */
+export async function evaluateAgainstPackagedRoles(calls: RecordedCall[], region: string): Promise<{ report: EvaluationReport; unused: string }> {
+  const iam = resolvePackagedIam(packagedTemplate('configured'), { account: ACCOUNT_ID, region });
+  const report = await evaluateCalls(calls, rolesByActor(iam), evaluationContext(iam));
+  const unused = formatUnusedGrants(unusedGrants(calls, rolesByActor(iam), { ...evaluationContext(iam), assumeUsed: LAMBDA_RUNTIME_ACTIONS }));
+  return { report, unused };
 }
 
 /** The AMI's tags and those of its snapshots, as EC2 reports them. */

@@ -2,7 +2,7 @@
  * End to end: the new image's instances never signal, so CloudFormation rolls the dev stack back.
  * The AMI stays recorded as latest but is not promoted, and the prod wave is never touched.
  */
-import { runScenario, stopScenario, type ScenarioRun } from './scenario';
+import { evaluateAgainstPackagedRoles, runScenario, stopScenario, type ScenarioRun } from './scenario';
 
 let run: ScenarioRun;
 
@@ -41,4 +41,10 @@ it('tells ops which stack failed and why, and that prod was not started', async 
   expect(message!.message).toContain('AutoScalingGroup: Received 0 SUCCESS signal(s) out of 1');
   expect(message!.message).toContain('Wave prod: not started (ecs-prod)');
   expect(message!.message).toContain(`CloudFormation rolled the stack back to ${run.world.baseAmiId}`);
+});
+
+it('made only calls each function\'s packaged role allows, on their real resources', async () => {
+  const { report } = await evaluateAgainstPackagedRoles(run.calls, run.world.region);
+  expect(report.summary()).toBe('');
+  expect(report.decisions.length).toBeGreaterThan(0);
 });

@@ -4,7 +4,7 @@
  * Assertions are on the emulator's state: SSM, EC2 images and instances, ECS, the SNS inbox.
  */
 import { MANAGED_BY_VALUE } from '../../functions/lib/contracts';
-import { imageTags, runScenario, stopScenario, TAG_KEYS, type ScenarioRun } from './scenario';
+import { evaluateAgainstPackagedRoles, imageTags, runScenario, stopScenario, TAG_KEYS, type ScenarioRun } from './scenario';
 
 let run: ScenarioRun;
 
@@ -77,4 +77,14 @@ it('finds nothing to do when the check runs again', async () => {
   const again = await run.world.runCheckJob();
   expect(again.outcome).toBe('up-to-date');
   expect(again.message).toContain('no new base AMI');
+});
+
+it('made only calls each function\'s packaged role allows, on their real resources', async () => {
+  const { report } = await evaluateAgainstPackagedRoles(run.calls, run.world.region);
+  expect(report.summary()).toBe('');
+  // Every function that calls AWS did (assessWave decides without calling anything), the check job,
+  // and run-ended, which sees every end.
+  expect(new Set(run.calls.map((c) => c.actor))).toEqual(
+    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', undefined]),
+  );
 });

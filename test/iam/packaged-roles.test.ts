@@ -4,29 +4,21 @@
  * the recorded ones). Packages once, with the default params plus two waves (without waves there is
  * no stack or cluster to grant anything on).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { evaluateCalls, LAMBDA_RUNTIME_ACTIONS, unusedGrants, type EvaluableCall } from '../../local/iam/evaluate';
-import { evaluationContext, packageWithOsls, resolvePackagedIam, rolesByActor, type PackagedIam, type Template } from '../../local/iam/roles';
+import { evaluationContext, resolvePackagedIam, rolesByActor, type PackagedIam, type Template } from '../../local/iam/roles';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
-const WAVES = [
-  { name: 'dev', clusters: [{ stackName: 'dev-ecs', clusterName: 'dev-cluster' }] },
-  { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ImageId' }] },
-];
-
-const workDir = mkdtempSync(path.join(tmpdir(), 'iam-package-'));
+// The configured stage packaged once for every check that reads it (deploy/packaged-stages.js):
+// stage demo, the demo's stacks ecs-dev and ecs-prod, without a stack service role.
+const { packagedTemplate } = require('../../deploy/packaged-stages') as { packagedTemplate: (name: string) => Template };
 let template: Template;
 let iam: PackagedIam;
 
 beforeAll(() => {
-  template = packageWithOsls(path.join(workDir, 'waves'), { stage: 'ci', params: [`waves=${JSON.stringify(WAVES)}`] });
+  template = packagedTemplate('configured');
   iam = resolvePackagedIam(template, { account: ACCOUNT, region: REGION });
 }, 120_000);
-
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 function env(functionKey: string, name: string): string {
   const logicalId = `${functionKey.charAt(0).toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
@@ -52,24 +44,24 @@ function callsOfEachFunction(): EvaluableCall[] {
 
     c('checkBaseAmi', 'ssm:GetParameter', { Name: recommended }),
     c('checkBaseAmi', 'ssm:GetParameter', { Name: `${prefix}/base-ami/current` }),
-    c('checkBaseAmi', 'states:StartExecution', { stateMachineArn, name: 'base-ami-ami-0123', input: '{}' }),
+    c('checkBaseAmi', 'states:StartExecution', { stateMachineArn, name: 'base-ami-0123-a1-20261128T0400', input: '{}' }),
 
     c('recordBakedAmi', 'ec2:DescribeImages', { ImageIds: ['ami-0123456789abcdef0'] }),
     c('recordBakedAmi', 'ssm:PutParameter', { Name: `${prefix}/ami/latest/record`, Value: '{}', ...text }),
     c('recordBakedAmi', 'ssm:PutParameter', { Name: `${prefix}/ami/latest`, Value: 'ami-0123456789abcdef0', ...image }),
 
-    c('updateStack', 'cloudformation:DescribeStacks', { StackName: 'dev-ecs' }),
-    c('updateStack', 'cloudformation:UpdateStack', { StackName: 'dev-ecs', UsePreviousTemplate: true, Parameters: [], Capabilities: ['CAPABILITY_IAM'] }),
+    c('updateStack', 'cloudformation:DescribeStacks', { StackName: 'ecs-dev' }),
+    c('updateStack', 'cloudformation:UpdateStack', { StackName: 'ecs-dev', UsePreviousTemplate: true, Parameters: [], Capabilities: ['CAPABILITY_IAM'] }),
 
-    c('checkStackUpdate', 'cloudformation:DescribeStacks', { StackName: 'prod-ecs' }),
-    c('checkStackUpdate', 'cloudformation:DescribeStackEvents', { StackName: 'prod-ecs' }),
+    c('checkStackUpdate', 'cloudformation:DescribeStacks', { StackName: 'ecs-prod' }),
+    c('checkStackUpdate', 'cloudformation:DescribeStackEvents', { StackName: 'ecs-prod' }),
 
-    c('confirmRegistration', 'cloudformation:DescribeStacks', { StackName: 'prod-ecs' }),
-    c('confirmRegistration', 'autoscaling:DescribeAutoScalingGroups', { AutoScalingGroupNames: ['prod-ecs-AutoScalingGroup-1'] }),
-    c('confirmRegistration', 'ecs:ListContainerInstances', { cluster: 'prod-cluster', maxResults: 100 }),
+    c('confirmRegistration', 'cloudformation:DescribeStacks', { StackName: 'ecs-prod' }),
+    c('confirmRegistration', 'autoscaling:DescribeAutoScalingGroups', { AutoScalingGroupNames: ['ecs-prod-AutoScalingGroup-1'] }),
+    c('confirmRegistration', 'ecs:ListContainerInstances', { cluster: 'ecs-prod', maxResults: 100 }),
     c('confirmRegistration', 'ecs:DescribeContainerInstances', {
-      cluster: 'prod-cluster',
-      containerInstances: [`arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/prod-cluster/0123456789abcdef`],
+      cluster: 'ecs-prod',
+      containerInstances: [`arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/ecs-prod/0123456789abcdef`],
     }),
 
     c('promoteAmi', 'ssm:PutParameter', { Name: `${prefix}/ami/current/record`, Value: '{}', ...text }),

@@ -312,6 +312,15 @@ describe('the pipeline state machine: the defects of issue 9', () => {
     expect(alert.message).toMatch(/dev-ecs: stack has ami-0d\w+, last confirmed ami-0a0a0a0a0a0a0a0a0/);
   });
 
+  it('4. a run whose release step fails still frees the fleet: the run-ended function releases it, without a second message', async () => {
+    setUp();
+    const arn = executionArnOf('sticky');
+    const run = await world.run({ trigger: 'weekly' }, 'sticky', { wrapTask: fault((c) => c.key === 'releaseFleet', 'Error') });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(lockHolder()).toBeUndefined();
+    expect(onlyMessage(arn).fn).toBe('notify');
+  });
+
   it('4. two runs started together: exactly one holds the fleet, the other is skipped and names it', async () => {
     setUp();
     const [a, b] = await Promise.all([world.run({ trigger: 'weekly' }, 'first'), world.run({ trigger: 'base-ami', sourceAmi: NEW_BASE }, 'second')]);

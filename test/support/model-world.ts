@@ -205,9 +205,7 @@ export class ModelWorld {
     });
     this.outcomes.set(executionArn, outcome);
     this.aws.executions.set(executionArn, { status: outcome.status, input: JSON.stringify(input) });
-    if (outcome.status !== 'SUCCEEDED') {
-      for (let i = 0; i < (options.deliveries ?? 1); i++) await this.deliverRunEnd(executionArn, outcome);
-    }
+    for (let i = 0; i < (options.deliveries ?? 1); i++) await this.deliverRunEnd(executionArn, outcome);
     return outcome;
   }
 

@@ -1,5 +1,5 @@
 import type { ClusterRecord } from '../../functions/lib/contracts';
-import { ABNORMAL_ENDS, clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../../functions/lib/run-end';
+import { RUN_ENDS, clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../../functions/lib/run-end';
 
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:weekly-1';
 const CHILD = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod/Roll-the-wave:0b1c2d3e-aaaa-bbbb-cccc-ddddeeeeffff';
@@ -19,7 +19,7 @@ const record = (stackName: string, amiId: string): ClusterRecord => ({
 });
 
 describe('decideRunEnd', () => {
-  it.each(ABNORMAL_ENDS)('a run that ended %s holding the lock: release it and alert', (status) => {
+  it.each(RUN_ENDS)('a run that ended %s holding the lock: release it and alert', (status) => {
     expect(decideRunEnd(change({ status }), EXEC, false)).toEqual({ ignore: false, release: true, alert: true });
   });
 
@@ -37,7 +37,7 @@ describe('decideRunEnd', () => {
     expect(decideRunEnd(change({ executionArn: CHILD }), CHILD, false)).toEqual({ ignore: true, release: false, alert: false });
   });
 
-  it.each(['SUCCEEDED', 'RUNNING', 'PENDING_REDRIVE', 'SOMETHING_NEW'])('ignores a %s status: not an abnormal end', (status) => {
+  it.each(['RUNNING', 'PENDING_REDRIVE', 'SOMETHING_NEW'])('ignores a %s status: not an end', (status) => {
     expect(decideRunEnd(change({ status }), EXEC, false)).toEqual({ ignore: true, release: false, alert: false });
   });
 });

@@ -189,10 +189,15 @@ describe('run-ended handler', () => {
     expect(published().Message).toContain('Fleet lock: not held by this run');
   });
 
-  it.each([
-    ['a Distributed Map child', CHILD, 'FAILED'],
-    ['a run that succeeded', EXEC, 'SUCCEEDED'],
-  ])('ignores %s: no release, no alert', async (_, executionArn, status) => {
+  it('releases the lock a run that succeeded still holds (its release step failed), without alerting a run that notified', async () => {
+    lockHeldBy(EXEC);
+    ddbMock.on(GetItemCommand, { Key: { pk: { S: `notified#${EXEC}` } } }).resolves({ Item: { pk: { S: `notified#${EXEC}` }, kind: { S: 'run' }, status: { S: 'SUCCEEDED' } } });
+    await expect(handler(event({ status: 'SUCCEEDED' }))).resolves.toMatchObject({ ignore: false, release: true, released: true, alert: false });
+    expect(ddbMock).toHaveReceivedCommand(DeleteItemCommand);
+    expect(snsMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it.each([['a Distributed Map child', CHILD, 'FAILED']])('ignores %s: no release, no alert', async (_, executionArn, status) => {
     lockHeldBy(executionArn);
     const answer = await handler(event({ executionArn, status }));
     expect(answer).toEqual({ ignore: true, release: false, alert: false, executionArn });
