@@ -82,9 +82,7 @@ build: deps ## Bundle the Lambda functions with esbuild into .build/functions
 
 .PHONY: package
 package: deps ## Package the pipeline for a stage, offline: make package STAGE=prod
-	$(NODE_BIN)/osls package --stage "$(STAGE)"
-	@scripts/ensure-tools.sh cfn-lint
-	cfn-lint --ignore-checks W3005 -- .serverless/cloudformation-template-update-stack.json
+	scripts/package.sh "$(STAGE)"
 
 .PHONY: deploy
 deploy: deps ## Deploy the pipeline to the AWS account of your profile: make deploy STAGE=prod

@@ -73,6 +73,12 @@ export function describeError(error: unknown, profile?: string): { message: stri
       : NO_CREDENTIALS;
     return { message, exitCode: EXIT.usage };
   }
+  if (code === 'ERR_INVALID_URL') {
+    return { message: 'AWS_ENDPOINT_URL is not a URL; set it to one like http://127.0.0.1:5000, or unset it to reach AWS', exitCode: EXIT.usage };
+  }
+  if (/^Region not accepted/i.test(error.message)) {
+    return { message: 'the AWS region (AWS_REGION or your profile\'s region) is not a region name like us-east-1; fix it or pass --region', exitCode: EXIT.usage };
+  }
   if (/^Region is missing/i.test(error.message)) {
     return { message: 'no AWS region: pass --region, or set AWS_REGION (or a region in your AWS profile)', exitCode: EXIT.usage };
   }

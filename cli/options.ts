@@ -1,9 +1,32 @@
 import { InvalidArgumentError } from 'commander';
 
-export function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, e.g. 5');
-  return n;
+/** A whole number from `min` to `max`, for counts the CLI turns into API calls. */
+export function boundedInteger(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, e.g. 5`);
+    }
+    return n;
+  };
+}
+
+/** AWS region names: us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1... */
+export function regionName(value: string): string {
+  if (!/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/.test(value)) throw new InvalidArgumentError('expected an AWS region name like us-east-1 or eu-west-1');
+  return value;
+}
+
+/** An endpoint the SDK can send requests to: an http(s) URL. */
+export function endpointUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected a URL like http://127.0.0.1:5000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL');
+  return value;
 }
 
 /** Stage names become SSM paths and stack names: keep them to what serverless accepts. */

@@ -6,16 +6,18 @@ import { registerRollback } from './commands/rollback';
 import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
 import { examples } from './action';
-import { stageName } from './options';
+import { endpointUrl, regionName, stageName } from './options';
 
 export function buildProgram(): Command {
   const program = new Command('ami-pipeline')
     .description(`Operate the ${SERVICE_NAME}: see where every cluster stands, start, follow and roll back runs.`)
     .addOption(new Option('--stage <name>', 'the deployment stage').env('AMI_PIPELINE_STAGE').default('dev').argParser(stageName))
     .option('--parameter-prefix <path>', `SSM prefix of the stage's parameters (default: ${defaultParameterPrefix('<stage>')})`)
-    .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)')
+    .addOption(new Option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)').argParser(regionName))
     .option('--profile <name>', 'AWS profile (default: AWS_PROFILE)')
-    .option('--endpoint-url <url>', 'send every AWS call to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)')
+    .addOption(
+      new Option('--endpoint-url <url>', 'send every AWS call to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)').argParser(endpointUrl),
+    )
     .option('--no-color', 'plain output (also NO_COLOR=1; color is only used on a terminal)')
     .option('--debug', 'show stack traces')
     .configureHelp({ showGlobalOptions: true })

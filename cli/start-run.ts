@@ -133,13 +133,19 @@ export function needsConfirmation(what: string): CliError {
 /** A run can take an hour; every few seconds is live enough and a small share of the API's rate. */
 export const POLL_MS = 5000;
 
-export const RUN_EXIT_CODES = `
+/** The exit codes of `run` and `rollback`; `dryRun` says whether the command has --dry-run. */
+export function runExitCodes(options: { dryRun: boolean }): string {
+  const zero = options.dryRun
+    ? 'succeeded: the fleet (or, with --clusters, the clusters named) is on the image; with --dry-run, the image is baked'
+    : 'succeeded: the fleet (or, with --clusters, the clusters named) is on the image';
+  return `
 Exit codes (how the run ended):
-    0  succeeded: the fleet is on the image (or, with --dry-run, the image is baked); --no-wait: started
+    0  ${zero}; --no-wait: started
     1  failed, or rejected by the state machine (the notification says why)
-    2  rolled back: a cluster did not confirm the new image and was put back
-    3  CRITICAL: a rollback failed; a stack needs a person
+    2  rolled back: a cluster did not confirm the image and was put back on the image it last confirmed
+    3  CRITICAL: a cluster needs a person (the notification says which and why)
     4  nothing started: bad option or input, unknown stage, credentials, or no confirmation
-    5  skipped: another run was in flight; nothing changed
+    5  skipped: another run held the fleet; nothing changed
   130  interrupted: you stopped following; the run goes on
 `;
+}

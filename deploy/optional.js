@@ -1,4 +1,5 @@
 'use strict';
+const { paramError } = require('./param-error');
 // Resources that exist only when a stage param asks for them. The params are known when the
 // template is packaged, so they are left out of the template instead of guarded by conditions.
 
@@ -11,10 +12,10 @@ async function buildNetwork(resolveVariable) {
   const vpcId = await value(resolveVariable, 'buildVpcId');
   const subnetId = await value(resolveVariable, 'buildSubnetId');
   if (Boolean(vpcId) !== Boolean(subnetId)) {
-    throw new Error('serverless.yml params.<stage>.buildVpcId and buildSubnetId go together: set both (a private-subnet build) or neither');
+    throw paramError('serverless.yml params.<stage>.buildVpcId and buildSubnetId go together: set both (a private-subnet build) or neither');
   }
-  if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) throw new Error(`params.<stage>.buildVpcId ${JSON.stringify(vpcId)} is not a VPC id`);
-  if (subnetId && !/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) throw new Error(`params.<stage>.buildSubnetId ${JSON.stringify(subnetId)} is not a subnet id`);
+  if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) throw paramError(`params.<stage>.buildVpcId ${JSON.stringify(vpcId)} is not a VPC id`);
+  if (subnetId && !/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) throw paramError(`params.<stage>.buildSubnetId ${JSON.stringify(subnetId)} is not a subnet id`);
   return vpcId ? { vpcId, subnetId } : undefined;
 }
 
@@ -49,7 +50,7 @@ module.exports = {
     }
     const email = await value(resolveVariable, 'opsEmail');
     if (email) {
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new Error(`params.<stage>.opsEmail ${JSON.stringify(email)} is not an e-mail address`);
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw paramError(`params.<stage>.opsEmail ${JSON.stringify(email)} is not an e-mail address`);
       resources.OpsEmailSubscription = {
         Type: 'AWS::SNS::Subscription',
         Properties: { TopicArn: { Ref: 'NotificationsTopic' }, Protocol: 'email', Endpoint: email },

@@ -1,4 +1,5 @@
 'use strict';
+const { paramError } = require('./param-error');
 // Variable resolvers for serverless.yml (`${file(./deploy/settings.js):name}`). Each checks what a
 // person configured and fails `serverless package` with the param's name instead of deploying
 // something that breaks at the first run.
@@ -21,7 +22,7 @@ async function validatedWaves(resolveVariable) {
     // `--param waves=[...]` arrives as text; the params block in serverless.yml as a value.
     return typeof raw === 'string' ? parseConfiguredWaves(raw, 'param waves') : validateWaves(raw ?? []);
   } catch (error) {
-    throw new Error(`serverless.yml params.<stage>.waves: ${error.message}`);
+    throw paramError(`serverless.yml params.<stage>.waves: ${error.message}`);
   }
 }
 
@@ -37,7 +38,7 @@ function gitCommit() {
 function boundedNumber(name, value, min, max, why) {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`serverless.yml params.<stage>.${name} must be a whole number from ${min} to ${max} (${why}); got ${JSON.stringify(value)}`);
+    throw paramError(`serverless.yml params.<stage>.${name} must be a whole number from ${min} to ${max} (${why}); got ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -78,7 +79,7 @@ module.exports = {
     const { BASE_AMI_ARCHITECTURES } = requireTs('functions/lib/contracts.ts');
     const value = await param(resolveVariable, 'baseAmiArchitecture');
     if (!BASE_AMI_ARCHITECTURES.includes(value)) {
-      throw new Error(
+      throw paramError(
         `serverless.yml params.<stage>.baseAmiArchitecture must be ${BASE_AMI_ARCHITECTURES.join(' or ')}; got ${JSON.stringify(value)}`,
       );
     }

@@ -3,7 +3,7 @@ import { parameterHistory } from '../../functions/lib/parameters';
 import { action, examples, type CommandRunner } from '../action';
 import { EXIT } from '../errors';
 import { formatHistory, promotionsFrom } from '../history-report';
-import { positiveInteger } from '../options';
+import { boundedInteger } from '../options';
 
 const history: CommandRunner<{ json?: boolean; limit: number }> = async (ctx, options) => {
   // Reading the config first makes a wrong --stage an error rather than an empty history.
@@ -18,7 +18,7 @@ export function registerHistory(program: Command): void {
     .command('history')
     .description('list the promotions, newest first: when, which AMI, from which base, by which run (from the SSM parameter history)')
     .option('--json', 'print the promotions as JSON (for scripts)')
-    .addOption(new Option('--limit <count>', 'how many promotions to show').default(20).argParser(positiveInteger))
+    .addOption(new Option('--limit <count>', 'how many promotions to show (1-1000)').default(20).argParser(boundedInteger(1, 1000)))
     .addHelpText('after', examples('ami-pipeline history', 'ami-pipeline history --stage prod --limit 5', 'ami-pipeline history --json | jq -r ".[0].amiId"'))
     .action(action(history));
 }

@@ -8,7 +8,7 @@ import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { CliError } from '../errors';
 import { clusterList } from '../options';
-import { confirm, describeWaves, needsConfirmation, POLL_MS, RUN_EXIT_CODES, startRun } from '../start-run';
+import { confirm, describeWaves, needsConfirmation, POLL_MS, runExitCodes, startRun } from '../start-run';
 
 interface RollbackOptions {
   to?: string;
@@ -60,7 +60,7 @@ export function registerRollback(program: Command): void {
       `${examples(
         'ami-pipeline rollback --stage prod',
         'ami-pipeline rollback --stage prod --to ami-0123456789abcdef0 --reason "agent crash on 2026.11" --yes',
-      )}${RUN_EXIT_CODES}`,
+      )}${runExitCodes({ dryRun: false })}`,
     )
     .action(action(rollback));
 }

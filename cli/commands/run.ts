@@ -4,7 +4,7 @@ import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } fro
 import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { clusterList } from '../options';
-import { POLL_MS, RUN_EXIT_CODES, startRun } from '../start-run';
+import { POLL_MS, runExitCodes, startRun } from '../start-run';
 
 interface RunOptions {
   sourceAmi?: string;
@@ -50,7 +50,7 @@ export function registerRun(program: Command): void {
         'ami-pipeline run --stage prod --clusters prod-a-ecs --skip-earlier-waves --reason "CVE-2026-1234"',
         'ami-pipeline run --dry-run --source-ami ami-0123456789abcdef0',
         'ARN=$(ami-pipeline run --no-wait)',
-      )}${RUN_EXIT_CODES}`,
+      )}${runExitCodes({ dryRun: true })}`,
     )
     .action(action(run));
 }

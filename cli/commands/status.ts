@@ -26,7 +26,7 @@ import {
 } from '../status-report';
 import { action, examples, type CommandRunner } from '../action';
 import { EXIT } from '../errors';
-import { positiveInteger } from '../options';
+import { boundedInteger } from '../options';
 
 async function imageInfo(ctx: Context, amiId: string | undefined): Promise<ImageInfo | null> {
   if (!amiId) return null;
@@ -192,7 +192,8 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('show where the stage stands: its images, the newest base AMI, every cluster and the last runs')
     .option('--json', 'print the report as JSON (for scripts)')
-    .addOption(new Option('--runs <count>', 'how many recent runs to list').default(5).argParser(positiveInteger))
+    // One DescribeExecution per run listed: a screenful, not the whole history.
+    .addOption(new Option('--runs <count>', 'how many recent runs to list (0-50)').default(5).argParser(boundedInteger(0, 50)))
     .addHelpText(
       'after',
       examples('ami-pipeline status', 'ami-pipeline status --stage prod --region eu-west-1', "ami-pipeline status --json | jq '.clusters[] | {stackName, instances}'"),

@@ -16,13 +16,17 @@ export const runRequestSchema = z
     sourceAmi: amiIdSchema.optional(),
     dryRun: z.boolean({ invalid_type_error: 'must be true or false' }).optional(),
     clusters: z
-      .array(z.string().min(1, 'must not be empty'), { invalid_type_error: 'must be a list of stack or cluster names' })
+      .array(z.string({ invalid_type_error: 'must be a stack or cluster name (text)' }).min(1, 'must not be empty'), {
+        invalid_type_error: 'must be a list of stack or cluster names',
+      })
       .min(1, 'must name at least one cluster; omit the field to roll every configured cluster')
       .optional(),
     waves: z
       .array(
         z
-          .array(z.string().min(1, 'must not be empty'), { invalid_type_error: 'each wave must be a list of names' })
+          .array(z.string({ invalid_type_error: 'must be a stack or cluster name (text)' }).min(1, 'must not be empty'), {
+            invalid_type_error: 'each wave must be a list of names',
+          })
           .min(1, 'a wave needs at least one cluster'),
         { invalid_type_error: 'must be a list of waves, each a list of stack or cluster names' },
       )
@@ -33,8 +37,8 @@ export const runRequestSchema = z
       .object({ toAmi: amiIdSchema.optional() }, { invalid_type_error: 'must be an object, e.g. {} or {"toAmi": "ami-..."}' })
       .strict()
       .optional(),
-    reason: z.string().max(500, 'must be at most 500 characters').optional(),
-    requestedBy: z.string().max(200, 'must be at most 200 characters').optional(),
+    reason: z.string({ invalid_type_error: 'must be text' }).max(500, 'must be at most 500 characters').optional(),
+    requestedBy: z.string({ invalid_type_error: 'must be text' }).max(200, 'must be at most 200 characters').optional(),
   }, { invalid_type_error: 'the execution input must be a JSON object like {"trigger": "manual"}' })
   .strict();
 
@@ -42,6 +46,11 @@ export type RunRequest = z.infer<typeof runRequestSchema>;
 
 function reject(field: string, problem: string): never {
   throw new InvalidRequestError(field, problem);
+}
+
+/** A value a person typed, echoed in a message: quoted, and cut when it is long. */
+export function quoted(value: string, limit = 60): string {
+  return value.length <= limit ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, limit))}... (${value.length} characters)`;
 }
 
 /** Validates a run request; throws {@link InvalidRequestError} naming the first bad field. */
@@ -144,7 +153,7 @@ export function selectWaves(request: RunRequest, configured: Wave[]): Wave[] {
   const lookup = (name: string, field: string): { target: ClusterTarget; wave: number } => {
     const found = byName.get(name);
     if (!found) {
-      reject(field, `"${name}" is not a configured cluster or stack (configured stacks: ${known() || 'none'}); add it to the waves param and redeploy`);
+      reject(field, `${quoted(name)} is not a configured cluster or stack (configured stacks: ${known() || 'none'}); add it to the waves param and redeploy`);
     }
     return found;
   };

@@ -43,7 +43,7 @@ describe('usage errors', () => {
   it.each([
     [['stauts'], "ami-pipeline: unknown command 'stauts' (Did you mean status?) (see ami-pipeline --help)"],
     [['status', '--jsn'], "ami-pipeline: unknown option '--jsn' (Did you mean --json?) (see ami-pipeline --help)"],
-    [['status', '--runs', 'many'], "ami-pipeline: option '--runs <count>' argument 'many' is invalid. expected a whole number, e.g. 5 (see ami-pipeline --help)"],
+    [['status', '--runs', 'many'], "ami-pipeline: option '--runs <count>' argument 'many' is invalid. expected a whole number from 0 to 50, e.g. 5 (see ami-pipeline --help)"],
     [['status', '--stage', 'prod/eu'], "ami-pipeline: option '--stage <name>' argument 'prod/eu' is invalid. expected a stage name like dev or prod (letters, digits, hyphens) (see ami-pipeline --help)"],
     [['run', '--source-ami'], "ami-pipeline: option '--source-ami <ami-id>' argument missing (see ami-pipeline --help)"],
   ])('%j is one line and exit 4', async (args, message) => {
@@ -72,5 +72,36 @@ describe('--help', () => {
     const result = await runCli(['--help'], isolatedHome());
     expect(result.code).toBe(0);
     for (const command of COMMANDS) expect(result.stdout).toMatch(new RegExp(`\\n  ${command} \\[options\\]`));
+  });
+});
+
+describe('bad options and settings: one line of our own, exit 4, nothing started', () => {
+  const env = { ...isolatedHome(), AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'eu-west-1' };
+
+  it.each([
+    [['status', '--region', 'us-east-1; rm'], "option '--region <region>' argument 'us-east-1; rm' is invalid. expected an AWS region name like us-east-1 or eu-west-1"],
+    [['status', '--endpoint-url', 'not a url'], "option '--endpoint-url <url>' argument 'not a url' is invalid. expected a URL like http://127.0.0.1:5000"],
+    [['status', '--runs', '5000'], "option '--runs <count>' argument '5000' is invalid. expected a whole number from 0 to 50, e.g. 5"],
+    [['history', '--limit', '0'], "option '--limit <count>' argument '0' is invalid. expected a whole number from 1 to 1000, e.g. 5"],
+  ])('%j', async (args, message) => {
+    const result = await runCli(args, env);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe(`ami-pipeline: ${message} (see ami-pipeline --help)\n`);
+  });
+
+  it.each([
+    [{ AWS_REGION: 'us-east-1; rm' }, "the AWS region (AWS_REGION or your profile's region) is not a region name like us-east-1; fix it or pass --region"],
+    [{ AWS_ENDPOINT_URL: 'not a url' }, 'AWS_ENDPOINT_URL is not a URL; set it to one like http://127.0.0.1:5000, or unset it to reach AWS'],
+  ])('from the environment %j', async (extra, message) => {
+    const result = await runCli(['status'], { ...env, ...extra });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe(`ami-pipeline: ${message}\n`);
+  });
+
+  it('rollback --help describes only what rollback has (no --dry-run)', async () => {
+    const result = await runCli(['rollback', '--help'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('dry-run');
+    expect(result.stdout).toContain('5  skipped: another run held the fleet; nothing changed');
   });
 });

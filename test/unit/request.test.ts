@@ -97,6 +97,12 @@ describe('parseRunRequest', () => {
     expect(parseRunRequest({ trigger: 'manual', rollback: {}, dryRun: false }).dryRun).toBe(false);
   });
 
+  it('says in its own words what a name of the wrong type is, not the validator\'s', () => {
+    expect(rejection(() => parseRunRequest({ trigger: 'manual', waves: [['a', ['b']]] })).message).toBe('waves[0][1]: must be a stack or cluster name (text)');
+    expect(rejection(() => parseRunRequest({ trigger: 'manual', clusters: [7] })).message).toBe('clusters[0]: must be a stack or cluster name (text)');
+    expect(rejection(() => parseRunRequest({ trigger: 'manual', reason: 42 })).message).toBe('reason: must be text');
+  });
+
   it('refuses clusters and waves together', () => {
     expect(rejects({ trigger: 'manual', clusters: ['a'], waves: [['b']] }).message).toBe('waves: give either clusters or waves, not both');
   });
@@ -140,6 +146,13 @@ describe('selectWaves', () => {
     expect(error.field).toBe('clusters[1]');
     expect(error.message).toBe(
       'clusters[1]: "staging" is not a configured cluster or stack (configured stacks: dev-ecs, prod-a-ecs, prod-b-ecs); add it to the waves param and redeploy',
+    );
+  });
+
+  it('shortens a very long name when it echoes it', () => {
+    const error = rejection(() => selectWaves(request({ clusters: ['x'.repeat(5000)] }), CONFIGURED));
+    expect(error.message).toBe(
+      `clusters[0]: "${'x'.repeat(60)}"... (5000 characters) is not a configured cluster or stack (configured stacks: dev-ecs, prod-a-ecs, prod-b-ecs); add it to the waves param and redeploy`,
     );
   });
 
