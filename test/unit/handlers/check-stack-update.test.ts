@@ -179,3 +179,27 @@ describe('check-stack-update handler', () => {
     expect((await caught(handler(event))).name).toBe('TransientAwsError');
   });
 });
+
+describe('a failed or rolled-back status read before CloudFormation showed this update', () => {
+  const TOKEN = 'rollout-prod-ecs-weekly-1';
+  const ours = (seconds: number, status: string): StackEvent => ({ ...failure(seconds, 'prod-ecs', 'User Initiated', status), ClientRequestToken: TOKEN });
+
+  it.each(['UPDATE_ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_FAILED'])('%s without this update\'s events is an earlier update\'s end: still waiting', async (status) => {
+    freezeTime('2026-01-01T11:05:00.000Z');
+    describes(stack(status, OLD));
+    cfnMock.on(DescribeStackEventsCommand).resolves({ StackEvents: [failure(-600, 'AutoScalingGroup', 'an earlier update failed')] });
+    const error = await caught(handler({ ...event, token: TOKEN }));
+    expect(error.name).toBe('StackUpdateInProgress');
+  });
+
+  it('UPDATE_ROLLBACK_COMPLETE with this update\'s events is this update rolled back', async () => {
+    freezeTime('2026-01-01T11:05:00.000Z');
+    describes(stack('UPDATE_ROLLBACK_COMPLETE', OLD));
+    cfnMock.on(DescribeStackEventsCommand).resolves({
+      StackEvents: [failure(120, 'AutoScalingGroup', 'Received 0 SUCCESS signal(s) out of 1'), ours(1, 'UPDATE_IN_PROGRESS')],
+    });
+    const error = await caught(handler({ ...event, token: TOKEN }));
+    expect(error.name).toBe('StackUpdateRolledBack');
+    expect(error.message).toBe(`CloudFormation rolled stack prod-ecs back to ${OLD}: AutoScalingGroup: Received 0 SUCCESS signal(s) out of 1`);
+  });
+});
