@@ -15,6 +15,10 @@ export interface Promotion {
   executionArn?: string;
   reason?: PromotionRecord['reason'];
   clusters: string[];
+  /** Who started the run that promoted (trigger and requestedBy) and why (its reason). */
+  trigger?: string;
+  requestedBy?: string | null;
+  requestReason?: string | null;
   /** The version's value is not a promotion record (edited by hand?); shown, not interpreted. */
   unreadable?: string;
 }
@@ -44,13 +48,17 @@ export function promotionsFrom(versions: ParameterVersion[]): Promotion[] {
         executionArn: record.executionArn,
         reason: record.reason,
         clusters: Array.isArray(record.clusters) ? record.clusters : [],
+        trigger: record.trigger,
+        requestedBy: record.requestedBy,
+        requestReason: record.requestReason,
       };
     });
 }
 
 export function formatHistory(promotions: Promotion[], parameter: string, style: Style): string {
   if (promotions.length === 0) return `No promotion yet: ${parameter} has no history.`;
-  const header = ['PROMOTED', 'AMI', 'BASE', 'RUN', 'REASON', 'REPLACED', 'CLUSTERS'].map((h) => style.dim(h));
+  const header = ['PROMOTED', 'AMI', 'BASE', 'RUN', 'KIND', 'STARTED BY', 'WHY', 'REPLACED', 'CLUSTERS'].map((h) => style.dim(h));
+  const short = (text: string | null | undefined, limit: number) => (!text ? '-' : text.length <= limit ? text : `${text.slice(0, limit - 3)}...`);
   const rows = promotions.map((p) =>
     p.unreadable !== undefined
       ? [formatTime(p.promotedAt), style.yellow(`version ${p.version} is not a promotion record: ${p.unreadable}`)]
@@ -60,6 +68,8 @@ export function formatHistory(promotions: Promotion[], parameter: string, style:
           p.baseAmiId ?? '-',
           p.run ?? '-',
           p.reason === 'rollback' ? style.yellow('rollback') : (p.reason ?? '-'),
+          p.trigger ? `${p.trigger}: ${short(p.requestedBy, 40)}` : '-',
+          short(p.requestReason, 40),
           p.previousAmiId ?? '-',
           p.clusters.join(', ') || '-',
         ],

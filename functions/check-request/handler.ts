@@ -78,6 +78,7 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     dryRun: request.dryRun ?? false,
     reason: request.reason,
     requestedBy: request.requestedBy,
+    audit: { trigger: request.trigger, requestedBy: request.requestedBy ?? null, reason: request.reason ?? null, runId: event.execution.name },
     ...(request.skipEarlierWaves ? { skipEarlierWaves: true } : {}),
     waves,
   };

@@ -5,7 +5,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { readClusterRecord, writeClusterRecord } from '../lib/cluster-records';
 import { clusterRegistration } from '../lib/cluster-registration';
-import type { ClusterTarget } from '../lib/contracts';
+import { auditFields, type ClusterTarget } from '../lib/contracts';
+import type { RunAudit } from '../lib/plan';
 import { ERROR_NAMES, PipelineError } from '../lib/errors';
 import { createLogger, lambdaHandler, registrationTimeoutSeconds, runLedgerTable, stageParameters } from '../lib/handler';
 import { holdFleet } from '../lib/run-ledger';
@@ -27,6 +28,8 @@ export interface ConfirmRegistrationEvent {
   since: string;
   /** rollout: the new image; rollback: the cluster's last confirmed image, put back. */
   purpose: 'rollout' | 'rollback';
+  /** Who started the run and why: the record keeps it. */
+  audit?: RunAudit;
 }
 
 export interface ConfirmRegistrationResult {
@@ -60,6 +63,7 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
         executionArn: event.executionArn,
         confirmedAt: checkedAt.toISOString(),
         summary: assessment.summary,
+        ...auditFields(event.audit),
       });
     }
     return { confirmed: true, summary: assessment.summary, checkedAt: checkedAt.toISOString() };

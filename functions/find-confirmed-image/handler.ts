@@ -5,7 +5,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { readClusterRecord, writeClusterRecord } from '../lib/cluster-records';
 import { clusterRegistration } from '../lib/cluster-registration';
-import type { ClusterTarget } from '../lib/contracts';
+import { auditFields, type ClusterTarget } from '../lib/contracts';
+import type { RunAudit } from '../lib/plan';
 import { createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
 import { holdFleet } from '../lib/run-ledger';
 import { stackParameter } from '../lib/stack';
@@ -22,6 +23,8 @@ export interface FindConfirmedImageEvent {
   executionArn: string;
   runId: string;
   target: ClusterTarget;
+  /** Who started the run and why: an adoption record keeps it. */
+  audit?: RunAudit;
 }
 
 export interface FindConfirmedImageResult {
@@ -73,6 +76,7 @@ export const handler = lambdaHandler(logger, async (event: FindConfirmedImageEve
     executionArn: event.executionArn,
     confirmedAt: startedAt.toISOString(),
     summary: assessment.summary,
+    ...auditFields(event.audit),
   });
   return { amiId: image, source: 'adopted', detail: `adopted: ${assessment.summary}`, startedAt: startedAt.toISOString() };
 });

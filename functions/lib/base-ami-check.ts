@@ -30,7 +30,7 @@ export type BaseAmiDecision =
       previousBaseAmiId?: string;
       attempt: number;
       executionName: string;
-      input: { trigger: 'base-ami'; sourceAmi: string; reason: string };
+      input: { trigger: 'base-ami'; sourceAmi: string; reason: string; requestedBy: string };
     };
 
 function stamp(now: Date): string {
@@ -74,6 +74,11 @@ export function decideBaseAmiCheck(state: BaseAmiCheckState): BaseAmiDecision {
     previousBaseAmiId: currentBaseAmiId,
     attempt,
     executionName: executionName('base', baseAmiId, `a${attempt}`, stamp(now)),
-    input: { trigger: 'base-ami', sourceAmi: baseAmiId, reason: attempt > 1 ? `${why}, attempt ${attempt} of ${maxAttempts}` : why },
+    input: {
+      trigger: 'base-ami',
+      sourceAmi: baseAmiId,
+      reason: attempt > 1 ? `${why}, attempt ${attempt} of ${maxAttempts}` : why,
+      requestedBy: 'base-AMI check (schedule)',
+    },
   };
 }

@@ -126,6 +126,10 @@ export interface PromotionRecord {
   /** `rollout` after a bake and roll; `rollback` when ops re-rolled the fleet to an older image. */
   reason: 'rollout' | 'rollback';
   clusters: string[];
+  /** Who started the run that promoted, and why (the request's trigger, requestedBy and reason). */
+  trigger?: Trigger;
+  requestedBy?: string | null;
+  requestReason?: string | null;
 }
 
 /**
@@ -145,6 +149,15 @@ export interface ClusterRecord {
   confirmedAt: string;
   /** What the ECS API showed, e.g. `3/3 instances ACTIVE and connected on ami-...`. */
   summary?: string;
+  /** Who started the run that confirmed it, and why. */
+  trigger?: Trigger;
+  requestedBy?: string | null;
+  requestReason?: string | null;
+}
+
+/** The audit fields a record keeps from the run that wrote it. */
+export function auditFields(audit: { trigger: Trigger; requestedBy: string | null; reason: string | null } | undefined) {
+  return audit ? { trigger: audit.trigger, requestedBy: audit.requestedBy, requestReason: audit.reason } : {};
 }
 
 /** JSON value of `base-ami/attempts`: runs the base-AMI check started for one recommended base. */

@@ -10,6 +10,8 @@ export interface RunPlan {
   dryRun: boolean;
   reason?: string;
   requestedBy?: string;
+  /** Who started the run and why, as every record this run writes keeps it (null: not given). */
+  audit: RunAudit;
   /** The caller chose to roll later waves without the earlier ones (request field skipEarlierWaves). */
   skipEarlierWaves?: boolean;
   waves: Wave[];
@@ -25,6 +27,13 @@ export interface RunPlan {
   notReady?: string[];
   /** Set when this run took the fleet lock over from a run that had ended without releasing it. */
   tookOverFrom?: { executionArn: string; status: string };
+}
+
+export interface RunAudit {
+  trigger: Trigger;
+  requestedBy: string | null;
+  reason: string | null;
+  runId: string;
 }
 
 /** What "Record the baked AMI" wrote as the latest image (`$.baked`). */

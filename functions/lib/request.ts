@@ -5,6 +5,17 @@ import { InvalidRequestError } from './errors';
 import { issuePath } from './waves';
 
 /**
+ * Free text a person gave (why, who): it lands in records, subjects and logs, so control characters
+ * (new lines, escapes) become spaces.
+ */
+export function sanitized(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+}
+
+/**
  * The state machine's input, as typed by a person in the console, sent by the CLI or by a
  * schedule. Unknown fields are rejected: a typo such as `dryrun` must not silently roll prod.
  */
@@ -37,8 +48,8 @@ export const runRequestSchema = z
       .object({ toAmi: amiIdSchema.optional() }, { invalid_type_error: 'must be an object, e.g. {} or {"toAmi": "ami-..."}' })
       .strict()
       .optional(),
-    reason: z.string({ invalid_type_error: 'must be text' }).max(500, 'must be at most 500 characters').optional(),
-    requestedBy: z.string({ invalid_type_error: 'must be text' }).max(200, 'must be at most 200 characters').optional(),
+    reason: z.string({ invalid_type_error: 'must be text' }).max(500, 'must be at most 500 characters').transform(sanitized).optional(),
+    requestedBy: z.string({ invalid_type_error: 'must be text' }).max(200, 'must be at most 200 characters').transform(sanitized).optional(),
   }, { invalid_type_error: 'the execution input must be a JSON object like {"trigger": "manual"}' })
   .strict();
 

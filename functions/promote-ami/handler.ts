@@ -77,6 +77,9 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
     promotedAt: new Date().toISOString(),
     reason: plan.mode === 'rollback' ? 'rollback' : 'rollout',
     clusters: configured.map((t) => t.stackName),
+    trigger: plan.audit?.trigger ?? plan.trigger,
+    requestedBy: plan.audit?.requestedBy ?? plan.requestedBy ?? null,
+    requestReason: plan.audit?.reason ?? plan.reason ?? null,
   };
   await writeParameter(ssm, names.currentAmiRecord, JSON.stringify(record), {
     description: `Record of the current AMI ${release.amiId} (${record.reason})`,

@@ -206,12 +206,21 @@ describe('promotionsFrom / formatHistory', () => {
     ]);
   });
 
+  it('says who started the run that promoted, and why', () => {
+    const record = { amiId: CURRENT, executionArn: 'arn:aws:states:eu-west-1:1:execution:m:manual-1', promotedAt: '2026-11-20T10:00:00.000Z', reason: 'rollout', clusters: ['a-ecs'], trigger: 'manual', requestedBy: 'arn:aws:sts::1:assumed-role/ops/alice', requestReason: 'CVE-2026-1234 kernel fix for the payment services, urgent' };
+    const [promotion] = promotionsFrom([{ version: 1, value: JSON.stringify(record) }]);
+    expect(promotion).toMatchObject({ trigger: 'manual', requestedBy: record.requestedBy, requestReason: record.requestReason });
+    const row = formatHistory([promotion!], '/p', plain).split('\n')[1]!;
+    expect(row).toContain('manual: arn:aws:sts::1:assumed-role/ops/alice');
+    expect(row).toContain('CVE-2026-1234 kernel fix for the paym...');
+  });
+
   it('prints one aligned row per promotion', () => {
     expect(formatHistory(promotionsFrom(versions), '/p', plain).split('\n')).toEqual([
-      'PROMOTED              AMI                    BASE                   RUN       REASON    REPLACED               CLUSTERS',
+      'PROMOTED              AMI                    BASE                   RUN       KIND      STARTED BY  WHY  REPLACED               CLUSTERS',
       '2026-11-10 08:00 UTC  version 3 is not a promotion record: edited by hand',
-      `2026-11-05 07:00 UTC  ${CURRENT}  -                      weekly-1  rollback  ${OLD}  a-ecs`,
-      `2026-11-01 05:00 UTC  ${OLD}  ${BASE}  weekly-1  rollout   -                      a-ecs`,
+      `2026-11-05 07:00 UTC  ${CURRENT}  -                      weekly-1  rollback  -           -    ${OLD}  a-ecs`,
+      `2026-11-01 05:00 UTC  ${OLD}  ${BASE}  weekly-1  rollout   -           -    -                      a-ecs`,
     ]);
     expect(formatHistory([], '/ecs-ami-pipeline/dev/ami/current/record', plain)).toBe('No promotion yet: /ecs-ami-pipeline/dev/ami/current/record has no history.');
   });

@@ -87,6 +87,15 @@ describe('the pipeline state machine: paths', () => {
     expect(world.aws.ledger.get(RUN_LEDGER.notifiedKey(executionArnOf('weekly-run')))?.status?.S).toBe('SUCCEEDED');
   });
 
+  it('keeps who started the run and why, sanitised, in the promotion and in every cluster record', async () => {
+    setUp();
+    await world.run({ trigger: 'manual', requestedBy: 'arn:aws:sts::123456789012:assumed-role/ops/alice', reason: 'CVE fix\nrolled\u0007 today' }, 'audited');
+    const audit = { trigger: 'manual', requestedBy: 'arn:aws:sts::123456789012:assumed-role/ops/alice', requestReason: 'CVE fix rolled today' };
+    expect(JSON.parse(world.aws.value(names.currentAmiRecord)!)).toMatchObject(audit);
+    for (const stack of STACKS) expect(world.recordOf(stack)).toMatchObject({ ...audit, runId: 'audited' });
+    expect(onlyMessage().message).toContain('Request:  arn:aws:sts::123456789012:assumed-role/ops/alice: CVE fix rolled today');
+  });
+
   it('dry run: bakes and records the latest AMI, touches no cluster and keeps current', async () => {
     setUp();
     const run = await world.run({ trigger: 'manual', dryRun: true }, 'dry');

@@ -45,7 +45,7 @@ describe('decideBaseAmiCheck', () => {
       previousBaseAmiId: OLD_BASE,
       attempt: 1,
       executionName: `base-${NEW_BASE}-a1-20260101T1200`,
-      input: { trigger: 'base-ami', sourceAmi: NEW_BASE, reason: `new ECS-optimized base AMI ${NEW_BASE} (${NAME})` },
+      input: { trigger: 'base-ami', sourceAmi: NEW_BASE, reason: `new ECS-optimized base AMI ${NEW_BASE} (${NAME})`, requestedBy: 'base-AMI check (schedule)' },
     });
   });
 
@@ -87,7 +87,7 @@ describe('decideBaseAmiCheck', () => {
         previousBaseAmiId: OLD_BASE,
         attempt: 2,
         executionName: `base-${NEW_BASE}-a2-20260101T1200`,
-        input: { trigger: 'base-ami', sourceAmi: NEW_BASE, reason: `new ECS-optimized base AMI ${NEW_BASE} (${NAME}), attempt 2 of 3` },
+        input: { trigger: 'base-ami', sourceAmi: NEW_BASE, reason: `new ECS-optimized base AMI ${NEW_BASE} (${NAME}), attempt 2 of 3`, requestedBy: 'base-AMI check (schedule)' },
       });
     }
   });
@@ -133,7 +133,7 @@ describe('decideBaseAmiCheck', () => {
       previousBaseAmiId: NEW_BASE,
       attempt: 1,
       executionName: `base-${OLD_BASE}-a1-20260101T1200`,
-      input: { trigger: 'base-ami', sourceAmi: OLD_BASE, reason: `new ECS-optimized base AMI ${OLD_BASE}` },
+      input: { trigger: 'base-ami', sourceAmi: OLD_BASE, reason: `new ECS-optimized base AMI ${OLD_BASE}`, requestedBy: 'base-AMI check (schedule)' },
     });
   });
 

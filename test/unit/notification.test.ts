@@ -24,6 +24,7 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
     executionArn: EXEC_ID,
     startedAt: START,
     trigger: 'weekly',
+    audit: { trigger: 'weekly', requestedBy: 'weekly schedule', reason: null, runId: 'weekly-2026-01-01' },
     mode: 'bake',
     dryRun: false,
     waves: WAVES,

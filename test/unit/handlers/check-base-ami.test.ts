@@ -134,7 +134,7 @@ describe('check-base-ami handler', () => {
     expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: MACHINE, name: FIRST_RUN });
     const input = JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!);
-    expect(input).toEqual({ trigger: 'base-ami', sourceAmi: NEW_BASE, reason: `new ECS-optimized base AMI ${NEW_BASE} (${NAME})` });
+    expect(input).toEqual({ trigger: 'base-ami', sourceAmi: NEW_BASE, reason: `new ECS-optimized base AMI ${NEW_BASE} (${NAME})`, requestedBy: 'base-AMI check (schedule)' });
     expect(writtenAttempts()).toEqual({ baseAmiId: NEW_BASE, attempts: 1, lastStartedAt: NOW, lastExecutionArn: EXEC(FIRST_RUN) });
     expect(ssmMock).toHaveReceivedCommandWith(PutParameterCommand, { Name: ATTEMPTS, Type: 'String', DataType: 'text', Overwrite: true });
     expect(result).toEqual({

@@ -150,6 +150,7 @@ describe('check-request handler', () => {
         dryRun: false,
         reason: 'weekly rebuild',
         requestedBy: 'schedule',
+        audit: { trigger: 'weekly', requestedBy: 'schedule', reason: 'weekly rebuild', runId: 'run-1' },
         waves: PLANNED_WAVES,
         currentAmiId: CURRENT_AMI,
         sourceAmi: { id: BASE, name: BASE_NAME },

@@ -54,6 +54,7 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
     executionArn: EXEC,
     startedAt: '2026-01-01T10:00:00.000Z',
     trigger: 'weekly',
+    audit: { trigger: 'weekly', requestedBy: 'weekly schedule', reason: null, runId: 'weekly-1' },
     mode: 'bake',
     dryRun: false,
     waves: [],
@@ -156,6 +157,10 @@ describe('promote-ami handler', () => {
       promotedAt: now.toISOString(),
       reason: 'rollout',
       clusters: STACKS,
+      // Who started the run that promoted, and why.
+      trigger: 'weekly',
+      requestedBy: 'weekly schedule',
+      requestReason: null,
     });
     expect(base).toEqual({
       Name: CURRENT_BASE,

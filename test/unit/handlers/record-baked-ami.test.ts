@@ -30,6 +30,7 @@ const plan: RunPlan = {
   executionArn: EXEC,
   startedAt: '2026-01-01T10:00:00.000Z',
   trigger: 'weekly',
+  audit: { trigger: 'weekly', requestedBy: 'weekly schedule', reason: null, runId: 'weekly-1' },
   mode: 'bake',
   dryRun: false,
   waves: [],
