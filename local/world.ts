@@ -119,20 +119,11 @@ export class World {
     const baseAmiId = (await recommendedBaseAmi(new SSMClient({ region }), recommendedBaseAmiParameter('x86_64'))).imageId;
     const fleet = { autoscaling: new AutoScalingClient({ region }), ec2: new EC2Client({ region }) };
 
-    const stacks: DeployedClusterStack[] = [];
-    for (const stage of ['dev', 'prod']) {
-      const stack = await deployClusterStack({ region, stackName: `ecs-${stage}`, stage, imageId: baseAmiId });
-      // The base image's agents join their cluster at boot.
-      for (const instance of await groupInstances(fleet, stack.autoScalingGroupName)) {
-        await agent.register(stack.clusterName, instance.id);
-      }
-      settings.log('setup', `cluster stack ${stack.stackName}: ${stack.parameters.ApplicationDesiredCount} instance(s) on ${baseAmiId}, registered with ECS`);
-      stacks.push(stack);
-    }
-
-    const waves: Wave[] = stacks.map((s, i) => ({
-      name: i === 0 ? 'dev' : 'prod',
-      clusters: [{ stackName: s.stackName, clusterName: s.clusterName, imageParameter: DEFAULT_IMAGE_PARAMETER }],
+    // The reference stack names its cluster after itself, so the waves are known before it exists.
+    const stages = ['dev', 'prod'] as const;
+    const waves: Wave[] = stages.map((stage) => ({
+      name: stage,
+      clusters: [{ stackName: `ecs-${stage}`, clusterName: `ecs-${stage}`, imageParameter: DEFAULT_IMAGE_PARAMETER }],
     }));
     const deployment = await deployPipeline({ stage: settings.stage, region, waves });
     Object.assign(process.env, deployment.lambdaEnvironment, {
@@ -140,8 +131,38 @@ export class World {
     });
     settings.log('setup', `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod`);
 
-    return new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked, fleet);
+    const stacks: DeployedClusterStack[] = [];
+    const world = new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked, fleet);
+
+    // A first deployment, in the order the README gives: bake without touching a cluster (a dry
+    // run), then create the cluster stacks on that image. The stock image has no first-run script.
+    world.settingUp = true;
+    const dryRun = await world.startExecution(`setup-dry-run-${Date.now()}`, { trigger: 'manual', dryRun: true, requestedBy: 'demo setup', reason: 'first image' });
+    const setup = await world.runExecution(dryRun);
+    world.settingUp = false;
+    const firstImage = await readParameter(new SSMClient({ region }), world.names.latestAmi);
+    if (setup.status !== 'SUCCEEDED' || !firstImage) throw new Error(`the setup's dry run did not bake an image: ${setup.error?.message ?? setup.status}`);
+    world.firstImage = firstImage;
+    settings.log('setup', `first image baked by a dry run: ${firstImage} (ami/latest), as a new user does before creating clusters`);
+    await receivedMessages(deployment.queueUrl, region);
+
+    for (const stage of stages) {
+      const stack = await deployClusterStack({ region, stackName: `ecs-${stage}`, stage, imageId: firstImage });
+      if (stack.clusterName !== `ecs-${stage}`) throw new Error(`the reference stack named its cluster ${stack.clusterName}, not ecs-${stage}`);
+      // The image's agents join their cluster at boot.
+      for (const instance of await groupInstances(fleet, stack.autoScalingGroupName)) {
+        await agent.register(stack.clusterName, instance.id);
+      }
+      settings.log('setup', `cluster stack ${stack.stackName}: ${stack.parameters.ApplicationDesiredCount} instance(s) on ${firstImage}, registered with ECS`);
+      stacks.push(stack);
+    }
+    return world;
   }
+
+  /** True while the setup bakes the first image: that one is healthy in every scenario. */
+  settingUp = false;
+  /** The image the setup baked and created the cluster stacks on. */
+  firstImage = '';
 
   get region(): string {
     return this.moto.region;
@@ -184,9 +205,12 @@ export class World {
           [BUILD_PROJECT_ENV.timezone]: 'UTC',
           [BUILD_PROJECT_ENV.packerAssetsSha256]: '0'.repeat(64),
         },
-        fail: this.options.scenario === 'build-fails',
+        fail: this.options.scenario === 'build-fails' && !this.settingUp,
         log: (message) => this.options.log('codebuild', message),
-        onBaked: (amiId) => this.bakedAmis.push(amiId),
+        // The images the scenario's runs bake; the setup's first image behaves well in every scenario.
+        onBaked: (amiId) => {
+          if (!this.settingUp) this.bakedAmis.push(amiId);
+        },
       }),
     };
   }

@@ -6,7 +6,11 @@
 # Environment:
 #   CLUSTER_STACK_NAME  stack (and cluster) name; default ecs-cluster-STAGE
 #   IMAGE_ID            AMI to deploy. When the stack already exists the image is left as it is
-#                       (the pipeline owns it after creation) unless IMAGE_ID is set.
+#                       (the pipeline owns it after creation) unless IMAGE_ID is set. A new stack
+#                       takes IMAGE_ID, else ApplicationImageId from the .cfg, else the pipeline's
+#                       newest baked image (ami/latest of the stage): the first deployment is
+#                       `ami-pipeline run --dry-run` (bakes, touches no cluster), then this.
+#   PIPELINE_PARAMETER_PREFIX  where the pipeline keeps its parameters; default /ecs-ami-pipeline/STAGE
 #   CFN_ROLE_ARN        optional CloudFormation service role for the stack. Later updates that name
 #                       no role (the pipeline's) reuse it, so the pipeline needs only
 #                       cloudformation:UpdateStack and iam:PassRole on that role.
@@ -82,6 +86,24 @@ if status="$(aws cloudformation describe-stacks --stack-name "$stack_name" --que
   [[ $status == REVIEW_IN_PROGRESS ]] || stack_exists=true
 elif [[ $status != *"does not exist"* ]]; then
   die "could not look up stack $stack_name: $status"
+fi
+
+# A new stack needs an image baked by this pipeline: its cfn-init runs the first-run script only such
+# an image has, so the stock ECS-optimized AMI would fail the stack's creation after minutes.
+if [[ $stack_exists == false && -z ${IMAGE_ID:-} && -z ${values[$image_parameter]:-} ]]; then
+  prefix="${PIPELINE_PARAMETER_PREFIX:-/ecs-ami-pipeline/$stage}"
+  if ! IMAGE_ID="$(aws ssm get-parameter --name "$prefix/ami/latest" --query Parameter.Value --output text 2>/dev/null)" || [[ -z $IMAGE_ID || $IMAGE_ID == None ]]; then
+    die "no image for the new stack $stack_name: $prefix/ami/latest does not exist yet. Bake one first with: npx ami-pipeline run --stage $stage --dry-run (it bakes and records ami/latest without touching a cluster), or set IMAGE_ID"
+  fi
+  echo "Creating the stack on the pipeline's newest baked image $IMAGE_ID ($prefix/ami/latest)." >&2
+fi
+new_image="${IMAGE_ID:-${values[$image_parameter]:-}}"
+if [[ $stack_exists == false && -n $new_image ]]; then
+  [[ $new_image =~ ^ami-[0-9a-f]{8,17}$ ]] || die "the image '$new_image' is not an AMI id"
+  managed_by="$(aws ec2 describe-images --image-ids "$new_image" --query "Images[0].Tags[?Key=='ManagedBy'].Value | [0]" --output text 2>/dev/null || true)"
+  if [[ $managed_by != ecs-ami-pipeline ]]; then
+    die "$new_image is not an image this pipeline baked (no ManagedBy=ecs-ami-pipeline tag, or not in this region): the stack's cfn-init runs /opt/ecs-ami-pipeline/firstrun.sh, which only a baked image has. Bake one first with: npx ami-pipeline run --stage $stage --dry-run"
+  fi
 fi
 
 overrides=()

@@ -21,6 +21,15 @@ if [[ "$1 $2" == "cloudformation describe-stacks" ]]; then
   echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id $4 does not exist" >&2
   exit 254
 fi
+if [[ "$1 $2" == "ssm get-parameter" ]]; then
+  if [[ -n \${FAKE_LATEST_AMI:-} ]]; then echo "$FAKE_LATEST_AMI"; exit 0; fi
+  echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: " >&2
+  exit 254
+fi
+if [[ "$1 $2" == "ec2 describe-images" ]]; then
+  echo "\${FAKE_IMAGE_MANAGED_BY-ecs-ami-pipeline}"
+  exit 0
+fi
 exit 0
 `;
 
@@ -194,4 +203,43 @@ it('refuses lines that --parameter-overrides $(cat file) would split or misread'
     expect([bad, status]).toEqual([bad, 1]);
     expect(stderr).toContain('is not Key=Value without spaces');
   }
+});
+
+describe('the first deployment: a new stack needs an image this pipeline baked', () => {
+  const WITHOUT_IMAGE = GOOD_CFG.split('\n').filter((l) => !l.startsWith('ApplicationImageId=')).join('\n');
+  beforeEach(() => writeFileSync(join(scratch, 'cluster', 'params', 'dev.cfg'), WITHOUT_IMAGE));
+
+  it("takes the stage's newest baked image (ami/latest) when the .cfg names none", () => {
+    const { status, stderr, calls } = run(['dev'], { FAKE_LATEST_AMI: 'ami-0aaaabbbbccccdddd' });
+    expect(status).toBe(0);
+    expect(calls).toContainEqual(['ssm', 'get-parameter', '--name', '/ecs-ami-pipeline/dev/ami/latest', '--query', 'Parameter.Value', '--output', 'text']);
+    expect(overridesOf(deployCall(calls))).toContain('ApplicationImageId=ami-0aaaabbbbccccdddd');
+    expect(stderr).toContain('Creating the stack on the pipeline\'s newest baked image ami-0aaaabbbbccccdddd');
+  });
+
+  it('reads the pipeline parameters where PIPELINE_PARAMETER_PREFIX says', () => {
+    const { calls } = run(['dev'], { FAKE_LATEST_AMI: 'ami-0aaaabbbbccccdddd', PIPELINE_PARAMETER_PREFIX: '/platform/ami/prod' });
+    expect(calls[1]).toEqual(expect.arrayContaining(['--name', '/platform/ami/prod/ami/latest']));
+  });
+
+  it('says to bake first, and deploys nothing, when nothing is baked yet', () => {
+    const { status, stderr, calls } = run(['dev']);
+    expect(status).toBe(1);
+    expect(stderr).toContain('error: no image for the new stack ecs-cluster-dev: /ecs-ami-pipeline/dev/ami/latest does not exist yet. Bake one first with: npx ami-pipeline run --stage dev --dry-run');
+    expect(calls.filter((c) => c[1] === 'deploy')).toEqual([]);
+  });
+
+  it('refuses a stock image (no ManagedBy tag): the stack would fail on its missing first-run script', () => {
+    const { status, stderr, calls } = run(['dev'], { IMAGE_ID: 'ami-0123412341234abcd', FAKE_IMAGE_MANAGED_BY: 'None' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('error: ami-0123412341234abcd is not an image this pipeline baked');
+    expect(calls.filter((c) => c[1] === 'deploy')).toEqual([]);
+  });
+
+  it('leaves an existing stack\'s image alone: the pipeline owns it', () => {
+    const { status, calls } = run(['dev'], { FAKE_STACK_STATUS: 'UPDATE_COMPLETE' });
+    expect(status).toBe(0);
+    expect(calls.some((c) => c[0] === 'ssm')).toBe(false);
+    expect(overridesOf(deployCall(calls)).filter((o) => o.startsWith('ApplicationImageId='))).toEqual([]);
+  });
 });

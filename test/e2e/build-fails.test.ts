@@ -14,13 +14,16 @@ it('ends the run failed at the bake', () => {
   expect(run.outcome.path).not.toContain('Record the baked AMI');
 });
 
-it('writes no SSM parameter', async () => {
-  for (const p of await run.world.parameters()) expect(p).toEqual({ name: p.name, value: undefined, history: [] });
+it('writes no SSM parameter (ami/latest keeps only the setup\'s first image)', async () => {
+  for (const p of await run.world.parameters()) {
+    const before = p.name === run.world.names.latestAmi ? [run.world.firstImage] : [];
+    expect(p).toEqual({ name: p.name, value: before.at(-1), history: before });
+  }
 });
 
-it('leaves both clusters on the base AMI', async () => {
+it('leaves both clusters on the image they were created on', async () => {
   for (const instance of (await run.world.clusters()).flatMap((c) => c.instances)) {
-    expect(instance).toMatchObject({ amiId: run.world.baseAmiId, ecsStatus: 'ACTIVE' });
+    expect(instance).toMatchObject({ amiId: run.world.firstImage, ecsStatus: 'ACTIVE' });
   }
 });
 

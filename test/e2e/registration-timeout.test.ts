@@ -30,14 +30,14 @@ it('promotes nothing', async () => {
 it('ends with every instance on the previous AMI and registered, none on the new one', async () => {
   const clusters = await run.world.clusters();
   for (const instance of clusters.flatMap((c) => c.instances)) {
-    expect(instance).toMatchObject({ amiId: run.world.baseAmiId, ecsStatus: 'ACTIVE' });
+    expect(instance).toMatchObject({ amiId: run.world.firstImage, ecsStatus: 'ACTIVE' });
   }
   const dev = clusters.find((c) => c.stackName === 'ecs-dev')!;
   const registered = await run.world.agent.instances(dev.clusterName);
-  expect(registered.map((i) => i.amiId)).toEqual([run.world.baseAmiId]);
+  expect(registered.map((i) => i.amiId)).toEqual([run.world.firstImage]);
   // Adopted on its first image when the run met it, then confirmed there again after the rollback.
   const record = JSON.parse((await run.world.parameter(run.world.names.clusterRecord('ecs-dev')))!);
-  expect(record).toMatchObject({ amiId: run.world.baseAmiId });
+  expect(record).toMatchObject({ amiId: run.world.firstImage });
 });
 
 it('tells ops the stack was rolled back, to which image, and why', async () => {
@@ -45,7 +45,7 @@ it('tells ops the stack was rolled back, to which image, and why', async () => {
   expect(more).toEqual([]);
   expect(message!.attributes).toEqual({ status: 'ROLLED_BACK', stage: 'demo', step: 'registration' });
   expect(message!.subject).toBe(`[ecs-ami-pipeline demo] ROLLED BACK: ${run.world.bakedAmis[0]} not confirmed on ecs-dev`);
-  expect(message!.message).toContain(`Rolled ecs-dev back to ${run.world.baseAmiId}, the image last confirmed, and confirmed it; promoted nothing.`);
+  expect(message!.message).toContain(`Rolled ecs-dev back to ${run.world.firstImage}, the image last confirmed, and confirmed it; promoted nothing.`);
   expect(message!.message).toContain('RegistrationTimedOut');
 });
 

@@ -28,7 +28,7 @@ it('records the baked AMI as latest only', async () => {
 it('leaves dev back on the base AMI and prod untouched', async () => {
   const clusters = await run.world.clusters();
   for (const instance of clusters.flatMap((c) => c.instances)) {
-    expect(instance).toMatchObject({ amiId: run.world.baseAmiId, ecsStatus: 'ACTIVE' });
+    expect(instance).toMatchObject({ amiId: run.world.firstImage, ecsStatus: 'ACTIVE' });
   }
   expect(clusters.find((c) => c.stackName === 'ecs-prod')!.instances).toHaveLength(3);
 });
@@ -40,7 +40,7 @@ it('tells ops which stack failed and why, and that prod was not started', async 
   expect(message!.subject).toBe('[ecs-ami-pipeline demo] FAILED: rollout stopped at ecs-dev');
   expect(message!.message).toContain('AutoScalingGroup: Received 0 SUCCESS signal(s) out of 1');
   expect(message!.message).toContain('Wave prod: not started (ecs-prod)');
-  expect(message!.message).toContain(`CloudFormation rolled the stack back to ${run.world.baseAmiId}`);
+  expect(message!.message).toContain(`CloudFormation rolled the stack back to ${run.world.firstImage}`);
 });
 
 it('made only calls each function\'s packaged role allows, on their real resources', async () => {
