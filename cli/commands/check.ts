@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runBaseAmiCheck, type BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
+import { requester } from '../aws';
 import { action, examples, type CommandRunner } from '../action';
 import { EXIT } from '../errors';
 import type { Style } from '../style';
@@ -29,6 +30,7 @@ const check: CommandRunner<{ json?: boolean }> = async (ctx, options) => {
     architecture: config.baseAmiArchitecture,
     runLedgerTable: config.runLedgerTable,
     maxAttempts: config.baseAmiMaxAttempts,
+    requestedBy: `ami-pipeline check by ${await requester(ctx.clients.sts)}`,
   });
   ctx.print(options.json ? JSON.stringify(result, null, 2) : formatCheck(result, ctx.style));
   return EXIT.ok;

@@ -5,6 +5,9 @@ import { executionName } from './executions';
 /** Minutes the check waits after the n-th failed attempt for a base before it starts the next one. */
 export const RETRY_AFTER_MINUTES = [60, 240, 960] as const;
 
+/** `requestedBy` of the runs the scheduled check starts. */
+export const SCHEDULED_CHECK = 'base-AMI check (schedule)';
+
 export interface BaseAmiCheckState {
   recommended: RecommendedBaseAmi;
   /** `base-ami/current`: the base of the image every cluster confirmed. */
@@ -17,6 +20,8 @@ export interface BaseAmiCheckState {
   lastAttemptAlive?: boolean;
   now: Date;
   maxAttempts: number;
+  /** Who asks: the scheduled check, or the caller of `ami-pipeline check`. Recorded with the run. */
+  requestedBy?: string;
 }
 
 export type BaseAmiDecision =
@@ -47,7 +52,7 @@ function stamp(now: Date): string {
  *   differs from the current base just the same, so the fleet follows it back.
  */
 export function decideBaseAmiCheck(state: BaseAmiCheckState): BaseAmiDecision {
-  const { recommended, currentBaseAmiId, attempts, holder, now, maxAttempts, lastAttemptAlive } = state;
+  const { recommended, currentBaseAmiId, attempts, holder, now, maxAttempts, lastAttemptAlive, requestedBy } = state;
   const baseAmiId = recommended.imageId;
   if (baseAmiId === currentBaseAmiId) return { action: 'none', reason: 'up-to-date', baseAmiId };
   if (holder?.alive) return { action: 'none', reason: 'run-in-flight', baseAmiId, runningExecutionArn: holder.executionArn };
@@ -78,7 +83,7 @@ export function decideBaseAmiCheck(state: BaseAmiCheckState): BaseAmiDecision {
       trigger: 'base-ami',
       sourceAmi: baseAmiId,
       reason: attempt > 1 ? `${why}, attempt ${attempt} of ${maxAttempts}` : why,
-      requestedBy: 'base-AMI check (schedule)',
+      requestedBy: requestedBy ?? SCHEDULED_CHECK,
     },
   };
 }

@@ -38,6 +38,8 @@ export interface BaseAmiCheckSettings {
   architecture: BaseAmiArchitecture;
   runLedgerTable: string;
   maxAttempts: number;
+  /** Recorded as the run's requestedBy; the scheduled check leaves it unset. */
+  requestedBy?: string;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function baseAmiCheckState(
     lastAttemptAlive: attempts?.baseAmiId === recommended.imageId && alive(lastStatus),
     now,
     maxAttempts: settings.maxAttempts,
+    requestedBy: settings.requestedBy,
   };
 }
 

@@ -42,6 +42,8 @@ describe('ami-pipeline check', () => {
       trigger: 'base-ami',
       sourceAmi: base.imageId,
       reason: `new ECS-optimized base AMI ${base.imageId} (${base.imageName})`,
+      // The caller, not "the schedule": the record says a person started this run by hand.
+      requestedBy: expect.stringMatching(/^ami-pipeline check by \S+/),
     });
   });
 

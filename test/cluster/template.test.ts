@@ -384,10 +384,11 @@ describe('parameter files', () => {
     const values = loadCfg(join(PARAMS_DIR, file));
     const parameters = template.Parameters ?? {};
 
-    it('sets only template parameters, and every parameter that has no default', () => {
+    it('sets only template parameters, and every parameter that has no default but the image', () => {
       expect(Object.keys(values).filter((k) => !(k in parameters))).toEqual([]);
       const required = Object.entries(parameters).filter(([, p]) => p.Default === undefined).map(([k]) => k);
-      expect(required.filter((k) => !(k in values))).toEqual([]);
+      // make cluster supplies the image: the stage's newest baked image on create, the stack's own on update.
+      expect(required.filter((k) => !(k in values))).toEqual([DEFAULT_IMAGE_PARAMETER]);
     });
 
     it('satisfies the allowed values and patterns', () => {
@@ -412,8 +413,8 @@ describe('parameter files', () => {
       expect(desired + batch).toBeLessThanOrEqual(max);
     });
 
-    it('uses obviously placeholder ids that a user must replace', () => {
-      expect(values[DEFAULT_IMAGE_PARAMETER]).toBe('ami-0123456789abcdef0');
+    it('uses obviously placeholder ids that a user must replace, and names no image', () => {
+      expect(values[DEFAULT_IMAGE_PARAMETER]).toBeUndefined();
       expect(values.VpcId).toBe('vpc-0123456789abcdef0');
       for (const subnet of values.ApplicationSubnets!.split(',')) expect(subnet).toMatch(/^subnet-0123456789abcdef\d$/);
     });

@@ -49,6 +49,11 @@ describe('decideBaseAmiCheck', () => {
     });
   });
 
+  it('records who asked when a person runs the check (ami-pipeline check), not the schedule', () => {
+    const decision = decideBaseAmiCheck(state({ requestedBy: 'ami-pipeline check by arn:aws:iam::000000000000:user/ops' }));
+    expect(decision.action === 'start' && decision.input.requestedBy).toBe('ami-pipeline check by arn:aws:iam::000000000000:user/ops');
+  });
+
   it('starts the first run when no base is recorded yet, with no image name in the reason when AWS gives none', () => {
     const decision = decideBaseAmiCheck(state({ recommended: { imageId: NEW_BASE }, currentBaseAmiId: undefined }));
     expect(decision).toMatchObject({ action: 'start', previousBaseAmiId: undefined, attempt: 1 });
