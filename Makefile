@@ -68,6 +68,12 @@ lint-guard: packaged ## AWS Control Tower proactive controls (cfn-guard) on the 
 	  pipeline-default=$(PACKAGED)/default/cloudformation-template-update-stack.json \
 	  pipeline-configured=$(PACKAGED)/configured/cloudformation-template-update-stack.json
 
+# Grants no e2e scenario nor on-behalf call list used, per role and statement, with the note
+# deploy/iam.js keeps for each (run the e2e scenarios first: they record the calls).
+.PHONY: iam-report
+iam-report: packaged ## List the IAM grants no recorded scenario or on-behalf call used, with their notes
+	$(NODE_BIN)/tsx scripts/iam-unused.ts
+
 .PHONY: cluster
 cluster: ## Deploy the reference ECS cluster stack: make cluster STAGE=dev (reads cluster/params/$(STAGE).cfg)
 	scripts/deploy-cluster.sh "$(STAGE)"

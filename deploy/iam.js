@@ -2,7 +2,9 @@
 // IAM roles for every function, the state machine, the CodeBuild project and the scheduler,
 // generated from the configured waves so each statement names the stacks and clusters it may touch.
 // Rule: a "*" resource only for actions AWS gives no resource type, each with a comment saying so
-// (test/deploy/iam.test.ts holds the generated policies to that).
+// (test/deploy/iam.test.ts holds the generated policies to that). Rule: no grant that no handler can
+// use and no call AWS makes with the role uses (local/iam/on-behalf.ts), unless its statement says
+// in `{ usedOn }` which path needs it (test/iam/unused-grants.test.ts).
 
 const { requireTs } = require('./load-ts');
 
@@ -14,14 +16,33 @@ const sub = (text) => ({ 'Fn::Sub': text });
 /** Serverless function key -> logical id prefix (checkRequest -> CheckRequest). */
 const pascal = (key) => key.charAt(0).toUpperCase() + key.slice(1);
 
-function statement(sid, actions, resources, condition) {
-  return {
+/**
+ * Why a grant is kept that no demo scenario and no on-behalf call list uses: statement -> usedOn.
+ * A WeakMap, so the note never reaches the policy JSON CloudFormation gets (see grantNotes()).
+ */
+const NOTES = new WeakMap();
+
+/**
+ * One Allow statement: statement(sid, actions, resources[, condition][, { usedOn }]).
+ *
+ * `usedOn` names the path that needs a grant the checks do not exercise (a rollback-only call, a
+ * call CloudFormation makes only for some stack changes, ...): a string for every action of the
+ * statement, or an object by action. It is not part of the policy; grantNotes() returns it, and
+ * test/iam/unused-grants.test.ts fails for an unused grant without one (the rule is explained there).
+ */
+function statement(sid, actions, resources, ...rest) {
+  const last = rest[rest.length - 1];
+  const note = last && typeof last === 'object' && Object.keys(last).length === 1 && 'usedOn' in last ? rest.pop() : undefined;
+  const [condition] = rest;
+  const s = {
     Sid: sid,
     Effect: 'Allow',
     Action: actions,
     Resource: resources,
     ...(condition ? { Condition: condition } : {}),
   };
+  if (note) NOTES.set(s, note.usedOn);
+  return s;
 }
 
 function role(service, assumedBy, description, statements) {
@@ -67,15 +88,26 @@ const DESCRIBE_IMAGES = (sid = 'DescribeImagesHasNoResourceType') =>
   // ec2:DescribeImages cannot be scoped to resources; SSM's aws:ec2:image data type also needs it.
   statement(sid, ['ec2:DescribeImages'], '*');
 
-/** The permissions CloudFormation uses, with the caller's credentials, to roll a launch-template ASG. */
+/**
+ * The permissions CloudFormation uses, with the caller's credentials, to roll a launch-template ASG
+ * (local/iam/on-behalf.ts lists those calls, from AWS's documentation, and test/iam/on-behalf.test.ts
+ * evaluates them against this role).
+ */
 function callerCredentialRollout(c) {
   const ownedByStacks = (key) => ({ StringEquals: { [key]: c.stacks } });
+  const otherStacks = 'stacks other than the reference cluster stack (cluster/ecs-cluster.yml)';
   return [
     statement(
       'NewLaunchTemplateVersionsOfTheseStacks',
       ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:CreateTags'],
       sub(`${REGIONAL('ec2')}:launch-template/*`),
       ownedByStacks('aws:ResourceTag/aws:cloudformation:stack-name'),
+      {
+        usedOn: {
+          'ec2:CreateTags':
+            "CloudFormation-on-behalf, only when the stack's tags change: it re-tags the launch template. The pipeline's UpdateStack passes no Tags; kept for a stack whose tags someone changed since its last update",
+        },
+      },
     ),
     statement(
       'RollTheseStacksGroups',
@@ -88,6 +120,12 @@ function callerCredentialRollout(c) {
       ],
       sub(`${REGIONAL('autoscaling')}:autoScalingGroup:*:autoScalingGroupName/*`),
       ownedByStacks('autoscaling:ResourceTag/aws:cloudformation:stack-name'),
+      {
+        usedOn: {
+          'autoscaling:CreateOrUpdateTags':
+            "CloudFormation-on-behalf, only when the group's tags change (stack tags or the group's Tags); an image update changes neither",
+        },
+      },
     ),
     // Describe calls of EC2 and Auto Scaling have no resource types; CloudFormation uses them to
     // validate parameter types (AMI, subnets, VPC) and to follow the rolling update.
@@ -109,12 +147,33 @@ function callerCredentialRollout(c) {
         'autoscaling:DescribeLifecycleHooks',
       ],
       '*',
+      {
+        usedOn: {
+          'ec2:DescribeSecurityGroups': `CloudFormation-on-behalf: parameter validation of AWS::EC2::SecurityGroup::Id parameters, in ${otherStacks}`,
+          'ec2:DescribeKeyPairs': `CloudFormation-on-behalf: parameter validation of AWS::EC2::KeyPair::KeyName parameters, in ${otherStacks}`,
+          'ec2:DescribeInstances': 'CloudFormation-on-behalf: following the instances of a rolling update batch (not in the documented call lists; read-only)',
+          'autoscaling:DescribeScheduledActions':
+            'CloudFormation-on-behalf: groups with scheduled actions under an AutoScalingScheduledAction update policy (read-only)',
+          'autoscaling:DescribeLifecycleHooks':
+            "CloudFormation-on-behalf: groups with lifecycle hooks (ECS managed draining adds one to a capacity provider's group; read-only)",
+        },
+      },
     ),
     // Auto Scaling checks that whoever points a group at a launch template may launch from it; the
     // condition keeps this to launches through a launch template of this account and region.
     statement('LaunchThroughLaunchTemplatesOnly', ['ec2:RunInstances'], '*', {
       ArnLike: { 'ec2:LaunchTemplate': sub(`${REGIONAL('ec2')}:launch-template/*`) },
     }),
+    // ... and, when the template has TagSpecifications, that it may tag what the launch creates
+    // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html:
+    // "ec2:CreateTags - To tag instances and volumes on launch when a launch template with a tag
+    // specification is provided"). Only as part of RunInstances: ec2:CreateAction.
+    statement(
+      'TagWhatTheLaunchTemplateLaunches',
+      ['ec2:CreateTags'],
+      ['instance', 'volume', 'network-interface'].map((type) => sub(`${REGIONAL('ec2')}:${type}/*`)),
+      { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    ),
     statement(
       'PassTheseStacksInstanceRolesToEc2',
       ['iam:PassRole'],
@@ -128,14 +187,27 @@ function callerCredentialRollout(c) {
  * The run ledger (contracts.ts, RUN_LEDGER), item by item: `dynamodb:LeadingKeys` limits a role to
  * the lock item, or to the notification markers.
  */
-function ledger(c, sid, actions, keys) {
-  return statement(sid, actions, c.runLedgerArn, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
+function ledger(c, sid, actions, keys, ...note) {
+  return statement(sid, actions, c.runLedgerArn, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } }, ...note);
 }
 const LOCK_ITEM = ['fleet-lock'];
 const MARKER_ITEMS = ['notified#*'];
 
+/**
+ * Paths of the functions that no demo scenario takes (the handler code can reach them: see
+ * test/iam/unused-grants.test.ts), named on their grants for `make iam-report`.
+ */
+const PATHS = {
+  lockHeld: 'lock contention: another run holds the fleet lock, and this step asks whether it still runs',
+  retakeLock: 'a redriven run (or one whose lock run-ended released) takes the free lock again at its next fenced step',
+  rollback: 'rollback runs (`rollback {}` / `rollback.toAmi`): the rollback target comes from the history of ami/current and the cluster records',
+  groupWithoutOutput: 'a stack without an AutoScalingGroupName output: its group is found among the stack resources',
+  retriedUpdate: 'a retried UpdateStack whose first answer was lost finds its own update by its ClientRequestToken in the stack events',
+  runEnded: 'a run that ended without notifying (failed outside a Catch, timed out, stopped): run-ended releases its lock, alerts ops once and names the stacks it may have left',
+};
+
 function functionRoles(c) {
-  const stacksOnly = (sid, actions) => (c.stacks.length ? [statement(sid, actions, c.stackArns)] : []);
+  const stacksOnly = (sid, actions, ...note) => (c.stacks.length ? [statement(sid, actions, c.stackArns, ...note)] : []);
   const p = c.parameterNames;
   const names = {
     latest: [p.latestAmi, p.latestAmiRecord].map(c.parameter),
@@ -143,9 +215,11 @@ function functionRoles(c) {
     clusterRecords: c.parameter(`${p.clusterRecords}/*`),
   };
   // Steps that change something first check that this run holds the fleet (a redriven run takes it again).
-  const fence = (sid = 'HoldTheFleetLock') => ledger(c, sid, ['dynamodb:GetItem', 'dynamodb:PutItem'], LOCK_ITEM);
+  const fence = (sid = 'HoldTheFleetLock') => ledger(c, sid, ['dynamodb:GetItem', 'dynamodb:PutItem'], LOCK_ITEM, { usedOn: { 'dynamodb:PutItem': PATHS.retakeLock } });
   const readRegistration = (prefix) => [
-    ...stacksOnly(`${prefix}FindTheStacksGroup`, ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources']),
+    ...stacksOnly(`${prefix}FindTheStacksGroup`, ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources'], {
+      usedOn: { 'cloudformation:DescribeStackResources': PATHS.groupWithoutOutput },
+    }),
     // DescribeAutoScalingGroups has no resource type.
     statement(`${prefix}ReadGroupSize`, ['autoscaling:DescribeAutoScalingGroups'], '*'),
     ...(c.clusters.length
@@ -158,11 +232,13 @@ function functionRoles(c) {
   const work = {
     checkRequest: [
       // Everything under the stage's prefix: the values, their records, the clusters' records, and their history.
-      statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParameterHistory'], c.parameter(`${c.parameterPrefix}/*`)),
+      statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParameterHistory'], c.parameter(`${c.parameterPrefix}/*`), {
+        usedOn: { 'ssm:GetParameters': PATHS.rollback, 'ssm:GetParameterHistory': PATHS.rollback },
+      }),
       statement('ReadRecommendedBaseAmi', ['ssm:GetParameter'], c.publicBaseAmiParameters),
       DESCRIBE_IMAGES(),
       ledger(c, 'TakeTheFleetLock', ['dynamodb:GetItem', 'dynamodb:PutItem'], LOCK_ITEM),
-      statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns),
+      statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns, { usedOn: PATHS.lockHeld }),
       // Every target is checked before anything is baked.
       ...stacksOnly('CheckConfiguredStacks', ['cloudformation:DescribeStacks']),
       ...(c.clusters.length ? [statement('CheckConfiguredClusters', ['ecs:DescribeClusters'], c.clusterArns)] : []),
@@ -173,7 +249,7 @@ function functionRoles(c) {
       statement('ReadRecommendedBaseAmi', ['ssm:GetParameter'], c.publicBaseAmiParameters),
       statement('StartThisPipeline', ['states:StartExecution'], c.stateMachineArn),
       ledger(c, 'SeeWhoHoldsTheFleet', ['dynamodb:GetItem'], LOCK_ITEM),
-      statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns),
+      statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns, { usedOn: PATHS.lockHeld }),
     ],
     recordBakedAmi: [DESCRIBE_IMAGES(), statement('WriteLatestAmi', ['ssm:PutParameter'], names.latest), fence()],
     findConfirmedImage: [
@@ -184,7 +260,7 @@ function functionRoles(c) {
     updateStack: [
       ...stacksOnly('UpdateConfiguredStacks', ['cloudformation:DescribeStacks', 'cloudformation:UpdateStack']),
       // A retried update finds its own by the ClientRequestToken on the stack's events.
-      ...stacksOnly('FindOwnUpdateInStackEvents', ['cloudformation:DescribeStackEvents']),
+      ...stacksOnly('FindOwnUpdateInStackEvents', ['cloudformation:DescribeStackEvents'], { usedOn: PATHS.retriedUpdate }),
       fence(),
       ...(c.stackRoleArn
         ? [
@@ -218,13 +294,13 @@ function functionRoles(c) {
     ],
     releaseFleet: [ledger(c, 'ReleaseTheFleetLock', ['dynamodb:DeleteItem'], LOCK_ITEM)],
     runEnded: [
-      ledger(c, 'ReleaseALockLeftBehind', ['dynamodb:GetItem', 'dynamodb:DeleteItem'], LOCK_ITEM),
-      ledger(c, 'AlertOnceARun', ['dynamodb:GetItem', 'dynamodb:PutItem'], MARKER_ITEMS),
-      statement('AlertOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
-      statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+      ledger(c, 'ReleaseALockLeftBehind', ['dynamodb:GetItem', 'dynamodb:DeleteItem'], LOCK_ITEM, { usedOn: { 'dynamodb:DeleteItem': PATHS.runEnded } }),
+      ledger(c, 'AlertOnceARun', ['dynamodb:GetItem', 'dynamodb:PutItem'], MARKER_ITEMS, { usedOn: { 'dynamodb:PutItem': PATHS.runEnded } }),
+      statement('AlertOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }, { usedOn: PATHS.runEnded }),
+      statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }, { usedOn: PATHS.runEnded }),
       // Names the clusters an interrupted run may have left off their confirmed image.
-      statement('ReadClusterRecords', ['ssm:GetParameters'], names.clusterRecords),
-      ...stacksOnly('ReadConfiguredStacksImages', ['cloudformation:DescribeStacks']),
+      statement('ReadClusterRecords', ['ssm:GetParameters'], names.clusterRecords, { usedOn: PATHS.runEnded }),
+      ...stacksOnly('ReadConfiguredStacksImages', ['cloudformation:DescribeStacks'], { usedOn: PATHS.runEnded }),
     ],
   };
   const resources = {};
@@ -285,20 +361,36 @@ function stateMachineRole(c, functionKeys) {
   ]);
 }
 
+/**
+ * What CodeBuild and Packer do with the project's role. Packer's amazon-ebs builder documents a
+ * minimal policy (https://developer.hashicorp.com/packer/integrations/hashicorp/amazon#iam-task-or-instance-role);
+ * this is the part of it that packer/ecs-ami.pkr.hcl's options use: local/iam/on-behalf.ts lists
+ * those calls step by step and test/iam/on-behalf.test.ts evaluates them against this role. Left
+ * out, because no option of the template uses them: ec2:CopyImage (ami_regions, encrypt_boot),
+ * ec2:RegisterImage, CreateVolume, AttachVolume, DetachVolume, CreateSnapshot (the chroot, surrogate
+ * and volume builders), GetPasswordData (Windows), ModifySnapshotAttribute (snapshot_users/groups),
+ * ModifyInstanceAttribute (ena_support, sriov_support), DeleteVolume (only for volumes the base AMI
+ * maps outside launch_block_device_mappings and that run_volume_tags tagged, neither of which
+ * happens), and SSM (the pipeline always passes the base AMI).
+ */
 function bakeProjectRole(c) {
   const inRegion = { StringEquals: { 'aws:RequestedRegion': sub('${AWS::Region}') } };
   const tagged = { StringEquals: { [`aws:ResourceTag/${c.managedByTag}`]: c.managedBy } };
+  const packerMinimum =
+    "in Packer's documented minimal policy, but no step of this template's build is known to call it (read-only, kept so a plugin upgrade does not fail a bake)";
   const statements = [
     statement(
       'WriteBuildLogs',
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
       sub(`${REGIONAL('logs')}:log-group:/aws/codebuild/${c.service}-${c.stage}-bake:*`),
     ),
-    statement('ReadPackerAssets', ['s3:GetObject', 's3:GetObjectVersion'], sub(`${ARN}:s3:::\${ServerlessDeploymentBucket}/packer-assets/*`)),
+    statement('ReadPackerAssets', ['s3:GetObject', 's3:GetObjectVersion'], sub(`${ARN}:s3:::\${ServerlessDeploymentBucket}/packer-assets/*`), {
+      usedOn: {
+        's3:GetObjectVersion': 'a build started with a sourceVersion (an S3 object version); the pipeline starts none, a person re-running an old build may',
+      },
+    }),
     statement('LocatePackerAssetsBucket', ['s3:GetBucketAcl', 's3:GetBucketLocation'], sub(`${ARN}:s3:::\${ServerlessDeploymentBucket}`)),
-    statement('ReadRecommendedBaseAmi', ['ssm:GetParameter', 'ssm:GetParameters'], c.publicBaseAmiParameters),
-    // Packer's amazon-ebs builder documents this set as its minimum. Its describe calls have no
-    // resource types at all.
+    // The describe calls have no resource types at all.
     statement(
       'PackerDescribeCallsHaveNoResourceType',
       [
@@ -309,70 +401,63 @@ function bakeProjectRole(c) {
         'ec2:DescribeRegions',
         'ec2:DescribeSecurityGroups',
         'ec2:DescribeSnapshots',
-        'ec2:DescribeSubnets',
         'ec2:DescribeTags',
         'ec2:DescribeVolumes',
-        'ec2:DescribeVpcs',
         'ec2:DescribeKeyPairs',
       ],
       '*',
+      {
+        usedOn: Object.fromEntries(
+          ['ec2:DescribeImageAttribute', 'ec2:DescribeInstanceStatus', 'ec2:DescribeSnapshots', 'ec2:DescribeTags', 'ec2:DescribeKeyPairs'].map((a) => [a, packerMinimum]),
+        ),
+      },
     ),
-    // The builder creates a temporary key pair, security group, instance, volumes, snapshots and
-    // the image, none of which exist (or have ids) before the build: limited to this region.
+    // The builder creates a temporary key pair, security group and instance, and the image with its
+    // snapshots, none of which exist (or have ids) before the build: limited to this region. Packer
+    // tags each at creation with run_tags (ManagedBy), hence ec2:CreateTags; it also tags the image
+    // and snapshots (tags, snapshot_tags, and buildspec/tag-image-versions.sh afterwards).
     statement(
       'PackerCreatesItsTemporaryResources',
-      [
-        'ec2:RunInstances',
-        'ec2:CreateKeyPair',
-        'ec2:CreateSecurityGroup',
-        'ec2:AuthorizeSecurityGroupIngress',
-        'ec2:CreateVolume',
-        'ec2:CreateSnapshot',
-        'ec2:CreateImage',
-        'ec2:RegisterImage',
-        'ec2:CopyImage',
-        'ec2:CreateTags',
-      ],
+      ['ec2:RunInstances', 'ec2:CreateKeyPair', 'ec2:CreateSecurityGroup', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:CreateImage', 'ec2:CreateTags'],
       '*',
       inRegion,
     ),
-    // Packer names its temporary key pair and security group packer_<uuid> but does not tag them,
-    // so their deletion can only be limited to this region.
-    statement('PackerRemovesItsKeyPairAndSecurityGroup', ['ec2:DeleteKeyPair', 'ec2:DeleteSecurityGroup'], '*', inRegion),
-    // Everything destructive beyond that only touches resources the template tags ManagedBy
-    // (run_tags, run_volume_tags, tags and snapshot_tags), never other instances or images.
+    // Everything destructive touches only what Packer tagged ManagedBy when it made it (run_tags on
+    // the instance, key pair, security group, and at CreateImage on the image and its snapshots),
+    // never other instances, images or groups.
     statement(
       'PackerChangesOnlyItsOwnResources',
       [
         'ec2:StopInstances',
         'ec2:TerminateInstances',
-        'ec2:ModifyInstanceAttribute',
-        'ec2:GetPasswordData',
-        'ec2:AttachVolume',
-        'ec2:DetachVolume',
-        'ec2:DeleteVolume',
-        'ec2:DeleteSnapshot',
-        'ec2:DeregisterImage',
+        'ec2:DeleteKeyPair',
+        'ec2:DeleteSecurityGroup',
         'ec2:ModifyImageAttribute',
-        'ec2:ModifySnapshotAttribute',
+        'ec2:DeregisterImage',
+        'ec2:DeleteSnapshot',
       ],
       '*',
       tagged,
     ),
   ];
   if (c.ebsKmsKeyId) {
+    // What EBS does with the caller's permissions on a customer managed key
+    // (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html).
     statements.push(
-      statement(
-        'EncryptTheImageWithTheConfiguredKey',
-        ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
-        c.ebsKmsKeyId,
-      ),
+      statement('EncryptTheImageWithTheConfiguredKey', ['kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], c.ebsKmsKeyId, {
+        usedOn: {
+          'kms:ReEncrypt*':
+            'a base AMI whose snapshots are encrypted under another key (EBS re-encrypts them under this one); the ECS-optimized base snapshots are not encrypted',
+        },
+      }),
       statement('LetEbsUseTheKey', ['kms:CreateGrant'], c.ebsKmsKeyId, { Bool: { 'kms:GrantIsForAWSResource': true } }),
     );
   }
   if (c.buildVpcId) {
-    // CodeBuild creates its own network interface in the build subnet; these calls accept no
-    // narrower resource than "*" except the permission on the interface, scoped to the subnet.
+    // CodeBuild creates its own network interface in the build subnet
+    // (https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface);
+    // these calls accept no narrower resource than "*" except the permission on the interface,
+    // scoped to the subnet. Packer reads the subnet (its zone) and packer-vars.sh the VPC (its CIDRs).
     statements.push(
       statement(
         'CodeBuildInTheVpcHasNoResourceType',
@@ -381,6 +466,8 @@ function bakeProjectRole(c) {
           'ec2:DescribeDhcpOptions',
           'ec2:DescribeNetworkInterfaces',
           'ec2:DeleteNetworkInterface',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeVpcs',
         ],
         '*',
       ),
@@ -429,8 +516,24 @@ function buildIamResources(ctx) {
   };
 }
 
+/**
+ * The notes of buildIamResources(ctx)'s statements: { <role logical id>: { <Sid>: usedOn } }, where
+ * usedOn is a string (every action of the statement) or { <action>: string }.
+ */
+function grantNotes(ctx) {
+  const notes = {};
+  for (const [roleId, resource] of Object.entries(buildIamResources(ctx))) {
+    for (const policy of resource.Properties.Policies) {
+      for (const s of policy.PolicyDocument.Statement) {
+        if (NOTES.has(s)) (notes[roleId] ??= {})[s.Sid] = NOTES.get(s);
+      }
+    }
+  }
+  return notes;
+}
+
 async function resolveContext(resolveVariable) {
-  const { validatedWaves } = require('./settings');
+  const { validatedWaves, validatedEbsKmsKeyId } = require('./settings');
   const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts.ts');
   const value = async (name) => {
     const v = await resolveVariable(name);
@@ -442,7 +545,7 @@ async function resolveContext(resolveVariable) {
     parameterPrefix: await value('param:parameterPrefix'),
     waves: await validatedWaves(resolveVariable),
     stackRoleArn: await value('param:stackRoleArn'),
-    ebsKmsKeyId: await value('param:ebsKmsKeyId'),
+    ebsKmsKeyId: await validatedEbsKmsKeyId(resolveVariable),
     buildVpcId: await value('param:buildVpcId'),
     buildSubnetId: await value('param:buildSubnetId'),
     managedByTag: AMI_TAGS.managedBy,
@@ -454,5 +557,6 @@ module.exports = {
   FUNCTION_KEYS,
   STATE_MACHINE_FUNCTIONS,
   buildIamResources,
+  grantNotes,
   resources: async ({ resolveVariable }) => ({ Resources: buildIamResources(await resolveContext(resolveVariable)) }),
 };

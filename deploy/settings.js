@@ -43,8 +43,37 @@ function boundedNumber(name, value, min, max, why) {
   return n;
 }
 
+/**
+ * params.<stage>.ebsKmsKeyId: empty (the AWS managed EBS key) or the full ARN of a KMS key in the
+ * deployment's region. The bake role's KMS statements name this value as their Resource, and IAM
+ * matches a key's ARN only: an alias (alias/x, arn:...:alias/x) or a bare key id would package fine
+ * and yield a policy that never matches the key, so the first bake would fail on AccessDenied.
+ */
+const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):kms:([a-z0-9-]+):(\d{12}):key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+async function validatedEbsKmsKeyId(resolveVariable) {
+  const raw = await param(resolveVariable, 'ebsKmsKeyId');
+  const value = raw === undefined || raw === null ? '' : String(raw).trim();
+  if (value === '') return '';
+  const where = 'serverless.yml params.<stage>.ebsKmsKeyId';
+  const match = KMS_KEY_ARN.exec(value);
+  if (!match) {
+    const what = /(^|:)alias\//.test(value) ? 'an alias' : /^arn:/.test(value) ? 'not a KMS key ARN' : 'a bare key id';
+    throw paramError(
+      `${where} must be the full ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<key id>), because IAM policies match keys by ARN only; got ${JSON.stringify(value)} (${what}). Find the ARN with: aws kms describe-key --key-id ${JSON.stringify(value)} --query KeyMetadata.Arn`,
+    );
+  }
+  const region = await resolveVariable('self:provider.region');
+  if (region && match[2] !== String(region)) {
+    throw paramError(`${where} names a key in ${match[2]}, but the stage deploys to ${region}: EBS encrypts the image's volumes with a key of the build's region; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 module.exports = {
   validatedWaves,
+  validatedEbsKmsKeyId,
+  ebsKmsKeyId: async ({ resolveVariable }) => validatedEbsKmsKeyId(resolveVariable),
   wavesJson: async ({ resolveVariable }) => JSON.stringify(await validatedWaves(resolveVariable)),
   // Step Functions needs the definition as a string; ${file(x.json)} would hand over an object.
   definitionString: () => readFileSync(path.join(ROOT, 'statemachine', 'pipeline.asl.json'), 'utf8'),

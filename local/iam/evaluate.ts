@@ -23,7 +23,13 @@ import {
 import type { PolicyDocument, PolicyStatement, ResolvedRole } from './roles';
 
 /** What a call needs for evaluation: the recorder's records fit, and so do hand-built calls. */
-export type EvaluableCall = Pick<RecordedCall, 'actor' | 'action' | 'input'> & Partial<Pick<RecordedCall, 'region' | 'ok' | 'seq'>>;
+export type EvaluableCall = Pick<RecordedCall, 'actor' | 'action' | 'input'> &
+  Partial<Pick<RecordedCall, 'region' | 'ok' | 'seq'>> & {
+    /** A call an AWS service makes with the actor's credentials: that service's principal (see resources.ts). */
+    via?: string;
+    /** Why the call is made (hand-written lists: the documentation it comes from), shown with a denial. */
+    because?: string;
+  };
 
 /** A role as evaluate.ts needs it (ResolvedRole from roles.ts fits). */
 export type RoleLike = Pick<ResolvedRole, 'arn' | 'policies'> & Partial<Pick<ResolvedRole, 'roleName' | 'logicalId'>>;
@@ -71,7 +77,7 @@ export function actionMatches(pattern: string, action: string): boolean {
   return globRegex(pattern, 'i').test(action);
 }
 
-function resourceMatches(pattern: string, resource: string): boolean {
+export function resourceMatches(pattern: string, resource: string): boolean {
   if (pattern === '*') return true;
   return globRegex(pattern).test(resource);
 }
@@ -123,6 +129,16 @@ function explainDenial(role: RoleLike, request: AuthorizationRequest): string[] 
     lines.push(`statement ${label(s)} grants ${request.action}: ${why}`);
   }
   return lines;
+}
+
+function callToAuthorize(call: EvaluableCall) {
+  return {
+    action: call.action,
+    input: call.input,
+    region: call.region ?? undefined,
+    ...(call.via ? { via: call.via } : {}),
+    ...(call.because ? { because: call.because } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,7 +236,7 @@ export async function evaluateCalls(
   const cache = new Map<string, { decision: Decision; error?: string }>();
   const validated = new Map<string, string[]>();
   for (const call of evaluated) {
-    const requests = authorizationRequests({ action: call.action, input: call.input, region: call.region ?? undefined }, options);
+    const requests = authorizationRequests(callToAuthorize(call), options);
     for (const request of requests) {
       const vkey = JSON.stringify([request.action, request.resource, request.resourceType, Object.keys(request.context).sort()]);
       if (!validated.has(vkey)) validated.set(vkey, await validateAuthorizationRequest(request));
@@ -297,7 +313,7 @@ export function unusedGrants(
     for (const call of calls.filter((c) => c.actor === actor)) {
       used.add(call.action);
       if (!isMapped(call.action)) continue;
-      for (const r of authorizationRequests({ action: call.action, input: call.input, region: call.region ?? undefined }, options)) used.add(r.action);
+      for (const r of authorizationRequests(callToAuthorize(call), options)) used.add(r.action);
     }
     for (const s of statementsOf(role)) {
       if (s.statement.Effect !== 'Allow') continue;

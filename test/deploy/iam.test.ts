@@ -1,7 +1,8 @@
 /** The generated IAM: every "*" is justified, everything else names the configured resources. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildIamResources, FUNCTION_KEYS } = require('../../deploy/iam.js') as {
+const { buildIamResources, grantNotes, FUNCTION_KEYS } = require('../../deploy/iam.js') as {
   buildIamResources: (ctx: Record<string, unknown>) => Record<string, { Properties: { Policies: { PolicyDocument: { Statement: Statement[] } }[] } }>;
+  grantNotes: (ctx: Record<string, unknown>) => Record<string, Record<string, string | Record<string, string>>>;
   FUNCTION_KEYS: string[];
 };
 
@@ -110,8 +111,36 @@ describe.each([
 
 it('lets Packer stop, terminate and delete only what it tagged as its own', () => {
   const destructive = statements(buildIamResources(BASE)).find((s) => s.Action.includes('ec2:TerminateInstances'))!;
-  expect(destructive.Action).toEqual(expect.arrayContaining(['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:DeleteVolume']));
+  expect(destructive.Action).toEqual(expect.arrayContaining(['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:DeleteKeyPair', 'ec2:DeleteSecurityGroup']));
   expect(destructive.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ManagedBy': 'ecs-ami-pipeline' } });
+});
+
+it('gives the bake only the part of Packer’s documented minimum this template uses', () => {
+  const bake = statements(buildIamResources(BASE)).filter((s) => s.role === 'BakeProjectRole').flatMap((s) => s.Action);
+  // amazon-ebs with these options never copies, registers, attaches or shares (see deploy/iam.js).
+  for (const unused of ['ec2:CopyImage', 'ec2:RegisterImage', 'ec2:CreateVolume', 'ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume', 'ec2:CreateSnapshot', 'ec2:GetPasswordData', 'ec2:ModifySnapshotAttribute', 'ec2:ModifyInstanceAttribute', 'ssm:GetParameter', 'kms:Encrypt']) {
+    expect(bake).not.toContain(unused);
+  }
+});
+
+it('without a stack role, lets CloudFormation tag only what a launch from the template creates', () => {
+  const tag = statements(buildIamResources(BASE)).find((s) => s.Sid === 'TagWhatTheLaunchTemplateLaunches')!;
+  expect(tag.role).toBe('UpdateStackRole');
+  expect(tag.Action).toEqual(['ec2:CreateTags']);
+  expect(JSON.stringify(tag.Resource)).toMatch(/instance\/\*.*volume\/\*.*network-interface\/\*/);
+  expect(tag.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'RunInstances' } });
+  const withRole = statements(buildIamResources({ ...BASE, stackRoleArn: 'arn:aws:iam::111122223333:role/cfn-ecs-rollout' }));
+  expect(withRole.find((s) => s.Sid === 'TagWhatTheLaunchTemplateLaunches')).toBeUndefined();
+});
+
+it('keeps each grant’s usedOn note out of the policy and returns it by role and Sid', () => {
+  const resources = buildIamResources(BASE);
+  expect(JSON.stringify(resources)).not.toContain('usedOn');
+  const notes = grantNotes(BASE);
+  expect(notes.RunEndedRole?.AlertOps).toMatch(/run that ended without notifying/);
+  expect(notes.UpdateStackRole?.RollTheseStacksGroups).toEqual({ 'autoscaling:CreateOrUpdateTags': expect.stringMatching(/CloudFormation-on-behalf/) });
+  // A statement without a note has no entry.
+  expect(notes.UpdateStackRole?.UpdateConfiguredStacks).toBeUndefined();
 });
 
 it('with a stack service role, the update function passes that role and nothing else', () => {

@@ -219,7 +219,28 @@ describe('bad configuration fails the packaging with the param named', () => {
     ['maxRolloutMinutes', settings.maxRolloutMinutes, { maxRolloutMinutes: 5 }, 'maxRolloutMinutes'],
     ['maxRolloutMinutes', settings.maxRolloutMinutes, { maxRolloutMinutes: 2000 }, 'maxRolloutMinutes'],
     ['baseAmiMaxAttempts', settings.baseAmiMaxAttempts, { baseAmiMaxAttempts: 0 }, 'baseAmiMaxAttempts'],
+    // An alias or a key id packaged fine and gave the bake role a KMS policy that never matches the key.
+    ['ebsKmsKeyId', settings.ebsKmsKeyId, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId must be the full ARN of a KMS key.*\(an alias\)/],
+    ['ebsKmsKeyId', settings.ebsKmsKeyId, { ebsKmsKeyId: `arn:aws:kms:us-east-1:111122223333:alias/ecs-ami` }, /ebsKmsKeyId .*\(an alias\)/],
+    ['ebsKmsKeyId', settings.ebsKmsKeyId, { ebsKmsKeyId: '11111111-2222-3333-4444-555555555555' }, /ebsKmsKeyId .*\(a bare key id\)/],
+    ['ebsKmsKeyId', settings.ebsKmsKeyId, { ebsKmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/not-a-key-id' }, /ebsKmsKeyId .*not a KMS key ARN/],
+    [
+      'ebsKmsKeyId',
+      settings.ebsKmsKeyId,
+      { ebsKmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555', 'self:provider.region': 'us-east-1' },
+      /ebsKmsKeyId names a key in eu-west-1, but the stage deploys to us-east-1/,
+    ],
+    // The IAM resolver reads the same param through the same check (deploy/iam.js).
+    ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {
     await expect(resolver!(resolving(params))).rejects.toThrow(named);
+  });
+
+  it.each([
+    ['', ''],
+    ['arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555', 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555'],
+    ['arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef', 'arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef'],
+  ])('ebsKmsKeyId %j in the deployment region is taken as it is', async (value, expected) => {
+    await expect(settings.ebsKmsKeyId!(resolving({ ebsKmsKeyId: value, 'self:provider.region': 'us-east-1' }))).resolves.toBe(expected);
   });
 });

@@ -4,6 +4,8 @@
  * `osls package` generates it (the configured stage: the demo's stage, stacks and clusters).
  */
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
 import { AMI_TAGS } from '../../functions/lib/contracts';
 import { ACCOUNT_ID } from '../../local/deployment';
@@ -25,7 +27,29 @@ export interface ScenarioRun {
   calls: RecordedCall[];
 }
 
+/** The scenario this test file runs (each e2e file has its own module registry). */
+let currentScenario: Scenario | undefined;
+
+/** Where each scenario's recorded calls are kept for `make iam-report` (scripts/iam-unused.ts). */
+export const RECORDED_CALLS_DIR = path.join(__dirname, '..', '..', '.build', 'iam-calls');
+
+/**
+ * Writes a scenario's recorded calls to .build/iam-calls/<scenario>.json, the input of the unused-
+ * grant report. Only a report reads them: no test depends on them (the e2e files run in parallel).
+ */
+export function keepRecordedCalls(scenario: Scenario, calls: RecordedCall[]): void {
+  const evaluated = calls.filter((c) => c.actor !== undefined).map(({ actor, action, input, region, ok }) => ({ actor, action, input, region, ok }));
+  try {
+    mkdirSync(RECORDED_CALLS_DIR, { recursive: true });
+    writeFileSync(path.join(RECORDED_CALLS_DIR, `${scenario}.json`), `${JSON.stringify({ scenario, calls: evaluated }, null, 1)}\n`);
+  } catch (error) {
+    // A report's input: never the reason a scenario fails.
+    console.warn(`could not keep the recorded calls of ${scenario}: ${(error as Error).message}`);
+  }
+}
+
 export async function startWorld(scenario: Scenario): Promise<{ moto: Moto; world: World }> {
+  currentScenario = scenario;
   installRecorder();
   const moto = await startMoto();
   const world = await World.create(moto, { scenario, pauseMs: 10, registrationTimeoutSeconds: 1, actAs: withActor });
@@ -38,7 +62,9 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioRun> {
   const check = await world.runCheckJob();
   if (!check.executionArn) throw new Error(`the check job started nothing: ${check.message}`);
   const outcome = await world.runExecution(check.executionArn);
-  return { moto, world, check, outcome, calls: await stopRecording() };
+  const calls = await stopRecording();
+  keepRecordedCalls(scenario, calls);
+  return { moto, world, check, outcome, calls };
 }
 
 export async function stopScenario(run: { world: World; moto: Moto } | undefined): Promise<void> {
@@ -48,6 +74,8 @@ export async function stopScenario(run: { world: World; moto: Moto } | undefined
 
 /** The calls evaluated against the packaged roles: a denial names the function, action and resource. */
 export async function evaluateAgainstPackagedRoles(calls: RecordedCall[], region: string): Promise<{ report: EvaluationReport; unused: string }> {
+  // Scenarios that stop the recording themselves (startWorld + stopRecording) get their calls kept here.
+  if (currentScenario) keepRecordedCalls(currentScenario, calls);
   const iam = resolvePackagedIam(packagedTemplate('configured'), { account: ACCOUNT_ID, region });
   const report = await evaluateCalls(calls, rolesByActor(iam), evaluationContext(iam));
   const unused = formatUnusedGrants(unusedGrants(calls, rolesByActor(iam), { ...evaluationContext(iam), assumeUsed: LAMBDA_RUNTIME_ACTIONS }));

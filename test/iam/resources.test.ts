@@ -230,3 +230,59 @@ describe('coverage of the function code', () => {
     expect(soon.filter((a) => !isMapped(a))).toEqual([]);
   });
 });
+
+describe('calls AWS makes on the caller’s behalf', () => {
+  const profile = `arn:aws:iam::${ACCOUNT}:instance-profile/ecs-dev-InstanceProfile-X`;
+  const role = `arn:aws:iam::${ACCOUNT}:role/ecs-dev-InstanceRole-X`;
+  const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const launch = {
+    LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '2' },
+    ImageId: 'ami-1',
+    SubnetId: 'subnet-1',
+    SecurityGroupIds: ['sg-1'],
+    IamInstanceProfile: { Arn: profile },
+    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, KmsKeyId: key, VolumeType: 'gp3', VolumeSize: 30 } }],
+    TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'Name', Value: 'x' }] }],
+  };
+  const requests = () =>
+    authorizationRequests({ action: 'ec2:RunInstances', input: launch, region: REGION, via: 'cloudformation.amazonaws.com' }, { ...env, instanceProfileRoles: { [profile]: role } });
+
+  it('authorizes RunInstances on every resource the launch uses or creates, through its launch template', () => {
+    const run = requests().filter((r) => r.action === 'ec2:RunInstances');
+    expect(run.map((r) => r.resource)).toEqual([
+      `arn:aws:ec2:${REGION}::image/ami-1`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-new`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-new`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:network-interface/eni-new`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/sg-1`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-1`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:launch-template/lt-0abc`,
+    ]);
+    for (const r of run) expect(r.context).toMatchObject({ 'ec2:LaunchTemplate': `arn:aws:ec2:${REGION}:${ACCOUNT}:launch-template/lt-0abc`, 'aws:CalledVia': ['cloudformation.amazonaws.com'] });
+  });
+
+  it('adds tag-on-create, the instance role passed to EC2, and EBS’s use of the key', () => {
+    const extra = requests().filter((r) => r.action !== 'ec2:RunInstances');
+    expect(extra.map((r) => [r.action, r.resource, r.via])).toEqual([
+      ['ec2:CreateTags', `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-new`, 'cloudformation.amazonaws.com'],
+      ['iam:PassRole', role, 'cloudformation.amazonaws.com'],
+      ['kms:DescribeKey', key, 'ec2.amazonaws.com'],
+      ['kms:CreateGrant', key, 'ec2.amazonaws.com'],
+      ['kms:GenerateDataKeyWithoutPlaintext', key, 'ec2.amazonaws.com'],
+      ['kms:Decrypt', key, 'ec2.amazonaws.com'],
+    ]);
+    expect(extra[0]!.context).toMatchObject({ 'ec2:CreateAction': 'RunInstances', 'aws:RequestTag/Name': 'x' });
+    expect(extra[1]!.context).toMatchObject({ 'iam:PassedToService': 'ec2.amazonaws.com' });
+    expect(extra[3]!.context).toMatchObject({ 'kms:GrantIsForAWSResource': 'true', 'kms:ViaService': `ec2.${REGION}.amazonaws.com` });
+  });
+
+  it('fits the Service Authorization Reference', async () => {
+    for (const request of requests()) expect(await validateAuthorizationRequest(request)).toEqual([]);
+  });
+
+  it('refuses what it cannot tell', () => {
+    expect(() => authorizationRequests({ action: 'ec2:RunInstances', input: { ...launch, SubnetId: undefined } }, env)).toThrow(/SubnetId/);
+    expect(() => authorizationRequests({ action: 'ec2:RunInstances', input: launch }, env)).toThrow(/no role known for instance profile/);
+    expect(() => authorizationRequests({ action: 'autoscaling:TerminateInstanceInAutoScalingGroup', input: { InstanceId: 'i-1' } }, env)).toThrow(/AutoScalingGroupName/);
+  });
+});
