@@ -1,5 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 
 /**
  * A private moto_server for one test file: its own loopback port, so jest workers never share
@@ -16,8 +18,22 @@ export interface Moto {
 
 export const TEST_REGION = 'us-east-1';
 
+const INSTALL_HINT = "Install it with: pip install 'moto[server]>=5.2.3'";
+
+/**
+ * Whether an executable moto_server is on PATH. A lookup, not a run: starting Python to ask costs
+ * most of a second per test file. A shim without moto behind it (pyenv) fails at start instead,
+ * with the same hint.
+ */
 export function motoAvailable(): boolean {
-  return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir || '.', 'moto_server'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 export async function freePort(): Promise<number> {
@@ -40,7 +56,7 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`moto_server exited with ${child.exitCode} before it was ready:\n${output()}`);
+      throw new Error(`moto_server exited with ${child.exitCode} before it was ready (${INSTALL_HINT}):\n${output()}`);
     }
     try {
       const res = await fetch(`${endpoint}/moto-api/`);
@@ -59,7 +75,7 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
  */
 export async function startMoto(region: string = TEST_REGION, serverEnvironment: Record<string, string> = {}): Promise<Moto> {
   if (!motoAvailable()) {
-    throw new Error("moto_server is not on PATH. Install it with: pip install 'moto[server]>=5.2.3'");
+    throw new Error(`moto_server is not on PATH. ${INSTALL_HINT}`);
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;

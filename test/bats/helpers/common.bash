@@ -34,8 +34,18 @@ snapshot_tree() {
 
 # Prints a buildspec (or any YAML file) as JSON, with PyYAML or the repo's npm yaml package.
 yaml_to_json() {
-  if python3 -c 'import yaml' >/dev/null 2>&1; then
-    python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1"
+  # One Python start, not two: exit 3 means PyYAML is missing.
+  local status=0
+  python3 -c 'import json, sys
+try:
+    import yaml
+except ImportError:
+    sys.exit(3)
+print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1" || status=$?
+  if ((status == 0)); then
+    return 0
+  elif ((status != 3)); then
+    return "$status"
   elif [[ -d "$REPO_ROOT/node_modules/yaml" ]]; then
     (cd "$REPO_ROOT" && node -e 'const y = require("yaml"); const fs = require("fs"); console.log(JSON.stringify(y.parse(fs.readFileSync(process.argv[1], "utf8"))))' "$1")
   else
