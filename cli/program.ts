@@ -8,7 +8,13 @@ import { registerStatus } from './commands/status';
 import { examples } from './action';
 import { endpointUrl, regionName, stageName } from './options';
 
-export function buildProgram(): Command {
+/** Where commander writes help and its own messages (default: stdout and stderr). */
+export interface ProgramOutput {
+  writeOut?: (text: string) => void;
+  writeErr?: (text: string) => void;
+}
+
+export function buildProgram(output: ProgramOutput = {}): Command {
   const program = new Command('ami-pipeline')
     .description(`Operate the ${SERVICE_NAME}: see where every cluster stands, start, follow and roll back runs.`)
     .addOption(new Option('--stage <name>', 'the deployment stage').env('AMI_PIPELINE_STAGE').default('dev').argParser(stageName))
@@ -23,6 +29,8 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     // One line, like every other error, with where to look: commander's own usage messages included.
     .configureOutput({
+      ...(output.writeOut ? { writeOut: output.writeOut } : {}),
+      ...(output.writeErr ? { writeErr: output.writeErr } : {}),
       outputError: (message, write) =>
         write(`ami-pipeline: ${message.replace(/^error: /, '').trim().split('\n').join(' ')} (see ami-pipeline --help)\n`),
     })

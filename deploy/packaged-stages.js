@@ -77,6 +77,7 @@ function withLock(fn) {
   }
 }
 
+const BUNDLES = path.join(OUT, '.bundles');
 const NOT_COPIED = new Set(['node_modules', '.build', '.serverless', '.git', 'coverage']);
 
 function packageInCopy(name, digest) {
@@ -86,6 +87,10 @@ function packageInCopy(name, digest) {
   try {
     fs.cpSync(ROOT, copy, { recursive: true, filter: (src) => path.dirname(src) !== ROOT || !NOT_COPIED.has(path.basename(src)) });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+    // The function bundles do not depend on the stage: the last packaging's are reused when their
+    // inputs digest matches (scripts/build.mjs checks), so the second stage skips esbuild.
+    const bundles = path.join(copy, '.build', 'functions');
+    if (fs.existsSync(BUNDLES)) fs.cpSync(BUNDLES, bundles, { recursive: true });
     fs.rmSync(dir, { recursive: true, force: true });
     const result = spawnSync(
       path.join(ROOT, 'node_modules', '.bin', 'osls'),
@@ -94,6 +99,8 @@ function packageInCopy(name, digest) {
       { cwd: copy, encoding: 'utf8', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', GIT_COMMIT: process.env.GIT_COMMIT || 'packaged-for-tests' } },
     );
     if (result.status !== 0) throw new Error(`osls package (${name}) failed:\n${result.stdout}\n${result.stderr}`);
+    fs.rmSync(BUNDLES, { recursive: true, force: true });
+    fs.cpSync(bundles, BUNDLES, { recursive: true });
     fs.writeFileSync(path.join(dir, 'inputs.sha256'), `${digest}\n`);
   } finally {
     fs.rmSync(copy, { recursive: true, force: true });

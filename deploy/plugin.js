@@ -41,7 +41,7 @@ class PipelineArtifacts {
   async bundleFunctions() {
     const build = await import(pathToFileURL(path.join(__dirname, '..', 'scripts', 'build.mjs')).href);
     const names = await build.bundleFunctions();
-    this.log.info(`bundled ${names.length} functions with esbuild`);
+    this.log.info(names.reused ? `${names.length} function bundles are up to date` : `bundled ${names.length} functions with esbuild`);
   }
 
   async zipPackerAssets() {

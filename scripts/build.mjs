@@ -3,7 +3,8 @@
 // source map, minified, for the nodejs22.x runtime. The AWS SDK is bundled too, so a deployment runs
 // exactly the SDK version the tests ran, not whatever the runtime ships that month.
 import { build } from 'esbuild';
-import { readdirSync, existsSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,9 +19,36 @@ export function functionNames() {
     .sort();
 }
 
+/** What the bundles are made from: the functions' code, the locked dependencies, this script, tsconfig. */
+function inputsDigest() {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.push(full);
+    }
+  };
+  walk(path.join(root, 'functions'));
+  files.push(...['package-lock.json', 'tsconfig.json', 'scripts/build.mjs'].map((f) => path.join(root, f)).filter(existsSync));
+  const hash = createHash('sha256');
+  for (const file of files.sort()) hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  return hash.digest('hex');
+}
+
+const DIGEST_FILE = path.join(outRoot, 'inputs.sha256');
+
+/**
+ * Bundles every function, unless .build/functions already holds the bundles of exactly these inputs
+ * (a second `make package`, or the second stage the checks package): returns the names and whether
+ * they were reused.
+ */
 export async function bundleFunctions() {
-  rmSync(outRoot, { recursive: true, force: true });
+  const digest = inputsDigest();
   const names = functionNames();
+  const current = existsSync(DIGEST_FILE) && readFileSync(DIGEST_FILE, 'utf8').trim() === digest;
+  if (current && names.every((name) => existsSync(path.join(outRoot, name, 'index.js')))) return Object.assign(names, { reused: true });
+  rmSync(outRoot, { recursive: true, force: true });
   await Promise.all(
     names.map((name) =>
       build({
@@ -38,10 +66,11 @@ export async function bundleFunctions() {
       }),
     ),
   );
+  writeFileSync(DIGEST_FILE, `${digest}\n`);
   return names;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const names = await bundleFunctions();
-  console.log(`bundled ${names.length} functions into ${path.relative(root, outRoot)}/: ${names.join(', ')}`);
+  console.log(`${names.reused ? 'up to date' : 'bundled'}: ${names.length} functions in ${path.relative(root, outRoot)}/: ${names.join(', ')}`);
 }

@@ -1,4 +1,4 @@
-import { isolatedHome, lines, runCli } from './harness';
+import { isolatedHome, lines, runCli, runCliInProcess } from './harness';
 
 /** What a user sees when something is wrong before any AWS call succeeds: one line and exit 4. */
 const COMMANDS = ['status', 'run', 'history', 'rollback', 'check'];
@@ -47,15 +47,22 @@ describe('usage errors', () => {
     [['status', '--stage', 'prod/eu'], "ami-pipeline: option '--stage <name>' argument 'prod/eu' is invalid. expected a stage name like dev or prod (letters, digits, hyphens) (see ami-pipeline --help)"],
     [['run', '--source-ami'], "ami-pipeline: option '--source-ami <ami-id>' argument missing (see ami-pipeline --help)"],
   ])('%j is one line and exit 4', async (args, message) => {
-    const result = await runCli(args, isolatedHome());
+    const result = await runCliInProcess(args);
     expect(result.code).toBe(4);
     expect(result.stderr).toBe(`${message}\n`);
   });
 });
 
+it('a usage error is one line and exit 4 from the process too (the bundled CLI)', async () => {
+  const result = await runCli(['stauts'], isolatedHome());
+  expect(result.code).toBe(4);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toBe("ami-pipeline: unknown command 'stauts' (Did you mean status?) (see ami-pipeline --help)\n");
+});
+
 describe('--help', () => {
   it.each(COMMANDS)('%s has a description, its options, the global options and an example', async (command) => {
-    const result = await runCli([command, '--help'], isolatedHome());
+    const result = await runCliInProcess([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: ami-pipeline ${command} [options]`);
     expect(result.stdout).toContain('Global Options:');
@@ -64,7 +71,7 @@ describe('--help', () => {
   });
 
   it.each(['run', 'rollback'])('%s documents its exit codes', async (command) => {
-    const result = await runCli([command, '--help'], isolatedHome());
+    const result = await runCliInProcess([command, '--help']);
     for (const code of ['0', '1', '2', '3', '4', '5', '130']) expect(result.stdout).toMatch(new RegExp(`\\n\\s+${code}  \\w`));
   });
 
@@ -84,7 +91,7 @@ describe('bad options and settings: one line of our own, exit 4, nothing started
     [['status', '--runs', '5000'], "option '--runs <count>' argument '5000' is invalid. expected a whole number from 0 to 50, e.g. 5"],
     [['history', '--limit', '0'], "option '--limit <count>' argument '0' is invalid. expected a whole number from 1 to 1000, e.g. 5"],
   ])('%j', async (args, message) => {
-    const result = await runCli(args, env);
+    const result = await runCliInProcess(args);
     expect(result.code).toBe(4);
     expect(result.stderr).toBe(`ami-pipeline: ${message} (see ami-pipeline --help)\n`);
   });
@@ -99,7 +106,7 @@ describe('bad options and settings: one line of our own, exit 4, nothing started
   });
 
   it('rollback --help describes only what rollback has (no --dry-run)', async () => {
-    const result = await runCli(['rollback', '--help'], env);
+    const result = await runCliInProcess(['rollback', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain('dry-run');
     expect(result.stdout).toContain('5  skipped: another run held the fleet; nothing changed');

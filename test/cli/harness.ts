@@ -98,6 +98,18 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   });
 }
 
+/**
+ * The CLI in this process, for what never reaches AWS (help, usage and option errors): the code
+ * main.ts runs, with commander's output captured, and no process start per case.
+ */
+export async function runCliInProcess(args: string[]): Promise<CliResult> {
+  const { runCli: run } = await import('../../cli/run-cli');
+  let stdout = '';
+  let stderr = '';
+  const code = await run(['node', 'ami-pipeline', ...args], { writeOut: (t) => (stdout += t), writeErr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
 /** Non-empty lines of a stream. */
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
