@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets the EcsAgentVersion and DockerVersion tags (AMI_TAGS in functions/lib/contracts.ts) on
+# Sets the EcsAgentVersion and DockerVersion tags (AMI_TAGS in functions/lib/contracts/index.ts) on
 # the new AMI and on each of its snapshots, from the image-versions.json that
 # packer/scripts/versions.sh wrote on the build instance. Packer can only tag with values
 # known before the build, so the template tags both "pending" and this step replaces them;

@@ -7,8 +7,8 @@ import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { userInfo } from 'node:os';
 import { DEFAULTS, SERVICE_NAME, parameterNames, type PipelineConfig } from '../functions/lib/contracts';
-import { readParameter } from '../functions/lib/parameters';
-import { validateWaves } from '../functions/lib/waves';
+import { readParameter } from '../functions/lib/aws/parameters';
+import { validateWaves } from '../functions/lib/decisions/waves';
 import { CliError } from './errors';
 
 export interface ClientOptions {

@@ -1,4 +1,4 @@
-import { ConfigurationError, InvalidRequestError } from '../functions/lib/errors';
+import { ConfigurationError, InvalidRequestError } from '../functions/lib/contracts/errors';
 
 /**
  * Exit codes. `run` and `rollback` say how the run ended; every command uses USAGE when it stopped

@@ -1,5 +1,5 @@
 import type { PromotionRecord } from '../functions/lib/contracts';
-import type { ParameterVersion } from '../functions/lib/history';
+import type { ParameterVersion } from '../functions/lib/decisions/history';
 import type { Style } from './style';
 import { executionNameOf, table } from './text';
 import { formatTime } from './time';

@@ -1,5 +1,5 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
-import { formatDuration } from '../functions/lib/notification';
+import { formatDuration } from '../functions/lib/decisions/notification';
 import type { ExecutionEnd } from './outcome';
 
 /** One step of a run as `run` prints it: a state entered, how long after the start, and for what. */

@@ -1,6 +1,6 @@
-import { decideBaseAmiCheck, type BaseAmiCheckState } from '../functions/lib/base-ami-check';
+import { decideBaseAmiCheck, type BaseAmiCheckState } from '../functions/lib/decisions/base-ami-check';
 import type { ClusterRecord } from '../functions/lib/contracts';
-import type { ContainerInstanceView } from '../functions/lib/registration';
+import type { ContainerInstanceView } from '../functions/lib/decisions/registration';
 import { describeResult, type RunResult } from './outcome';
 import type { Style } from './style';
 import { table, executionNameOf } from './text';

@@ -1,4 +1,4 @@
-import { executionNameOf as nameOfExecution } from '../functions/lib/executions';
+import { executionNameOf as nameOfExecution } from '../functions/lib/contracts/executions';
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 

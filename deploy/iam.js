@@ -62,7 +62,7 @@ function role(service, assumedBy, description, statements) {
 function context(ctx) {
   const stacks = ctx.waves.flatMap((w) => w.clusters.map((c) => c.stackName));
   const clusters = [...new Set(ctx.waves.flatMap((w) => w.clusters.map((c) => c.clusterName)))];
-  const { parameterNames } = requireTs('functions/lib/contracts.ts');
+  const { parameterNames } = requireTs('functions/lib/contracts/index.ts');
   const parameter = (name) => sub(`${REGIONAL('ssm')}:parameter${name}`);
   return {
     ...ctx,
@@ -534,7 +534,7 @@ function grantNotes(ctx) {
 
 async function resolveContext(resolveVariable) {
   const { validatedWaves, validatedEbsKmsKeyId } = require('./settings');
-  const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts.ts');
+  const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
   const value = async (name) => {
     const v = await resolveVariable(name);
     return v === undefined || v === null ? '' : String(v);

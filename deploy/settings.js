@@ -16,7 +16,7 @@ async function param(resolveVariable, name) {
 
 /** The configured waves, validated by the same schema the Lambdas use, as the JSON they read. */
 async function validatedWaves(resolveVariable) {
-  const { parseConfiguredWaves, validateWaves } = requireTs('functions/lib/waves.ts');
+  const { parseConfiguredWaves, validateWaves } = requireTs('functions/lib/decisions/waves.ts');
   const raw = await param(resolveVariable, 'waves');
   try {
     // `--param waves=[...]` arrives as text; the params block in serverless.yml as a value.
@@ -89,7 +89,7 @@ module.exports = {
       ),
     ),
   maxRolloutMinutes: async ({ resolveVariable }) => {
-    const { LIMITS } = requireTs('functions/lib/contracts.ts');
+    const { LIMITS } = requireTs('functions/lib/contracts/index.ts');
     return String(
       boundedNumber(
         'maxRolloutMinutes',
@@ -105,7 +105,7 @@ module.exports = {
   dataVolumeSizeGb: async ({ resolveVariable }) =>
     String(boundedNumber('dataVolumeSizeGb', await param(resolveVariable, 'dataVolumeSizeGb'), 1, 16384, 'an EBS gp3 volume size in GiB')),
   baseAmiArchitecture: async ({ resolveVariable }) => {
-    const { BASE_AMI_ARCHITECTURES } = requireTs('functions/lib/contracts.ts');
+    const { BASE_AMI_ARCHITECTURES } = requireTs('functions/lib/contracts/index.ts');
     const value = await param(resolveVariable, 'baseAmiArchitecture');
     if (!BASE_AMI_ARCHITECTURES.includes(value)) {
       throw paramError(

@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describeImage, recommendedBaseAmi } from '../functions/lib/aws-lookups';
+import { describeImage, recommendedBaseAmi } from '../functions/lib/aws/aws-lookups';
 import {
   AMI_TAGS,
   BUILD_EXPORTS,

@@ -9,8 +9,8 @@ import {
   RegisterContainerInstanceCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
-import { listContainerInstances } from '../functions/lib/container-instances';
-import type { ContainerInstanceView } from '../functions/lib/registration';
+import { listContainerInstances } from '../functions/lib/aws/container-instances';
+import type { ContainerInstanceView } from '../functions/lib/decisions/registration';
 
 export class SimulatedEcsAgent {
   private readonly ecs: ECSClient;

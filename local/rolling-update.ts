@@ -20,8 +20,8 @@ import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand, type S
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_IMAGE_PARAMETER, STACK_OUTPUTS } from '../functions/lib/contracts';
-import { planImageUpdate } from '../functions/lib/stack';
-import { stackView } from '../functions/lib/stack-lookups';
+import { planImageUpdate } from '../functions/lib/decisions/stack';
+import { stackView } from '../functions/lib/aws/stack-lookups';
 import { CLUSTER_CAPABILITIES, groupInstances, stackOutput } from './cluster-stack';
 import type { SimulatedEcsAgent } from './ecs-agent';
 

@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { recommendedBaseAmi } from '../functions/lib/aws-lookups';
+import { recommendedBaseAmi } from '../functions/lib/aws/aws-lookups';
 import {
   BUILD_PROJECT_ENV,
   DEFAULT_IMAGE_PARAMETER,
@@ -19,9 +19,9 @@ import {
   type ParameterNames,
   type Wave,
 } from '../functions/lib/contracts';
-import type { BaseAmiCheckResult } from '../functions/lib/base-ami-job';
-import { parameterHistory, readParameter } from '../functions/lib/parameters';
-import { readLock } from '../functions/lib/run-ledger';
+import type { BaseAmiCheckResult } from '../functions/lib/aws/base-ami-job';
+import { parameterHistory, readParameter } from '../functions/lib/aws/parameters';
+import { readLock } from '../functions/lib/aws/run-ledger';
 import { startCloudFormationProxy, type CloudFormationProxy } from './cloudformation-proxy';
 import { deployClusterStack, groupInstances, type DeployedClusterStack } from './cluster-stack';
 import { simulatedBake } from './codebuild';

@@ -14,10 +14,10 @@ locals {
 
   kms_key_id = var.kms_key_id == "" ? null : var.kms_key_id
 
-  # Must stay the FIRSTRUN_PATH_IN_IMAGE of functions/lib/contracts.ts.
+  # Must stay the FIRSTRUN_PATH_IN_IMAGE of functions/lib/contracts/index.ts.
   firstrun_path = "/opt/ecs-ami-pipeline/firstrun.sh"
 
-  # The keys are AMI_TAGS of functions/lib/contracts.ts; the retention and rollback logic
+  # The keys are AMI_TAGS of functions/lib/contracts/index.ts; the retention and rollback logic
   # select images on ManagedBy. Docker and the ECS agent versions are only known on the
   # build instance: packer/scripts/versions.sh records them and buildspec/tag-image-versions.sh
   # overwrites the two "pending" values on the AMI and its snapshots after the build.

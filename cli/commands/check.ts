@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runBaseAmiCheck, type BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
+import { runBaseAmiCheck, type BaseAmiCheckResult } from '../../functions/lib/aws/base-ami-job';
 import { requester } from '../aws';
 import { action, examples, type CommandRunner } from '../action';
 import { EXIT } from '../errors';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { parameterHistory } from '../../functions/lib/parameters';
+import { parameterHistory } from '../../functions/lib/aws/parameters';
 import { action, examples, type CommandRunner } from '../action';
 import { EXIT } from '../errors';
 import { formatHistory, promotionsFrom } from '../history-report';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { resolveRollbackTarget } from '../../functions/lib/request-images';
-import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } from '../../functions/lib/request';
-import { readClusterRecords } from '../../functions/lib/cluster-records';
-import { readParameter } from '../../functions/lib/parameters';
-import { allTargets } from '../../functions/lib/waves';
+import { resolveRollbackTarget } from '../../functions/lib/aws/request-images';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } from '../../functions/lib/decisions/request';
+import { readClusterRecords } from '../../functions/lib/aws/cluster-records';
+import { readParameter } from '../../functions/lib/aws/parameters';
+import { allTargets } from '../../functions/lib/decisions/waves';
 import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { CliError } from '../errors';

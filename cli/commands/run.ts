@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { checkSourceImage } from '../../functions/lib/request-images';
-import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } from '../../functions/lib/request';
+import { checkSourceImage } from '../../functions/lib/aws/request-images';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } from '../../functions/lib/decisions/request';
 import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { clusterList } from '../options';

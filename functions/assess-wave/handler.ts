@@ -1,6 +1,6 @@
 import type { Wave } from '../lib/contracts';
 import { createLogger, lambdaHandler } from '../lib/handler';
-import { assessWave, type ClusterBranchOutput, type RolloutState } from '../lib/rollout';
+import { assessWave, type ClusterBranchOutput, type RolloutState } from '../lib/decisions/rollout';
 
 const logger = createLogger('assess-wave');
 

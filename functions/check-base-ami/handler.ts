@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { runBaseAmiCheck, type BaseAmiCheckResult } from '../lib/base-ami-job';
+import { runBaseAmiCheck, type BaseAmiCheckResult } from '../lib/aws/base-ami-job';
 import { LAMBDA_ENV } from '../lib/contracts';
 import { baseAmiArchitecture, baseAmiMaxAttempts, createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 

@@ -1,9 +1,9 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ClusterTarget } from '../lib/contracts';
-import { ERROR_NAMES, PipelineError } from '../lib/errors';
+import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { createLogger, lambdaHandler } from '../lib/handler';
-import { rootCauseOfFailure, stackParameter, updateAcceptedWith, updateProgress, type StackEventView } from '../lib/stack';
-import { describeStack, stackEventsSince, stackView } from '../lib/stack-lookups';
+import { rootCauseOfFailure, stackParameter, updateAcceptedWith, updateProgress, type StackEventView } from '../lib/decisions/stack';
+import { describeStack, stackEventsSince, stackView } from '../lib/aws/stack-lookups';
 
 const cfn = new CloudFormationClient({});
 const logger = createLogger('check-stack-update');

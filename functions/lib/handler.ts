@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { BASE_AMI_ARCHITECTURES, DEFAULTS, LAMBDA_ENV, SERVICE_NAME, parameterNames, type BaseAmiArchitecture, type ParameterNames } from './contracts';
-import { ConfigurationError, asTransientWhenRetryable } from './errors';
+import { ConfigurationError, asTransientWhenRetryable } from './contracts/errors';
 
 /** One JSON logger per function; every line carries the execution ARN once the handler knows it. */
 export function createLogger(functionName: string): Logger {

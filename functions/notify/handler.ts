@@ -2,8 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
-import { composeNotification, type RunDocument } from '../lib/notification';
-import { markNotified, notificationMarker } from '../lib/run-ledger';
+import { composeNotification, type RunDocument } from '../lib/decisions/notification';
+import { markNotified, notificationMarker } from '../lib/aws/run-ledger';
 
 const sns = new SNSClient({});
 const ddb = new DynamoDBClient({});

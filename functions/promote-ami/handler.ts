@@ -1,17 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { describeImage } from '../lib/aws-lookups';
-import { readClusterRecords } from '../lib/cluster-records';
+import { describeImage } from '../lib/aws/aws-lookups';
+import { readClusterRecords } from '../lib/aws/cluster-records';
 import { LAMBDA_ENV, type PromotionRecord } from '../lib/contracts';
-import { ERROR_NAMES, PipelineError } from '../lib/errors';
+import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
-import { writeParameter } from '../lib/parameters';
-import type { Release, RunPlan } from '../lib/plan';
-import { decidePromotion, type ClusterBehind } from '../lib/promotion';
-import type { RolloutState } from '../lib/rollout';
-import { holdFleet } from '../lib/run-ledger';
-import { allTargets, parseConfiguredWaves } from '../lib/waves';
+import { writeParameter } from '../lib/aws/parameters';
+import type { Release, RunPlan } from '../lib/contracts/plan';
+import { decidePromotion, type ClusterBehind } from '../lib/decisions/promotion';
+import type { RolloutState } from '../lib/decisions/rollout';
+import { holdFleet } from '../lib/aws/run-ledger';
+import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
 
 const ssm = new SSMClient({});
 const ec2 = new EC2Client({});

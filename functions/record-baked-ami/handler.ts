@@ -1,13 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { describeImage, tagValue } from '../lib/aws-lookups';
-import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/baked-ami';
+import { tagValue } from '../lib/contracts/ami';
+import { describeImage } from '../lib/aws/aws-lookups';
+import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/decisions/baked-ami';
 import { AMI_TAGS, LAMBDA_ENV, parameterNames, type BakedAmiRecord } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
-import { writeParameter } from '../lib/parameters';
-import type { BakedAmi, RunPlan } from '../lib/plan';
-import { holdFleet } from '../lib/run-ledger';
+import { writeParameter } from '../lib/aws/parameters';
+import type { BakedAmi, RunPlan } from '../lib/contracts/plan';
+import { holdFleet } from '../lib/aws/run-ledger';
 
 const ssm = new SSMClient({});
 const ec2 = new EC2Client({});

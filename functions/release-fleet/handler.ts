@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLogger, lambdaHandler, runLedgerTable } from '../lib/handler';
-import { releaseLock } from '../lib/run-ledger';
+import { releaseLock } from '../lib/aws/run-ledger';
 
 const ddb = new DynamoDBClient({});
 const logger = createLogger('release-fleet');

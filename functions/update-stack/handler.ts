@@ -2,11 +2,11 @@ import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudf
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { LAMBDA_ENV, type ClusterTarget } from '../lib/contracts';
-import { ERROR_NAMES, PipelineError } from '../lib/errors';
+import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { createLogger, lambdaHandler, maxRolloutMinutes, runLedgerTable } from '../lib/handler';
-import { holdFleet } from '../lib/run-ledger';
-import { deadlineAfter, isBusy, isNoUpdatesError, planImageUpdate, stackParameter, updateAcceptedWith } from '../lib/stack';
-import { describeStack, stackEventsSince, stackView } from '../lib/stack-lookups';
+import { holdFleet } from '../lib/aws/run-ledger';
+import { deadlineAfter, isBusy, isNoUpdatesError, planImageUpdate, stackParameter, updateAcceptedWith } from '../lib/decisions/stack';
+import { describeStack, stackEventsSince, stackView } from '../lib/aws/stack-lookups';
 
 const cfn = new CloudFormationClient({});
 const ddb = new DynamoDBClient({});

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# buildspec/bake-ami.yml: its structure, its agreement with functions/lib/contracts.ts, and a
+# buildspec/bake-ami.yml: its structure, its agreement with functions/lib/contracts/index.ts, and a
 # run of its pre_build and build commands with stub packer and aws commands.
 # shellcheck disable=SC2016,SC2030,SC2031
 # (SC2016: stub bodies are code for the stub, quoted on purpose; SC2030/SC2031: bats runs
@@ -8,7 +8,7 @@
 load helpers/common
 
 BUILDSPEC="$REPO_ROOT/buildspec/bake-ami.yml"
-CONTRACTS="$REPO_ROOT/functions/lib/contracts.ts"
+CONTRACTS="$REPO_ROOT/functions/lib/contracts/index.ts"
 
 # Converted once per file: starting a YAML reader costs most of a second, per test it was a third of this file's time.
 setup_file() {

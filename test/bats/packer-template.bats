@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# packer/: agreement with functions/lib/contracts.ts, and scripts/check-packer.sh, including
+# packer/: agreement with functions/lib/contracts/index.ts, and scripts/check-packer.sh, including
 # that it fails when a security setting is dropped.
 # shellcheck disable=SC2016,SC2030,SC2031
 # (SC2016: stub bodies are code for the stub, quoted on purpose; SC2030/SC2031: bats runs
@@ -8,7 +8,7 @@
 load helpers/common
 
 TEMPLATE="$REPO_ROOT/packer/ecs-ami.pkr.hcl"
-CONTRACTS="$REPO_ROOT/functions/lib/contracts.ts"
+CONTRACTS="$REPO_ROOT/functions/lib/contracts/index.ts"
 
 # Prints the keys of the `image_tags = { ... }` map of the template, one per line.
 template_tag_keys() {

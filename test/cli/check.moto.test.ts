@@ -1,5 +1,5 @@
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import type { BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
+import type { BaseAmiCheckResult } from '../../functions/lib/aws/base-ami-job';
 import { deployPipeline, type EmulatedDeployment } from '../../local/deployment';
 import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
 import { REGION, executions, motoUser, recommendedBase, runCli } from './harness';

@@ -13,7 +13,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AMI_TAGS, MANAGED_BY_VALUE, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
-import { parseRecommendedBaseAmi } from '../../functions/lib/ami';
+import { parseRecommendedBaseAmi } from '../../functions/lib/contracts/ami';
 import type { Moto } from '../../local/moto';
 
 const ROOT = path.join(__dirname, '..', '..');

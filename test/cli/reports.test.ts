@@ -1,12 +1,12 @@
 import { PassThrough } from 'node:stream';
-import { InvalidRequestError } from '../../functions/lib/errors';
+import { InvalidRequestError } from '../../functions/lib/contracts/errors';
 import { formatCheck } from '../../cli/commands/check';
 import { CliError, NO_CREDENTIALS, describeError } from '../../cli/errors';
 import { formatHistory, promotionsFrom } from '../../cli/history-report';
 import { clusterList } from '../../cli/options';
 import { confirm, describeRequest, formatEnd, manualExecutionName } from '../../cli/start-run';
 import { formatStatus, groupInstances, rebuildOf, type StatusReport } from '../../cli/status-report';
-import type { BaseAmiCheckState } from '../../functions/lib/base-ami-check';
+import type { BaseAmiCheckState } from '../../functions/lib/decisions/base-ami-check';
 import { colorWanted, createStyle } from '../../cli/style';
 import { table, visibleLength } from '../../cli/text';
 import { formatAge, formatTime } from '../../cli/time';

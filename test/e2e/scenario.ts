@@ -6,7 +6,7 @@
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { BaseAmiCheckResult } from '../../functions/lib/base-ami-job';
+import type { BaseAmiCheckResult } from '../../functions/lib/aws/base-ami-job';
 import { AMI_TAGS } from '../../functions/lib/contracts';
 import { ACCOUNT_ID } from '../../local/deployment';
 import { evaluateCalls, formatUnusedGrants, unusedGrants, LAMBDA_RUNTIME_ACTIONS, type EvaluationReport } from '../../local/iam/evaluate';

@@ -12,8 +12,8 @@ import fc from 'fast-check';
 
 // A switch to turn one safeguard off: promotion that does not ask the clusters' records.
 const mockSafeguards = { promoteBlindly: false };
-jest.mock('../../functions/lib/promotion', () => {
-  const real = jest.requireActual<typeof import('../../functions/lib/promotion')>('../../functions/lib/promotion');
+jest.mock('../../functions/lib/decisions/promotion', () => {
+  const real = jest.requireActual<typeof import('../../functions/lib/decisions/promotion')>('../../functions/lib/decisions/promotion');
   return {
     ...real,
     decidePromotion: (...args: Parameters<typeof real.decidePromotion>) => (mockSafeguards.promoteBlindly ? { promote: true } : real.decidePromotion(...args)),

@@ -1,4 +1,4 @@
-import { AMI_ID_PATTERN, amiIdSchema, isAmiId, parseRecommendedBaseAmi } from '../../functions/lib/ami';
+import { AMI_ID_PATTERN, amiIdSchema, isAmiId, parseRecommendedBaseAmi } from '../../functions/lib/contracts/ami';
 
 const PARAM = '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended';
 const VALUE = {

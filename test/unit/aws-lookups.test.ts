@@ -2,7 +2,8 @@ import { DescribeImagesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describeImage, listRunningExecutions, recommendedBaseAmi, tagValue } from '../../functions/lib/aws-lookups';
+import { describeImage, listRunningExecutions, recommendedBaseAmi } from '../../functions/lib/aws/aws-lookups';
+import { tagValue } from '../../functions/lib/contracts/ami';
 
 const ec2Mock = mockClient(EC2Client);
 const sfnMock = mockClient(SFNClient);

@@ -1,6 +1,6 @@
 import type { Image } from '@aws-sdk/client-ec2';
-import { checkBakedImage, exportedAmi } from '../../functions/lib/baked-ami';
-import { PipelineError } from '../../functions/lib/errors';
+import { checkBakedImage, exportedAmi } from '../../functions/lib/decisions/baked-ami';
+import { PipelineError } from '../../functions/lib/contracts/errors';
 
 const AMI = 'ami-0dddddddddddddddd';
 const BASE = 'ami-0cccccccccccccccc';

@@ -1,4 +1,4 @@
-import { RETRY_AFTER_MINUTES, decideBaseAmiCheck, type BaseAmiCheckState } from '../../functions/lib/base-ami-check';
+import { RETRY_AFTER_MINUTES, decideBaseAmiCheck, type BaseAmiCheckState } from '../../functions/lib/decisions/base-ami-check';
 import type { BaseAmiAttempts } from '../../functions/lib/contracts';
 
 const NEW_BASE = 'ami-0cccccccccccccccc';

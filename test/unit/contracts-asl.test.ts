@@ -1,7 +1,7 @@
-/** The state machine definition speaks the same names as the code (functions/lib/contracts.ts, errors.ts). */
+/** The state machine definition speaks the same names as the code (functions/lib/contracts/index.ts, errors.ts). */
 import { BUILD_OVERRIDES, PIPELINE_STEPS, RUN_STATUSES } from '../../functions/lib/contracts';
-import { ERROR_NAMES } from '../../functions/lib/errors';
-import { BRANCH_ENDINGS } from '../../functions/lib/rollout';
+import { ERROR_NAMES } from '../../functions/lib/contracts/errors';
+import { BRANCH_ENDINGS } from '../../functions/lib/decisions/rollout';
 import { allStates, substitutedDefinition } from '../../local/state-machine';
 
 const definition = substitutedDefinition();

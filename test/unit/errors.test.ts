@@ -5,7 +5,7 @@ import {
   PipelineError,
   asTransientWhenRetryable,
   isAwsError,
-} from '../../functions/lib/errors';
+} from '../../functions/lib/contracts/errors';
 
 /** An error shaped like an AWS SDK v3 service exception. */
 function awsError(name: string, message: string, extra: Record<string, unknown> = {}): Error {

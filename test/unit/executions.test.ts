@@ -1,4 +1,4 @@
-import { executionName, runToGiveWayTo, stateMachineArnOf } from '../../functions/lib/executions';
+import { executionName, runToGiveWayTo, stateMachineArnOf } from '../../functions/lib/contracts/executions';
 
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-ami-pipeline-prod';
 const arn = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:${name}`;

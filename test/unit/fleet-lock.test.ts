@@ -1,5 +1,5 @@
 import type { FleetLock } from '../../functions/lib/contracts';
-import { decideLock, isChildExecution } from '../../functions/lib/fleet-lock';
+import { decideLock, isChildExecution } from '../../functions/lib/decisions/fleet-lock';
 
 const EXEC = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:${name}`;
 const MINE = EXEC('manual-2');

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { ERROR_NAMES, PipelineError } from '../../functions/lib/errors';
+import { ERROR_NAMES, PipelineError } from '../../functions/lib/contracts/errors';
 import {
   ERROR_MESSAGE_LIMIT,
   baseAmiArchitecture,

@@ -1,4 +1,4 @@
-import { previousDistinctValue } from '../../functions/lib/history';
+import { previousDistinctValue } from '../../functions/lib/decisions/history';
 
 const A = 'ami-0aaaaaaaaaaaaaaaa';
 const B = 'ami-0bbbbbbbbbbbbbbbb';

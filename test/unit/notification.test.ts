@@ -1,7 +1,7 @@
 import { RUN_STATUSES, type Wave } from '../../functions/lib/contracts';
-import { clusterCondition, composeNotification, failedBuildOf, formatDuration, type RunDocument } from '../../functions/lib/notification';
-import type { RunPlan } from '../../functions/lib/plan';
-import type { BranchEnding, ClusterResult, RolloutState } from '../../functions/lib/rollout';
+import { clusterCondition, composeNotification, failedBuildOf, formatDuration, type RunDocument } from '../../functions/lib/decisions/notification';
+import type { RunPlan } from '../../functions/lib/contracts/plan';
+import type { BranchEnding, ClusterResult, RolloutState } from '../../functions/lib/decisions/rollout';
 
 const REGION = 'eu-west-1';
 const EXEC_ID = `arn:aws:states:${REGION}:123456789012:execution:ecs-ami-pipeline-prod:weekly-2026-01-01`;

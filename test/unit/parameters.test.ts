@@ -1,6 +1,6 @@
 import { GetParameterCommand, GetParameterHistoryCommand, ParameterNotFound, PutParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parameterHistory, readJsonParameter, readParameter, writeParameter } from '../../functions/lib/parameters';
+import { parameterHistory, readJsonParameter, readParameter, writeParameter } from '../../functions/lib/aws/parameters';
 
 const ssmMock = mockClient(SSMClient);
 const ssm = new SSMClient({ region: 'eu-west-1' });

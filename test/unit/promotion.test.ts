@@ -1,5 +1,5 @@
 import type { ClusterRecord, ClusterTarget, PromotionRecord } from '../../functions/lib/contracts';
-import { chooseRollbackTarget, decidePromotion, type PromotionHistory } from '../../functions/lib/promotion';
+import { chooseRollbackTarget, decidePromotion, type PromotionHistory } from '../../functions/lib/decisions/promotion';
 
 const A = 'ami-0aaaaaaaaaaaaaaaa';
 const B = 'ami-0bbbbbbbbbbbbbbbb';

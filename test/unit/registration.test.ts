@@ -1,4 +1,4 @@
-import { assessRegistration, autoScalingGroupOf, type ContainerInstanceView } from '../../functions/lib/registration';
+import { assessRegistration, autoScalingGroupOf, type ContainerInstanceView } from '../../functions/lib/decisions/registration';
 
 const NEW = 'ami-0bbbbbbbbbbbbbbbb';
 const OLD = 'ami-0aaaaaaaaaaaaaaaa';

@@ -1,6 +1,6 @@
 import type { Wave } from '../../functions/lib/contracts';
-import { InvalidRequestError } from '../../functions/lib/errors';
-import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches, type RunRequest, type WaveOrderBreach } from '../../functions/lib/request';
+import { InvalidRequestError } from '../../functions/lib/contracts/errors';
+import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches, type RunRequest, type WaveOrderBreach } from '../../functions/lib/decisions/request';
 
 const AMI = 'ami-0123456789abcdef0';
 

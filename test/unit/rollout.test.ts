@@ -11,7 +11,7 @@ import {
   type ClusterBranchOutput,
   type ClusterStatus,
   type RolloutState,
-} from '../../functions/lib/rollout';
+} from '../../functions/lib/decisions/rollout';
 
 const NEW = 'ami-0bbbbbbbbbbbbbbbb';
 const OLD = 'ami-0aaaaaaaaaaaaaaaa';

@@ -1,5 +1,5 @@
 import type { ClusterRecord } from '../../functions/lib/contracts';
-import { RUN_ENDS, clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../../functions/lib/run-end';
+import { RUN_ENDS, clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../../functions/lib/decisions/run-end';
 
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:weekly-1';
 const CHILD = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod/Roll-the-wave:0b1c2d3e-aaaa-bbbb-cccc-ddddeeeeffff';

@@ -7,7 +7,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { holdFleet, markNotified, notificationMarker, readLock, releaseLock, writeLock } from '../../functions/lib/run-ledger';
+import { holdFleet, markNotified, notificationMarker, readLock, releaseLock, writeLock } from '../../functions/lib/aws/run-ledger';
 import { caught } from './handlers/env';
 
 const ddbMock = mockClient(DynamoDBClient);

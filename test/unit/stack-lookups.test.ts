@@ -7,7 +7,7 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describeStack, stackEventsSince, stackOutputs, stackResources, stackView } from '../../functions/lib/stack-lookups';
+import { describeStack, stackEventsSince, stackOutputs, stackResources, stackView } from '../../functions/lib/aws/stack-lookups';
 
 const cfnMock = mockClient(CloudFormationClient);
 const cfn = new CloudFormationClient({ region: 'eu-west-1' });

@@ -1,4 +1,4 @@
-import { PipelineError } from '../../functions/lib/errors';
+import { PipelineError } from '../../functions/lib/contracts/errors';
 import {
   deadlineAfter,
   isBusy,
@@ -9,7 +9,7 @@ import {
   updateProgress,
   type StackEventView,
   type StackView,
-} from '../../functions/lib/stack';
+} from '../../functions/lib/decisions/stack';
 
 const OLD = 'ami-0aaaaaaaaaaaaaaaa';
 const NEW = 'ami-0bbbbbbbbbbbbbbbb';

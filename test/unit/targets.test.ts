@@ -1,6 +1,6 @@
 import type { ClusterTarget } from '../../functions/lib/contracts';
-import type { StackView } from '../../functions/lib/stack';
-import { preflight, targetProblems } from '../../functions/lib/targets';
+import type { StackView } from '../../functions/lib/decisions/stack';
+import { preflight, targetProblems } from '../../functions/lib/decisions/targets';
 
 const AMI = 'ami-0aaaaaaaaaaaaaaaa';
 const target = (stackName: string, clusterName = `${stackName}-cluster`, imageParameter = 'ApplicationImageId'): ClusterTarget => ({

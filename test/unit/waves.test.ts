@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../../functions/lib/errors';
+import { ConfigurationError } from '../../functions/lib/contracts/errors';
 import { LIMITS } from '../../functions/lib/contracts';
-import { allTargets, describeIssue, parseConfiguredWaves, validateWaves, wavesSchema } from '../../functions/lib/waves';
+import { allTargets, describeIssue, parseConfiguredWaves, validateWaves, wavesSchema } from '../../functions/lib/decisions/waves';
 
 const ENV = 'CLUSTER_WAVES';
 

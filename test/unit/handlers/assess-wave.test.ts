@@ -1,5 +1,5 @@
 import { handler, type AssessWaveEvent } from '../../../functions/assess-wave/handler';
-import type { BranchEnding, ClusterBranchOutput } from '../../../functions/lib/rollout';
+import type { BranchEnding, ClusterBranchOutput } from '../../../functions/lib/decisions/rollout';
 import { freezeTime } from './env';
 
 const NEW = 'ami-0bbbbbbbbbbbbbbbb';

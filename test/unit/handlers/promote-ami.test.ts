@@ -3,8 +3,8 @@ import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ClusterRecord } from '../../../functions/lib/contracts';
-import type { RunPlan } from '../../../functions/lib/plan';
-import type { RolloutState } from '../../../functions/lib/rollout';
+import type { RunPlan } from '../../../functions/lib/contracts/plan';
+import type { RolloutState } from '../../../functions/lib/decisions/rollout';
 import { handler, type PromoteAmiEvent } from '../../../functions/promote-ami/handler';
 import { caught, freezeTime, unsetEnv, useEnv } from './env';
 

@@ -2,7 +2,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { DescribeImagesCommand, EC2Client, EC2ServiceException, type Image } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { RunPlan } from '../../../functions/lib/plan';
+import type { RunPlan } from '../../../functions/lib/contracts/plan';
 import { handler, type RecordBakedAmiEvent } from '../../../functions/record-baked-ami/handler';
 import { caught, freezeTime, unsetEnv, useEnv } from './env';
 

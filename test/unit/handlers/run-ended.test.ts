@@ -4,7 +4,7 @@ import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-
 import { GetParametersCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ClusterRecord } from '../../../functions/lib/contracts';
-import type { ExecutionStatusChange } from '../../../functions/lib/run-end';
+import type { ExecutionStatusChange } from '../../../functions/lib/decisions/run-end';
 import { handler, type RunEndedEvent } from '../../../functions/run-ended/handler';
 import { caught, freezeTime, unsetEnv, useEnv } from './env';
 

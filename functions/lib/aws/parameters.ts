@@ -5,8 +5,8 @@ import {
   type ParameterType,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { isAwsError } from './errors';
-import type { ParameterVersion } from './history';
+import { isAwsError } from '../contracts/errors';
+import type { ParameterVersion } from '../decisions/history';
 
 /** The value of an SSM parameter, or undefined when it does not exist yet. */
 export async function readParameter(ssm: SSMClient, name: string): Promise<string | undefined> {

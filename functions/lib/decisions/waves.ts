@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_IMAGE_PARAMETER, LIMITS, type ClusterTarget, type Wave } from './contracts';
-import { ConfigurationError } from './errors';
+import { DEFAULT_IMAGE_PARAMETER, LIMITS, type ClusterTarget, type Wave } from '../contracts';
+import { ConfigurationError } from '../contracts/errors';
 
 // CloudFormation stack names: letters, digits and hyphens, starting with a letter, up to 128.
 const stackNameSchema = z

@@ -6,8 +6,8 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { RUN_LEDGER, type FleetLock } from './contracts';
-import { ERROR_NAMES, PipelineError, isAwsError } from './errors';
+import { RUN_LEDGER, type FleetLock } from '../contracts';
+import { ERROR_NAMES, PipelineError, isAwsError } from '../contracts/errors';
 
 /** The run ledger's DynamoDB calls (contracts.ts, RUN_LEDGER): the fleet lock and the notification markers. */
 

@@ -1,5 +1,5 @@
-import type { Wave } from './contracts';
-import { ERROR_NAMES } from './errors';
+import type { Wave } from '../contracts';
+import { ERROR_NAMES } from '../contracts/errors';
 
 /**
  * How one cluster's roll ended, as the run reports it:

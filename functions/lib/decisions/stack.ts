@@ -1,4 +1,4 @@
-import { ERROR_NAMES, PipelineError } from './errors';
+import { ERROR_NAMES, PipelineError } from '../contracts/errors';
 
 /** The parts of a CloudFormation stack description the rollout decides on. */
 export interface StackView {

@@ -1,6 +1,6 @@
-import type { PipelineStep, RunStatus } from './contracts';
-import { executionConsoleUrl, executionNameOf } from './executions';
-import type { BakedAmi, Release, RunPlan } from './plan';
+import type { PipelineStep, RunStatus } from '../contracts';
+import { executionConsoleUrl, executionNameOf } from '../contracts/executions';
+import type { BakedAmi, Release, RunPlan } from '../contracts/plan';
 import type { ClusterBehind } from './promotion';
 import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState } from './rollout';
 

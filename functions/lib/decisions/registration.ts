@@ -1,5 +1,5 @@
-import { STACK_OUTPUTS } from './contracts';
-import { ERROR_NAMES, PipelineError } from './errors';
+import { STACK_OUTPUTS } from '../contracts';
+import { ERROR_NAMES, PipelineError } from '../contracts/errors';
 
 /** A container instance as ECS reports it, reduced to what the confirmation needs. */
 export interface ContainerInstanceView {

@@ -1,5 +1,5 @@
 import { DescribeContainerInstancesCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import type { ContainerInstanceView } from './registration';
+import type { ContainerInstanceView } from '../decisions/registration';
 
 /** Every container instance ECS lists for the cluster (all but INACTIVE ones), as the confirmation and the CLI read them. */
 export async function listContainerInstances(ecs: ECSClient, cluster: string): Promise<ContainerInstanceView[]> {

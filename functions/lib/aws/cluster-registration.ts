@@ -2,9 +2,9 @@ import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-s
 import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { listContainerInstances } from './container-instances';
-import { STACK_OUTPUTS, type ClusterTarget } from './contracts';
-import { ERROR_NAMES, PipelineError } from './errors';
-import { assessRegistration, autoScalingGroupOf, type RegistrationAssessment } from './registration';
+import { STACK_OUTPUTS, type ClusterTarget } from '../contracts';
+import { ERROR_NAMES, PipelineError } from '../contracts/errors';
+import { assessRegistration, autoScalingGroupOf, type RegistrationAssessment } from '../decisions/registration';
 import { stackOutputs, stackResources } from './stack-lookups';
 
 export interface RegistrationClients {

@@ -1,5 +1,5 @@
 import { GetParametersCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { ClusterRecord, ClusterTarget, ParameterNames } from './contracts';
+import type { ClusterRecord, ClusterTarget, ParameterNames } from '../contracts';
 import { readParameter, writeParameter } from './parameters';
 
 /** The per-cluster records (contracts.ts, ClusterRecord) in SSM, one parameter per stack. */

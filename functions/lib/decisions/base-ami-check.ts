@@ -1,6 +1,6 @@
-import type { RecommendedBaseAmi } from './ami';
-import type { BaseAmiAttempts } from './contracts';
-import { executionName } from './executions';
+import type { RecommendedBaseAmi } from '../contracts/ami';
+import type { BaseAmiAttempts } from '../contracts';
+import { executionName } from '../contracts/executions';
 
 /** Minutes the check waits after the n-th failed attempt for a base before it starts the next one. */
 export const RETRY_AFTER_MINUTES = [60, 240, 960] as const;

@@ -5,8 +5,8 @@ import {
   type CloudFormationClient,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { ERROR_NAMES, PipelineError } from './errors';
-import type { StackEventView, StackView } from './stack';
+import { ERROR_NAMES, PipelineError } from '../contracts/errors';
+import type { StackEventView, StackView } from '../decisions/stack';
 
 export async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<Stack> {
   try {

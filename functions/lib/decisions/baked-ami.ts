@@ -1,8 +1,8 @@
 import type { Image } from '@aws-sdk/client-ec2';
-import { isAmiId } from './ami';
-import { tagValue } from './aws-lookups';
-import { AMI_TAGS, BUILD_EXPORTS, MANAGED_BY_VALUE } from './contracts';
-import { ERROR_NAMES, PipelineError } from './errors';
+import { isAmiId } from '../contracts/ami';
+import { tagValue } from '../contracts/ami';
+import { AMI_TAGS, BUILD_EXPORTS, MANAGED_BY_VALUE } from '../contracts';
+import { ERROR_NAMES, PipelineError } from '../contracts/errors';
 
 export interface ExportedVariable {
   Name?: string;

@@ -1,9 +1,9 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeClustersCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import pLimit from 'p-limit';
-import type { ClusterTarget } from './contracts';
-import { PipelineError } from './errors';
-import type { StackView } from './stack';
+import type { ClusterTarget } from '../contracts';
+import { PipelineError } from '../contracts/errors';
+import type { StackView } from '../decisions/stack';
 import { describeStack, stackView } from './stack-lookups';
 
 /** At most this many DescribeStacks calls at once: CloudFormation's describe rate is shared by the account. */

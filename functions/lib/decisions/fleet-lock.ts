@@ -1,4 +1,4 @@
-import type { FleetLock } from './contracts';
+import type { FleetLock } from '../contracts';
 
 /**
  * Who may roll the fleet. The lock itself is a conditional write in the run ledger (run-ledger.ts);

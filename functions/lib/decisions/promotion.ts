@@ -1,4 +1,4 @@
-import type { ClusterRecord, ClusterTarget, PromotionRecord } from './contracts';
+import type { ClusterRecord, ClusterTarget, PromotionRecord } from '../contracts';
 
 /**
  * What `ami/current` may say, and where a rollback goes, decided from the per-cluster records.

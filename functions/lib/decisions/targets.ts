@@ -1,4 +1,4 @@
-import type { ClusterTarget } from './contracts';
+import type { ClusterTarget } from '../contracts';
 import { isBusy, stackParameter, type StackView } from './stack';
 
 /**

@@ -1,4 +1,4 @@
-import type { Trigger, Wave } from './contracts';
+import type { Trigger, Wave } from './index';
 
 /** What "Check the request" decided this run will do; every later step reads it from `$.plan`. */
 export interface RunPlan {

@@ -1,9 +1,9 @@
 import { DescribeImagesCommand, type EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { parseRecommendedBaseAmi, type RecommendedBaseAmi } from './ami';
-import { isAwsError } from './errors';
-import type { ExecutionSummary } from './executions';
+import { parseRecommendedBaseAmi, type RecommendedBaseAmi } from '../contracts/ami';
+import { isAwsError } from '../contracts/errors';
+import type { ExecutionSummary } from '../contracts/executions';
 
 /** The image, or undefined when EC2 does not know it in this region. */
 export async function describeImage(ec2: EC2Client, amiId: string): Promise<Image | undefined> {
@@ -14,10 +14,6 @@ export async function describeImage(ec2: EC2Client, amiId: string): Promise<Imag
     if (isAwsError(error, 'InvalidAMIID.NotFound') || isAwsError(error, 'InvalidAMIID.Unavailable')) return undefined;
     throw error;
   }
-}
-
-export function tagValue(image: Image | undefined, key: string): string | undefined {
-  return image?.Tags?.find((t) => t.Key === key)?.Value;
 }
 
 /** Executions of the state machine that are still running. */

@@ -1,3 +1,4 @@
+import type { Image } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 
 /** EC2 image ids: `ami-` and 8 (old) or 17 hex digits. */
@@ -52,4 +53,9 @@ export function parseRecommendedBaseAmi(parameterName: string, value: unknown): 
     ecsAgentVersion: parsed.data.ecs_agent_version,
     ecsRuntimeVersion: parsed.data.ecs_runtime_version,
   };
+}
+
+/** The value of one tag of an image as EC2 describes it. */
+export function tagValue(image: Image | undefined, key: string): string | undefined {
+  return image?.Tags?.find((t) => t.Key === key)?.Value;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { amiIdSchema } from './ami';
-import { TRIGGERS, type ClusterTarget, type Wave } from './contracts';
-import { InvalidRequestError } from './errors';
+import { amiIdSchema } from '../contracts/ami';
+import { TRIGGERS, type ClusterTarget, type Wave } from '../contracts';
+import { InvalidRequestError } from '../contracts/errors';
 import { issuePath } from './waves';
 
 /**

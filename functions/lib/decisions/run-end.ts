@@ -1,6 +1,6 @@
-import type { ClusterRecord, ClusterTarget } from './contracts';
+import type { ClusterRecord, ClusterTarget } from '../contracts';
 import { isChildExecution } from './fleet-lock';
-import { executionConsoleUrl, executionNameOf } from './executions';
+import { executionConsoleUrl, executionNameOf } from '../contracts/executions';
 
 /**
  * What to do when a run has ended, however it ended: EventBridge reports every end, at least once.

@@ -1,12 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { RecommendedBaseAmi } from './ami';
+import type { RecommendedBaseAmi } from '../contracts/ami';
 import { recommendedBaseAmi } from './aws-lookups';
-import { decideBaseAmiCheck, type BaseAmiCheckState } from './base-ami-check';
-import { parameterNames, recommendedBaseAmiParameter, type BaseAmiArchitecture, type BaseAmiAttempts } from './contracts';
-import { isAwsError } from './errors';
-import { executionArnFor } from './executions';
+import { decideBaseAmiCheck, type BaseAmiCheckState } from '../decisions/base-ami-check';
+import { parameterNames, recommendedBaseAmiParameter, type BaseAmiArchitecture, type BaseAmiAttempts } from '../contracts';
+import { isAwsError } from '../contracts/errors';
+import { executionArnFor } from '../contracts/executions';
 import { readJsonParameter, readParameter, writeParameter } from './parameters';
 import { readLock } from './run-ledger';
 

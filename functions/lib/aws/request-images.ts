@@ -1,12 +1,13 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { describeImage, tagValue } from './aws-lookups';
+import { tagValue } from '../contracts/ami';
+import { describeImage } from './aws-lookups';
 import { readClusterRecords } from './cluster-records';
-import { AMI_TAGS, MANAGED_BY_VALUE, type ClusterTarget, type ParameterNames, type PromotionRecord } from './contracts';
-import { InvalidRequestError } from './errors';
+import { AMI_TAGS, MANAGED_BY_VALUE, type ClusterTarget, type ParameterNames, type PromotionRecord } from '../contracts';
+import { InvalidRequestError } from '../contracts/errors';
 import { parameterHistory, readParameter } from './parameters';
-import type { RunPlan } from './plan';
-import { chooseRollbackTarget, type PromotionHistory } from './promotion';
+import type { RunPlan } from '../contracts/plan';
+import { chooseRollbackTarget, type PromotionHistory } from '../decisions/promotion';
 
 /**
  * The images a request names, checked against EC2. Shared by "Check the request" and the ops CLI,
