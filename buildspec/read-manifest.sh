@@ -43,7 +43,7 @@ main() {
   [[ -n "$entry" ]] || die "artifact_id '$artifact_id' has no AMI in region $region"
 
   local ami_region="${entry%%:*}" ami_id="${entry#*:}"
-  [[ "$entry" == *:* && "$ami_region" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ && "$ami_id" =~ ^ami-[0-9a-f]{8,17}$ ]] ||
+  [[ "$entry" == *:* && "$ami_region" =~ ^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$ && "$ami_id" =~ ^ami-[0-9a-f]{8,17}$ ]] ||
     die "artifact_id '$artifact_id' does not name an AMI as region:ami-id"
 
   local source_ami

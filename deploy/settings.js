@@ -26,6 +26,15 @@ async function validatedWaves(resolveVariable) {
   }
 }
 
+async function validatedArchitecture(resolveVariable) {
+  const { BASE_AMI_ARCHITECTURES } = requireTs('functions/lib/contracts/index.ts');
+  const value = await param(resolveVariable, 'baseAmiArchitecture');
+  if (!BASE_AMI_ARCHITECTURES.includes(value)) {
+    throw paramError(`serverless.yml params.<stage>.baseAmiArchitecture must be ${BASE_AMI_ARCHITECTURES.join(' or ')}; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 function gitCommit() {
   if (process.env.GIT_COMMIT) return process.env.GIT_COMMIT;
   try {
@@ -104,14 +113,15 @@ module.exports = {
     String(boundedNumber('baseAmiMaxAttempts', await param(resolveVariable, 'baseAmiMaxAttempts'), 1, 10, 'runs the base-AMI check starts for one base')),
   dataVolumeSizeGb: async ({ resolveVariable }) =>
     String(boundedNumber('dataVolumeSizeGb', await param(resolveVariable, 'dataVolumeSizeGb'), 1, 16384, 'an EBS gp3 volume size in GiB')),
-  baseAmiArchitecture: async ({ resolveVariable }) => {
-    const { BASE_AMI_ARCHITECTURES } = requireTs('functions/lib/contracts/index.ts');
-    const value = await param(resolveVariable, 'baseAmiArchitecture');
-    if (!BASE_AMI_ARCHITECTURES.includes(value)) {
-      throw paramError(
-        `serverless.yml params.<stage>.baseAmiArchitecture must be ${BASE_AMI_ARCHITECTURES.join(' or ')}; got ${JSON.stringify(value)}`,
-      );
-    }
-    return value;
+  baseAmiArchitecture: async ({ resolveVariable }) => validatedArchitecture(resolveVariable),
+  // Empty: the default build type for baseAmiArchitecture. Set: it must run that architecture (an arm64
+  // base on the x86 default used to package fine and fail in CodeBuild at the first bake).
+  buildInstanceType: async ({ resolveVariable }) => {
+    const architecture = await validatedArchitecture(resolveVariable);
+    const { buildInstanceTypeFor } = requireTs('functions/lib/decisions/instance-types.ts');
+    const raw = await param(resolveVariable, 'buildInstanceType');
+    const result = buildInstanceTypeFor(architecture, raw === undefined || raw === null ? '' : String(raw));
+    if (!result.ok) throw paramError(`serverless.yml params.<stage>.buildInstanceType: ${result.problem}`);
+    return result.instanceType;
   },
 };

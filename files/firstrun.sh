@@ -58,7 +58,7 @@ validate_inputs() {
   # These end up in ecs.config, systemd units and TOML: reject anything that could break out.
   [[ "$ECS_CLUSTER" =~ ^[A-Za-z0-9_-]{1,255}$ ]] ||
     die "ECS_CLUSTER '$ECS_CLUSTER' is not a valid cluster name (letters, digits, - and _)"
-  [[ "$AWS_DEFAULT_REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] ||
+  [[ "$AWS_DEFAULT_REGION" =~ ^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$ ]] ||
     die "AWS_DEFAULT_REGION '$AWS_DEFAULT_REGION' is not a region name"
   if [[ -n "${PROXY_URL:-}" && ! "$PROXY_URL" =~ ^([a-z]+://)?[^[:space:]\"\'\\]+$ ]]; then
     die "PROXY_URL '$PROXY_URL' must be a URL such as http://proxy.example.com:3128 without spaces or quotes"

@@ -234,6 +234,21 @@ EOF
   [ -z "$(find "$ROOT" -type f)" ]
 }
 
+@test "accepts every region name shape (eusc-de-east-1, us-gov-west-1) and rejects others before writing anything" {
+  local region
+  for region in eusc-de-east-1 us-gov-west-1; do
+    rm -rf "${ROOT:?}"/*
+    AWS_DEFAULT_REGION="$region" run "$FIRSTRUN"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.agent.region' "$ROOT/$CWAGENT_ETC/amazon-cloudwatch-agent.json")" = "$region" ]
+  done
+  rm -rf "${ROOT:?}"/*
+  AWS_DEFAULT_REGION='eu-west-1; reboot' run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"is not a region name"* ]]
+  [ -z "$(find "$ROOT" -type f)" ]
+}
+
 @test "keeps a private ecs.config private" {
   mkdir -p "$ROOT/etc/ecs"
   printf 'ECS_ENGINE_AUTH_TYPE=docker\n' >"$ROOT/etc/ecs/ecs.config"

@@ -56,6 +56,14 @@ EOF
   [[ "$output" == *"AMI_REGION=eu-west-1"* ]]
 }
 
+@test "accepts every region name shape: a European Sovereign Cloud region" {
+  local file
+  file="$(manifest_with '.builds[1].artifact_id = "eusc-de-east-1:ami-0123456789abcdef0"')"
+  run "$SCRIPT" "$file"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"AMI_REGION=eusc-de-east-1"* ]]
+}
+
 @test "fails clearly when the manifest is missing" {
   run "$SCRIPT" "$BATS_TEST_TMPDIR/nowhere.json"
   [ "$status" -ne 0 ]

@@ -85,6 +85,8 @@ describe.each([
       : '';
     expect(sha).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(project.Properties.Source.Location)).toContain(`packer-assets/${sha}.zip`);
+    // buildInstanceType left empty: the default of the x86_64 base.
+    expect((project.Properties.Environment.EnvironmentVariables as { Name: string; Value: string }[]).find((v) => v.Name === 'BUILD_INSTANCE_TYPE')?.Value).toBe('t3.medium');
   });
 
   it('writes the Packer assets zip next to the function artifacts, with the digest the template names', () => {
@@ -207,7 +209,7 @@ describe('bad configuration fails the packaging with the param named', () => {
   // The resolvers osls calls (deploy/settings.js, deploy/optional.js), with osls's resolveVariable.
   const settings = require('../../deploy/settings') as Record<string, (a: { resolveVariable: (v: string) => Promise<unknown> }) => Promise<unknown>>;
   const optional = require('../../deploy/optional') as typeof settings;
-  const DEFAULTS: Record<string, unknown> = { waves: [], registrationTimeoutSeconds: 900, maxRolloutMinutes: 240, baseAmiMaxAttempts: 3, buildVpcId: '', buildSubnetId: '', opsEmail: '' };
+  const DEFAULTS: Record<string, unknown> = { baseAmiArchitecture: 'x86_64', buildInstanceType: '', waves: [], registrationTimeoutSeconds: 900, maxRolloutMinutes: 240, baseAmiMaxAttempts: 3, buildVpcId: '', buildSubnetId: '', opsEmail: '' };
   const resolving = (params: Record<string, unknown>) => ({
     resolveVariable: async (name: string) => ({ ...DEFAULTS, ...params })[name.replace(/^param:/, '')],
   });
@@ -230,10 +232,24 @@ describe('bad configuration fails the packaging with the param named', () => {
       { ebsKmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555', 'self:provider.region': 'us-east-1' },
       /ebsKmsKeyId names a key in eu-west-1, but the stage deploys to us-east-1/,
     ],
+    // An arm64 base on the x86 default packaged fine and failed at the first bake in CodeBuild.
+    ['buildInstanceType', settings.buildInstanceType, { baseAmiArchitecture: 'arm64', buildInstanceType: 't3.medium' }, /params\.<stage>\.buildInstanceType: t3\.medium runs x86_64, but baseAmiArchitecture is arm64/],
+    ['buildInstanceType', settings.buildInstanceType, { buildInstanceType: 'c7g.large' }, /c7g\.large runs arm64, but baseAmiArchitecture is x86_64/],
+    ['buildInstanceType', settings.buildInstanceType, { buildInstanceType: 'big' }, /"big" is not an EC2 instance type/],
+    ['baseAmiArchitecture', settings.buildInstanceType, { baseAmiArchitecture: 'aarch64' }, /baseAmiArchitecture must be x86_64 or arm64; got "aarch64"/],
     // The IAM resolver reads the same param through the same check (deploy/iam.js).
     ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {
     await expect(resolver!(resolving(params))).rejects.toThrow(named);
+  });
+
+  it.each([
+    ['x86_64', '', 't3.medium'],
+    ['arm64', '', 't4g.medium'],
+    ['arm64', 'c7g.xlarge', 'c7g.xlarge'],
+    ['x86_64', 'm6i.large', 'm6i.large'],
+  ])('the build instance for %s with buildInstanceType %j is %s', async (baseAmiArchitecture, buildInstanceType, expected) => {
+    await expect(settings.buildInstanceType!(resolving({ baseAmiArchitecture, buildInstanceType }))).resolves.toBe(expected);
   });
 
   it.each([
