@@ -15,6 +15,9 @@
 #   ECS_AGENT_METADATA_URL        agent introspection endpoint (default http://localhost:51678/v1/metadata)
 #   HEALTHCHECK_TIMEOUT_SECONDS   how long to wait for the agent to join the cluster (default 300)
 #   HEALTHCHECK_INTERVAL_SECONDS  pause between polls (default 5)
+#   CWAGENT_CTL                   the CloudWatch agent's control script
+#                                 (default /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl)
+#   CWAGENT_START_SECONDS         how long the CloudWatch agent has to report running (default 30)
 #   services are driven through the systemctl found on PATH.
 #
 # Every file is rewritten whole (never appended to), so running the script twice leaves the
@@ -30,6 +33,8 @@ readonly INTERVAL_SECONDS="${HEALTHCHECK_INTERVAL_SECONDS:-5}"
 # Docker socket must never go through the proxy.
 readonly NO_PROXY_LIST="169.254.169.254,169.254.170.2,/var/run/docker.sock"
 readonly CWAGENT_ETC="/opt/aws/amazon-cloudwatch-agent/etc"
+readonly CWAGENT_CTL="${CWAGENT_CTL:-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl}"
+readonly CWAGENT_START_SECONDS="${CWAGENT_START_SECONDS:-30}"
 readonly MANAGED_BY="# Managed by /opt/ecs-ami-pipeline/firstrun.sh; rewritten on every run."
 
 log() {
@@ -67,6 +72,8 @@ validate_inputs() {
     die "HEALTHCHECK_TIMEOUT_SECONDS '$TIMEOUT_SECONDS' is not a whole number of seconds"
   [[ "$INTERVAL_SECONDS" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
     die "HEALTHCHECK_INTERVAL_SECONDS '$INTERVAL_SECONDS' is not a number of seconds"
+  [[ "$CWAGENT_START_SECONDS" =~ ^[0-9]+$ ]] ||
+    die "CWAGENT_START_SECONDS '$CWAGENT_START_SECONDS' is not a whole number of seconds"
 }
 
 # write_file PATH MODE: replaces PATH with stdin atomically; leaves it untouched when the
@@ -183,14 +190,35 @@ configure_cloudwatch_agent_logs() {
     }' | write_file "$CWAGENT_ETC/amazon-cloudwatch-agent.json" 0644
 }
 
-# The agent's service translates the JSON on every start, so a restart applies it. Docker
-# and the ECS agent were disabled in the image: enabling them keeps them running across
+# fetch-config translates and validates the JSON and -s restarts the agent on it: a broken
+# configuration fails here, where a restart of the agent's simple unit would have succeeded and
+# shipped no logs. Then the agent must report running within CWAGENT_START_SECONDS.
+start_cloudwatch_agent() {
+  local config output state="" deadline
+  config="file:$(target "$CWAGENT_ETC/amazon-cloudwatch-agent.json")"
+  if ! output="$("$CWAGENT_CTL" -a fetch-config -m ec2 -c "$config" -s 2>&1)"; then
+    # The end of what it said (${output: -500} would be empty for a shorter text).
+    ((${#output} <= 500)) || output="...${output:${#output}-500}"
+    die "the CloudWatch agent refused its configuration ${config}: ${output}"
+  fi
+  deadline=$((SECONDS + CWAGENT_START_SECONDS))
+  while true; do
+    state="$("$CWAGENT_CTL" -a status -m ec2 2>/dev/null | jq -r '.status // empty' 2>/dev/null || true)"
+    [[ "$state" == "running" ]] && return 0
+    if ((SECONDS >= deadline)); then
+      die "the CloudWatch agent is not running ${CWAGENT_START_SECONDS}s after it was started (status: ${state:-unknown}); see /opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log"
+    fi
+    sleep "$INTERVAL_SECONDS"
+  done
+}
+
+# Docker and the ECS agent were disabled in the image: enabling them keeps them running across
 # reboots. --no-block queues the starts instead of waiting on them, so a start that never
 # happens ends in the health check's timeout and message, never in a hang.
 start_services() {
   systemctl daemon-reload
   systemctl enable amazon-cloudwatch-agent.service docker.service ecs.service
-  systemctl restart amazon-cloudwatch-agent.service
+  start_cloudwatch_agent
   systemctl start --no-block docker.service
   systemctl start --no-block ecs.service
   log "started the CloudWatch agent; Docker and the ECS agent are starting"

@@ -35,6 +35,10 @@ teardown_file() {
 setup() {
   setup_stubs
   stub systemctl 'if [[ "$1" == "is-active" ]]; then echo activating; exit 3; fi'
+  # The agent's control script: accepts the configuration, then reports running.
+  stub amazon-cloudwatch-agent-ctl 'if [[ "$2" == "status" ]]; then echo "{\"status\": \"running\", \"configstatus\": \"configured\"}"; fi'
+  export CWAGENT_CTL="$STUB_BIN/amazon-cloudwatch-agent-ctl"
+  export CWAGENT_START_SECONDS=1
   ROOT="$BATS_TEST_TMPDIR/root"
   mkdir -p "$ROOT"
   export FIRSTRUN_ROOT="$ROOT"
@@ -136,16 +140,33 @@ EOF
 EOF
 }
 
-@test "starts the CloudWatch agent, Docker and the ECS agent through systemctl, without blocking" {
+@test "starts the CloudWatch agent through fetch-config, then Docker and the ECS agent without blocking" {
   run "$FIRSTRUN"
   [ "$status" -eq 0 ]
-  diff -u - "$STUB_LOG" <<'EOF'
+  diff -u - "$STUB_LOG" <<EOF
 systemctl daemon-reload
 systemctl enable amazon-cloudwatch-agent.service docker.service ecs.service
-systemctl restart amazon-cloudwatch-agent.service
+amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:$ROOT/$CWAGENT_ETC/amazon-cloudwatch-agent.json -s
+amazon-cloudwatch-agent-ctl -a status -m ec2
 systemctl start --no-block docker.service
 systemctl start --no-block ecs.service
 EOF
+}
+
+@test "fails, naming the configuration, when the CloudWatch agent refuses it, and starts nothing else" {
+  stub amazon-cloudwatch-agent-ctl 'echo "E! Invalid Json input schema."; exit 1'
+  run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"the CloudWatch agent refused its configuration file:$ROOT/$CWAGENT_ETC/amazon-cloudwatch-agent.json: E! Invalid Json input schema."* ]]
+  refute_line_in "$STUB_LOG" '^systemctl start'
+}
+
+@test "fails when the CloudWatch agent does not report running in time, with its last status" {
+  stub amazon-cloudwatch-agent-ctl 'if [[ "$2" == "status" ]]; then echo "{\"status\": \"stopped\"}"; fi'
+  run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"the CloudWatch agent is not running 1s after it was started (status: stopped)"* ]]
+  refute_line_in "$STUB_LOG" '^systemctl start'
 }
 
 @test "succeeds once the endpoint reports the configured cluster" {
