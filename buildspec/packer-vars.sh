@@ -9,7 +9,7 @@
 #   AMI_NAME_PREFIX         -> ami_name_prefix   TIMEZONE            -> timezone
 #   BUILD_INSTANCE_TYPE     -> instance_type     DATA_VOLUME_SIZE_GB -> data_volume_size_gb
 #   BUILD_SUBNET_ID, BUILD_VPC_ID -> subnet_id, vpc_id (both or neither)
-#   EBS_KMS_KEY_ID          -> kms_key_id
+#   EBS_KMS_KEY_ID          -> kms_key_id        OS_RELEASE_VERSION  -> os_release_version
 # A build subnet means a private build: the instance gets no public address, Packer connects
 # to its private IP (CodeBuild must then run in that VPC), and SSH is opened to the VPC's
 # CIDR blocks, read with `aws ec2 describe-vpcs`, instead of the builder's public IP.
@@ -54,6 +54,7 @@ main() {
     --arg subnet_id "$subnet" \
     --arg vpc_id "$vpc" \
     --arg kms_key_id "${EBS_KMS_KEY_ID:-}" \
+    --arg os_release_version "${OS_RELEASE_VERSION:-}" \
     --argjson cidrs "$cidrs_json" '
       {
         region: $region,
@@ -67,7 +68,8 @@ main() {
         data_volume_size_gb: (if $data_volume_size_gb == "" then "" else ($data_volume_size_gb | tonumber) end),
         subnet_id: $subnet_id,
         vpc_id: $vpc_id,
-        kms_key_id: $kms_key_id
+        kms_key_id: $kms_key_id,
+        os_release_version: $os_release_version
       }
       | with_entries(select(.value != ""))
       + (if $subnet_id == "" then {} else

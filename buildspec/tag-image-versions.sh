@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Sets the EcsAgentVersion and DockerVersion tags (AMI_TAGS in functions/lib/contracts/index.ts) on
+# Sets the EcsAgentVersion, DockerVersion and OsRelease tags (AMI_TAGS in functions/lib/contracts/index.ts) on
 # the new AMI and on each of its snapshots, from the image-versions.json that
 # packer/scripts/versions.sh wrote on the build instance. Packer can only tag with values
-# known before the build, so the template tags both "pending" and this step replaces them;
+# known before the build, so the template tags them "pending" and this step replaces them;
 # if it fails, the build fails and the pipeline does not record the image.
 #
 # Usage: tag-image-versions.sh AMI_ID REGION VERSIONS_FILE
@@ -23,11 +23,13 @@ main() {
   [[ "$ami_id" =~ ^ami-[0-9a-f]{8,17}$ ]] || die "'$ami_id' is not an AMI id"
   [[ -s "$versions_file" ]] || die "no versions file at $versions_file: did the versions provisioner run?"
 
-  local ecs_agent docker
+  local ecs_agent docker os_release
   ecs_agent="$(jq -r '.ecs_agent_version // empty' "$versions_file")" || die "$versions_file is not valid JSON"
   docker="$(jq -r '.docker_version // empty' "$versions_file")"
+  os_release="$(jq -r '.os_release_version // empty' "$versions_file")"
   [[ "$ecs_agent" =~ $VERSION_PATTERN ]] || die "$versions_file has no usable ecs_agent_version (got '$ecs_agent')"
   [[ "$docker" =~ $VERSION_PATTERN ]] || die "$versions_file has no usable docker_version (got '$docker')"
+  [[ "$os_release" =~ $VERSION_PATTERN ]] || die "$versions_file has no usable os_release_version (got '$os_release')"
 
   local snapshots
   snapshots="$(aws ec2 describe-images --region "$region" --image-ids "$ami_id" \
@@ -42,9 +44,9 @@ main() {
   ((${#resources[@]} > 1)) || die "$ami_id has no EBS snapshots to tag"
 
   aws ec2 create-tags --region "$region" --resources "${resources[@]}" \
-    --tags "Key=EcsAgentVersion,Value=${ecs_agent}" "Key=DockerVersion,Value=${docker}"
-  printf 'tag-image-versions.sh: tagged %s with EcsAgentVersion=%s DockerVersion=%s\n' \
-    "${resources[*]}" "$ecs_agent" "$docker"
+    --tags "Key=EcsAgentVersion,Value=${ecs_agent}" "Key=DockerVersion,Value=${docker}" "Key=OsRelease,Value=${os_release}"
+  printf 'tag-image-versions.sh: tagged %s with EcsAgentVersion=%s DockerVersion=%s OsRelease=%s\n' \
+    "${resources[*]}" "$ecs_agent" "$docker" "$os_release"
 }
 
 main "$@"

@@ -114,6 +114,17 @@ module.exports = {
   dataVolumeSizeGb: async ({ resolveVariable }) =>
     String(boundedNumber('dataVolumeSizeGb', await param(resolveVariable, 'dataVolumeSizeGb'), 1, 16384, 'an EBS gp3 volume size in GiB')),
   baseAmiArchitecture: async ({ resolveVariable }) => validatedArchitecture(resolveVariable),
+  osReleaseVersion: async ({ resolveVariable }) => {
+    const { OS_RELEASE_VERSION_PATTERN } = requireTs('functions/lib/contracts/index.ts');
+    const raw = await param(resolveVariable, 'osReleaseVersion');
+    const value = raw === undefined || raw === null || String(raw).trim() === '' ? 'latest' : String(raw).trim();
+    if (!OS_RELEASE_VERSION_PATTERN.test(value)) {
+      throw paramError(
+        `serverless.yml params.<stage>.osReleaseVersion must be latest or an Amazon Linux 2023 release such as 2023.9.20251110 (dnf --releasever); got ${JSON.stringify(raw)}`,
+      );
+    }
+    return value;
+  },
   // Empty: the default build type for baseAmiArchitecture. Set: it must run that architecture (an arm64
   // base on the x86 default used to package fine and fail in CodeBuild at the first bake).
   buildInstanceType: async ({ resolveVariable }) => {

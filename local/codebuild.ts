@@ -121,6 +121,8 @@ export function simulatedBake(options: SimulatedBuildOptions) {
       [AMI_TAGS.sourceAmiName]: source?.Name ?? '',
       [AMI_TAGS.ecsAgentVersion]: versions?.ecsAgentVersion ?? 'unknown',
       [AMI_TAGS.dockerVersion]: versions?.ecsRuntimeVersion ?? 'unknown',
+      // dnf --releasever: a pinned release is reached as it is; `latest` stands in as the base's own.
+      [AMI_TAGS.osRelease]: osReleaseReached(env[BUILD_PROJECT_ENV.osReleaseVersion], source?.Name),
       [AMI_TAGS.timezone]: env[BUILD_PROJECT_ENV.timezone] || 'UTC',
       [AMI_TAGS.buildId]: buildId,
       [AMI_TAGS.gitCommit]: env[BUILD_OVERRIDES.gitCommit] ?? '',
@@ -160,4 +162,10 @@ export function simulatedBake(options: SimulatedBuildOptions) {
       },
     };
   };
+}
+
+/** The Amazon Linux release a simulated bake reaches: the pinned one, else the base image's (from its name). */
+function osReleaseReached(pinned: string | undefined, baseName: string | undefined): string {
+  if (pinned && pinned !== 'latest') return pinned;
+  return /-(2023\.\d+\.\d{8})-/.exec(baseName ?? '')?.[1] ?? 'unknown';
 }

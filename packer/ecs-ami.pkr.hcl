@@ -18,9 +18,9 @@ locals {
   firstrun_path = "/opt/ecs-ami-pipeline/firstrun.sh"
 
   # The keys are AMI_TAGS of functions/lib/contracts/index.ts; the retention and rollback logic
-  # select images on ManagedBy. Docker and the ECS agent versions are only known on the
+  # select images on ManagedBy. Docker, the ECS agent and the OS release are only known on the
   # build instance: packer/scripts/versions.sh records them and buildspec/tag-image-versions.sh
-  # overwrites the two "pending" values on the AMI and its snapshots after the build.
+  # overwrites the three "pending" values on the AMI and its snapshots after the build.
   image_tags = {
     Name               = local.ami_name
     ManagedBy          = "ecs-ami-pipeline"
@@ -28,6 +28,7 @@ locals {
     SourceAmiName      = "{{ .SourceAMIName }}"
     EcsAgentVersion    = "pending"
     DockerVersion      = "pending"
+    OsRelease          = "pending"
     Timezone           = var.timezone
     BuildId            = var.build_id
     GitCommit          = var.git_commit
@@ -147,8 +148,9 @@ build {
   }
 
   provisioner "shell" {
-    script          = "${path.root}/scripts/packages.sh"
-    execute_command = local.sudo_execute
+    script           = "${path.root}/scripts/packages.sh"
+    execute_command  = local.sudo_execute
+    environment_vars = ["OS_RELEASE_VERSION=${var.os_release_version}"]
   }
 
   provisioner "shell" {

@@ -31,6 +31,17 @@ variable "instance_type" {
   default     = "t3.medium"
 }
 
+variable "os_release_version" {
+  type        = string
+  description = "Amazon Linux release dnf upgrades the image to: latest, or a pinned release such as 2023.9.20251110 (dnf --releasever)."
+  default     = "latest"
+
+  validation {
+    condition     = can(regex("^(latest|2023\\.[0-9]{1,3}\\.[0-9]{8})$", var.os_release_version))
+    error_message = "The os_release_version variable must be latest or a release such as 2023.9.20251110."
+  }
+}
+
 variable "timezone" {
   type        = string
   description = "IANA time zone of the image (for example Europe/Berlin)."

@@ -9,7 +9,7 @@
 # Environment (all optional except a region from AWS_REGION or the profile):
 #   AWS_PROFILE, AWS_REGION, SOURCE_AMI (default: newest ECS-optimized AL2023 x86_64 AMI),
 #   TIMEZONE, AMI_NAME_PREFIX, BUILD_INSTANCE_TYPE, DATA_VOLUME_SIZE_GB, BUILD_SUBNET_ID +
-#   BUILD_VPC_ID, EBS_KMS_KEY_ID, BUILD_ID (default manual-<UTC time>), GIT_COMMIT (default
+#   BUILD_VPC_ID, EBS_KMS_KEY_ID, OS_RELEASE_VERSION, BUILD_ID (default manual-<UTC time>), GIT_COMMIT (default
 #   HEAD, with -dirty when packer/, files/ or buildspec/ have local changes),
 #   PACKER_ASSETS_SHA256 (default: computed as below), PACKER (Packer binary to use).
 #

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Records the ECS agent and Docker versions of the image in a JSON file that Packer downloads
-# (a file provisioner with direction = "download"). Packer fixes the AMI tags before the build
-# starts, so buildspec/tag-image-versions.sh sets the EcsAgentVersion and DockerVersion tags
-# from this file once the AMI exists.
+# Records the ECS agent and Docker versions and the Amazon Linux release of the image in a JSON
+# file that Packer downloads (a file provisioner with direction = "download"). Packer fixes the
+# AMI tags before the build starts, so buildspec/tag-image-versions.sh sets the EcsAgentVersion,
+# DockerVersion and OsRelease tags from this file once the AMI exists.
 #
-# On AL2023 the ECS agent ships inside the ecs-init package and shares its version.
+# On AL2023 the ECS agent ships inside the ecs-init package and shares its version; the release
+# is the version of the system-release package (2023.9.20251110), which dnf --releasever moves.
 # Test seams: IMAGE_VERSIONS_FILE and rpm on PATH.
 set -euo pipefail
 
@@ -20,16 +21,17 @@ package_version() {
 
 main() {
   local output="${IMAGE_VERSIONS_FILE:?IMAGE_VERSIONS_FILE is required}"
-  local ecs_agent docker tmp
+  local ecs_agent docker os_release tmp
   ecs_agent="$(package_version ecs-init)"
   docker="$(package_version docker)"
+  os_release="$(package_version system-release)"
 
   tmp="$(mktemp "${output}.XXXXXX")"
-  jq -n --arg ecs_agent "$ecs_agent" --arg docker "$docker" \
-    '{ecs_agent_version: $ecs_agent, docker_version: $docker}' >"$tmp"
+  jq -n --arg ecs_agent "$ecs_agent" --arg docker "$docker" --arg os_release "$os_release" \
+    '{ecs_agent_version: $ecs_agent, docker_version: $docker, os_release_version: $os_release}' >"$tmp"
   chmod 0644 "$tmp"
   mv -f "$tmp" "$output"
-  printf 'versions.sh: ECS agent %s, Docker %s\n' "$ecs_agent" "$docker"
+  printf 'versions.sh: ECS agent %s, Docker %s, Amazon Linux %s\n' "$ecs_agent" "$docker" "$os_release"
 }
 
 main "$@"

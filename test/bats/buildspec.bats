@@ -128,7 +128,7 @@ fi"
   [[ "$output" == *"EXPORTED AMI_ID=ami-0123456789abcdef0"* ]]
   [[ "$output" == *"EXPORTED AMI_REGION=us-east-1"* ]]
   [[ "$output" == *"EXPORTED SOURCE_AMI_ID=ami-0abcdef1234567890"* ]]
-  grep -qx 'aws ec2 create-tags --region us-east-1 --resources ami-0123456789abcdef0 snap-0aaaaaaaaaaaaaaa1 snap-0bbbbbbbbbbbbbbb2 --tags Key=EcsAgentVersion,Value=1.99.1 Key=DockerVersion,Value=25.0.14' "$STUB_LOG"
+  grep -qx 'aws ec2 create-tags --region us-east-1 --resources ami-0123456789abcdef0 snap-0aaaaaaaaaaaaaaa1 snap-0bbbbbbbbbbbbbbb2 --tags Key=EcsAgentVersion,Value=1.99.1 Key=DockerVersion,Value=25.0.14 Key=OsRelease,Value=2023.9.20251110' "$STUB_LOG"
   grep -q '^packer init packer/' "$STUB_LOG"
   grep -q '^packer validate ' "$STUB_LOG"
   [ "$(jq -r '.source_ami' "$BATS_TEST_TMPDIR/src/.build/packer.pkrvars.json")" = "ami-0abcdef1234567890" ]

@@ -20,7 +20,7 @@ vars() {
 @test "maps every pipeline and project variable to its Packer variable" {
   run vars AWS_REGION=eu-west-1 SOURCE_AMI=ami-0abcdef1234567890 BUILD_ID=weekly-1 GIT_COMMIT=abc123 \
     PACKER_ASSETS_SHA256=ffff AMI_NAME_PREFIX=ecs-prod TIMEZONE=Europe/Berlin BUILD_INSTANCE_TYPE=m6i.large \
-    DATA_VOLUME_SIZE_GB=50 EBS_KMS_KEY_ID=alias/ebs
+    DATA_VOLUME_SIZE_GB=50 EBS_KMS_KEY_ID=alias/ebs OS_RELEASE_VERSION=2023.9.20251110
   [ "$status" -eq 0 ]
   diff -u - <(jq -S . <<<"$output") <<'EOF'
 {
@@ -30,6 +30,7 @@ vars() {
   "git_commit": "abc123",
   "instance_type": "m6i.large",
   "kms_key_id": "alias/ebs",
+  "os_release_version": "2023.9.20251110",
   "packer_assets_sha256": "ffff",
   "region": "eu-west-1",
   "source_ami": "ami-0abcdef1234567890",
@@ -39,7 +40,7 @@ EOF
 }
 
 @test "leaves empty optional variables out, so the template defaults apply" {
-  run vars AWS_REGION=eu-west-1 SOURCE_AMI= TIMEZONE= EBS_KMS_KEY_ID= BUILD_SUBNET_ID= BUILD_VPC_ID= DATA_VOLUME_SIZE_GB=
+  run vars AWS_REGION=eu-west-1 SOURCE_AMI= TIMEZONE= EBS_KMS_KEY_ID= BUILD_SUBNET_ID= BUILD_VPC_ID= DATA_VOLUME_SIZE_GB= OS_RELEASE_VERSION=
   [ "$status" -eq 0 ]
   [ "$(jq -c . <<<"$output")" = '{"region":"eu-west-1"}' ]
   [ ! -s "$STUB_LOG" ]

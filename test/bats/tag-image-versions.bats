@@ -13,13 +13,13 @@ setup() {
   setup_stubs
 }
 
-@test "tags the AMI and each of its snapshots with both versions" {
+@test "tags the AMI and each of its snapshots with the versions and the OS release" {
   stub aws 'case "$2" in describe-images) printf "snap-0aaaaaaaaaaaaaaa1\tsnap-0bbbbbbbbbbbbbbb2\n" ;; esac'
   run "$SCRIPT" ami-0123456789abcdef0 us-east-1 "$VERSIONS"
   [ "$status" -eq 0 ]
   diff -u - "$STUB_LOG" <<'EOF2'
 aws ec2 describe-images --region us-east-1 --image-ids ami-0123456789abcdef0 --query Images[0].BlockDeviceMappings[].Ebs.SnapshotId --output text
-aws ec2 create-tags --region us-east-1 --resources ami-0123456789abcdef0 snap-0aaaaaaaaaaaaaaa1 snap-0bbbbbbbbbbbbbbb2 --tags Key=EcsAgentVersion,Value=1.99.1 Key=DockerVersion,Value=25.0.14
+aws ec2 create-tags --region us-east-1 --resources ami-0123456789abcdef0 snap-0aaaaaaaaaaaaaaa1 snap-0bbbbbbbbbbbbbbb2 --tags Key=EcsAgentVersion,Value=1.99.1 Key=DockerVersion,Value=25.0.14 Key=OsRelease,Value=2023.9.20251110
 EOF2
 }
 
@@ -37,6 +37,15 @@ EOF2
   run "$SCRIPT" ami-0123456789abcdef0 us-east-1 "$BATS_TEST_TMPDIR/versions.json"
   [ "$status" -ne 0 ]
   [[ "$output" == *"no usable ecs_agent_version"* ]]
+}
+
+@test "fails when the OS release is missing (a versions file from an older template)" {
+  stub aws
+  printf '{"ecs_agent_version": "1.99.1", "docker_version": "25.0.14"}' >"$BATS_TEST_TMPDIR/versions.json"
+  run "$SCRIPT" ami-0123456789abcdef0 us-east-1 "$BATS_TEST_TMPDIR/versions.json"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"no usable os_release_version"* ]]
+  [ ! -s "$STUB_LOG" ]
 }
 
 @test "fails when the AMI has no snapshots" {

@@ -13,11 +13,11 @@ setup() {
   export IMAGE_VERSIONS_FILE="$BATS_TEST_TMPDIR/image-versions.json"
 }
 
-@test "records the ecs-init (ECS agent) and docker package versions" {
-  stub rpm 'case "${!#}" in ecs-init) printf 1.99.1 ;; docker) printf 25.0.14 ;; *) exit 1 ;; esac'
+@test "records the ecs-init (ECS agent) and docker package versions, and the Amazon Linux release" {
+  stub rpm 'case "${!#}" in ecs-init) printf 1.99.1 ;; docker) printf 25.0.14 ;; system-release) printf 2023.9.20251110 ;; *) exit 1 ;; esac'
   run "$SCRIPT"
   [ "$status" -eq 0 ]
-  [ "$(jq -c . "$IMAGE_VERSIONS_FILE")" = '{"ecs_agent_version":"1.99.1","docker_version":"25.0.14"}' ]
+  [ "$(jq -c . "$IMAGE_VERSIONS_FILE")" = '{"ecs_agent_version":"1.99.1","docker_version":"25.0.14","os_release_version":"2023.9.20251110"}' ]
 }
 
 @test "fails when a package is missing" {

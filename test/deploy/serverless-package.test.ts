@@ -86,7 +86,9 @@ describe.each([
     expect(sha).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(project.Properties.Source.Location)).toContain(`packer-assets/${sha}.zip`);
     // buildInstanceType left empty: the default of the x86_64 base.
-    expect((project.Properties.Environment.EnvironmentVariables as { Name: string; Value: string }[]).find((v) => v.Name === 'BUILD_INSTANCE_TYPE')?.Value).toBe('t3.medium');
+    const value = (name: string) => (project.Properties.Environment.EnvironmentVariables as { Name: string; Value: string }[]).find((v) => v.Name === name)?.Value;
+    expect(value('BUILD_INSTANCE_TYPE')).toBe('t3.medium');
+    expect(value('OS_RELEASE_VERSION')).toBe('latest');
   });
 
   it('writes the Packer assets zip next to the function artifacts, with the digest the template names', () => {
@@ -237,10 +239,21 @@ describe('bad configuration fails the packaging with the param named', () => {
     ['buildInstanceType', settings.buildInstanceType, { buildInstanceType: 'c7g.large' }, /c7g\.large runs arm64, but baseAmiArchitecture is x86_64/],
     ['buildInstanceType', settings.buildInstanceType, { buildInstanceType: 'big' }, /"big" is not an EC2 instance type/],
     ['baseAmiArchitecture', settings.buildInstanceType, { baseAmiArchitecture: 'aarch64' }, /baseAmiArchitecture must be x86_64 or arm64; got "aarch64"/],
+    ['osReleaseVersion', settings.osReleaseVersion, { osReleaseVersion: '2023.9' }, /osReleaseVersion must be latest or an Amazon Linux 2023 release such as 2023\.9\.20251110 \(dnf --releasever\); got "2023\.9"/],
+    ['osReleaseVersion', settings.osReleaseVersion, { osReleaseVersion: 'latest; rm -rf /' }, /osReleaseVersion must be latest/],
     // The IAM resolver reads the same param through the same check (deploy/iam.js).
     ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {
     await expect(resolver!(resolving(params))).rejects.toThrow(named);
+  });
+
+  it.each([
+    [undefined, 'latest'],
+    ['', 'latest'],
+    ['latest', 'latest'],
+    ['2023.9.20251110', '2023.9.20251110'],
+  ])('osReleaseVersion %j becomes %s', async (osReleaseVersion, expected) => {
+    await expect(settings.osReleaseVersion!(resolving({ osReleaseVersion }))).resolves.toBe(expected);
   });
 
   it.each([

@@ -47,6 +47,8 @@ it('bakes an image tagged, with its snapshots, as the Packer template tags it', 
   const { tags, snapshotTags } = await imageTags(run.world.region, run.world.bakedAmis[0]!);
   expect(Object.keys(tags).sort()).toEqual([...TAG_KEYS].sort());
   expect(tags).toMatchObject({ ManagedBy: MANAGED_BY_VALUE, SourceAmiId: run.world.baseAmiId, BuildId: runName() });
+  // The release the bake reached (the demo's stage does not pin one: the base image's own).
+  expect(tags.OsRelease).toMatch(/^2023\.\d+\.\d{8}$/);
   expect(snapshotTags.length).toBeGreaterThan(0);
   for (const snapshot of snapshotTags) expect(snapshot).toMatchObject({ ManagedBy: MANAGED_BY_VALUE });
 });

@@ -20,6 +20,8 @@ export const AMI_TAGS = {
   sourceAmiName: 'SourceAmiName',
   ecsAgentVersion: 'EcsAgentVersion',
   dockerVersion: 'DockerVersion',
+  /** The Amazon Linux release the bake upgraded to (`system-release`'s version, e.g. 2023.9.20251110). */
+  osRelease: 'OsRelease',
   timezone: 'Timezone',
   /** The pipeline run (Step Functions execution name) that asked for the image, or `manual-...` from a laptop. */
   buildId: 'BuildId',
@@ -279,7 +281,12 @@ export const BUILD_PROJECT_ENV = {
   vpcId: 'BUILD_VPC_ID',
   /** Optional: customer managed KMS key for the image's volumes; empty = the AWS managed EBS key. */
   kmsKeyId: 'EBS_KMS_KEY_ID',
+  /** The Amazon Linux release dnf upgrades to: `latest`, or a pinned one such as 2023.9.20251110. */
+  osReleaseVersion: 'OS_RELEASE_VERSION',
 } as const;
+
+/** `latest`, or an Amazon Linux 2023 release version (`2023.<minor>.<yyyymmdd>`). */
+export const OS_RELEASE_VERSION_PATTERN = /^(latest|2023\.\d{1,3}\.\d{8})$/;
 
 /** Where the image keeps the first-run script that the cluster stack's cfn-init runs. */
 export const FIRSTRUN_PATH_IN_IMAGE = '/opt/ecs-ami-pipeline/firstrun.sh';
