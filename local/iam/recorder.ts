@@ -151,21 +151,16 @@ function resolveRegion(client: SdkClientLike): Promise<string | undefined> {
   }
 }
 
-function begin(client: SdkClientLike, command: SdkCommandLike, actor: string | undefined): RecordedCall {
+/** What a call is, from its client and command: the service, the operation, the IAM action and the input. */
+function callOf(client: SdkClientLike, command: SdkCommandLike) {
   const serviceId = client.config?.serviceId ?? 'unknown';
   const service = servicePrefix(serviceId);
   const operation = operationOf(command);
-  const record: RecordedCall = {
-    seq: ++seq,
-    actor,
-    serviceId,
-    service,
-    operation,
-    action: `${service}:${operation}`,
-    input: copyInput(command.input),
-    region: undefined,
-    ok: undefined,
-  };
+  return { serviceId, service, operation, action: `${service}:${operation}`, input: copyInput(command.input) };
+}
+
+function begin(client: SdkClientLike, command: SdkCommandLike, actor: string | undefined): RecordedCall {
+  const record: RecordedCall = { seq: ++seq, actor, ...callOf(client, command), region: undefined, ok: undefined };
   records.push(record);
   const regionDone = resolveRegion(client).then((r) => {
     record.region = r;
@@ -362,20 +357,7 @@ export async function recordMockedCalls(
   for (const call of mock.calls()) {
     const command = call.args[0] as SdkCommandLike;
     const client = (call.thisValue ?? {}) as SdkClientLike;
-    const serviceId = client.config?.serviceId ?? 'unknown';
-    const service = servicePrefix(serviceId);
-    const operation = operationOf(command);
-    out.push({
-      seq: 0,
-      actor,
-      serviceId,
-      service,
-      operation,
-      action: `${service}:${operation}`,
-      input: copyInput(command.input),
-      region: await resolveRegion(client),
-      ok: true,
-    });
+    out.push({ seq: 0, actor, ...callOf(client, command), region: await resolveRegion(client), ok: true });
   }
   return out;
 }
