@@ -10,6 +10,7 @@
 #   BUILD_INSTANCE_TYPE     -> instance_type     DATA_VOLUME_SIZE_GB -> data_volume_size_gb
 #   BUILD_SUBNET_ID, BUILD_VPC_ID -> subnet_id, vpc_id (both or neither)
 #   EBS_KMS_KEY_ID          -> kms_key_id        OS_RELEASE_VERSION  -> os_release_version
+#   PIPELINE_STAGE          -> stage
 # A build subnet means a private build: the instance gets no public address, Packer connects
 # to its private IP (CodeBuild must then run in that VPC), and SSH is opened to the VPC's
 # CIDR blocks, read with `aws ec2 describe-vpcs`, instead of the builder's public IP.
@@ -55,6 +56,7 @@ main() {
     --arg vpc_id "$vpc" \
     --arg kms_key_id "${EBS_KMS_KEY_ID:-}" \
     --arg os_release_version "${OS_RELEASE_VERSION:-}" \
+    --arg stage "${PIPELINE_STAGE:-}" \
     --argjson cidrs "$cidrs_json" '
       {
         region: $region,
@@ -69,7 +71,8 @@ main() {
         subnet_id: $subnet_id,
         vpc_id: $vpc_id,
         kms_key_id: $kms_key_id,
-        os_release_version: $os_release_version
+        os_release_version: $os_release_version,
+        stage: $stage
       }
       | with_entries(select(.value != ""))
       + (if $subnet_id == "" then {} else

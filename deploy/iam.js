@@ -302,6 +302,7 @@ function functionRoles(c) {
       statement('ReadClusterRecords', ['ssm:GetParameters'], names.clusterRecords, { usedOn: PATHS.runEnded }),
       ...stacksOnly('ReadConfiguredStacksImages', ['cloudformation:DescribeStacks'], { usedOn: PATHS.runEnded }),
     ],
+    retainImages: retentionStatements(c, stacksOnly),
   };
   const resources = {};
   for (const [fn, statements] of Object.entries(work)) {
@@ -311,6 +312,39 @@ function functionRoles(c) {
     ]);
   }
   return resources;
+}
+
+/**
+ * Retention reads everything that may use an image, then deregisters and deletes only what carries
+ * this stage's tags: the conditions, not the code, are what keep it off other stages' and other
+ * tools' images, snapshots and instances.
+ */
+function retentionStatements(c, stacksOnly) {
+  const { AMI_TAGS, BAKE_INSTANCE_TAGS, BAKE_INSTANCE_PURPOSE, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
+  const stageTags = { [`aws:ResourceTag/${AMI_TAGS.managedBy}`]: MANAGED_BY_VALUE, [`aws:ResourceTag/${AMI_TAGS.stage}`]: c.stage };
+  // Images and snapshots have no account in their ARNs.
+  const images = sub(`${ARN}:ec2:\${AWS::Region}::image/*`);
+  const snapshots = sub(`${ARN}:ec2:\${AWS::Region}::snapshot/*`);
+  return [
+    // ami/current and its history, ami/latest, the promotion record and every cluster record (by path).
+    statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParametersByPath'], c.parameter(`${c.parameterPrefix}/*`)),
+    // Describe calls of EC2 and Auto Scaling have no resource types.
+    statement(
+      'FindImagesAndWhatUsesThem',
+      ['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplateVersions', 'autoscaling:DescribeAutoScalingGroups'],
+      '*',
+    ),
+    ...stacksOnly('ReadConfiguredStacksImageAndGroups', ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources']),
+    statement('SeeRunsInFlight', ['states:ListExecutions'], c.stateMachineArn),
+    statement('ReadTheInputOfRunsInFlight', ['states:DescribeExecution'], c.executionArns),
+    statement('DeregisterAndDeprecateOnlyThisStagesImages', ['ec2:DeregisterImage', 'ec2:EnableImageDeprecation'], images, { StringEquals: stageTags }),
+    statement('DeleteOnlyThisStagesSnapshots', ['ec2:DeleteSnapshot'], snapshots, { StringEquals: stageTags }),
+    statement('TerminateOnlyThisStagesBuildInstances', ['ec2:TerminateInstances'], sub(`${REGIONAL('ec2')}:instance/*`), {
+      StringEquals: { ...stageTags, [`aws:ResourceTag/${BAKE_INSTANCE_TAGS.purpose}`]: BAKE_INSTANCE_PURPOSE },
+    }),
+    statement('TellOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
+    statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+  ];
 }
 
 function stateMachineRole(c, functionKeys) {
@@ -501,9 +535,10 @@ const FUNCTION_KEYS = [
   'notify',
   'releaseFleet',
   'runEnded',
+  'retainImages',
 ];
-// checkBaseAmi is started by a schedule and runEnded by EventBridge, not by the state machine.
-const STATE_MACHINE_FUNCTIONS = FUNCTION_KEYS.filter((fn) => fn !== 'checkBaseAmi' && fn !== 'runEnded');
+// checkBaseAmi is started by a schedule, runEnded by EventBridge and retainImages by both, not by the state machine.
+const STATE_MACHINE_FUNCTIONS = FUNCTION_KEYS.filter((fn) => !['checkBaseAmi', 'runEnded', 'retainImages'].includes(fn));
 
 /** All generated IAM resources, from plain values (a pure function; tested directly). */
 function buildIamResources(ctx) {

@@ -52,6 +52,14 @@ function boundedNumber(name, value, min, max, why) {
   return n;
 }
 
+/** A resolver for a whole-number param bounded by LIMITS[name] of the contracts. */
+function withinLimits(name, why) {
+  return async ({ resolveVariable }) => {
+    const { min, max } = requireTs('functions/lib/contracts/index.ts').LIMITS[name];
+    return String(boundedNumber(name, await param(resolveVariable, name), min, max, why));
+  };
+}
+
 /**
  * params.<stage>.ebsKmsKeyId: empty (the AWS managed EBS key) or the full ARN of a KMS key in the
  * deployment's region. The bake role's KMS statements name this value as their Resource, and IAM
@@ -111,6 +119,17 @@ module.exports = {
   },
   baseAmiMaxAttempts: async ({ resolveVariable }) =>
     String(boundedNumber('baseAmiMaxAttempts', await param(resolveVariable, 'baseAmiMaxAttempts'), 1, 10, 'runs the base-AMI check starts for one base')),
+  retainPromotedImages: withinLimits('retainPromotedImages', 'promoted images kept per architecture; fewer than 2 leaves a rollback nothing to go back to'),
+  retentionGraceDays: withinLimits('retentionGraceDays', 'days before retention may touch a new image; a bake and its recording take hours'),
+  bakeLeftoverHours: withinLimits('bakeLeftoverHours', 'hours after which a build instance is a leftover; a bake lives at most 3 hours in CodeBuild'),
+  imageRetention: async ({ resolveVariable }) => {
+    const { IMAGE_RETENTION_MODES } = requireTs('functions/lib/contracts/index.ts');
+    const value = await param(resolveVariable, 'imageRetention');
+    if (!IMAGE_RETENTION_MODES.includes(value)) {
+      throw paramError(`serverless.yml params.<stage>.imageRetention must be ${IMAGE_RETENTION_MODES.join(' or ')} (report: say what would go, change nothing); got ${JSON.stringify(value)}`);
+    }
+    return value;
+  },
   dataVolumeSizeGb: async ({ resolveVariable }) =>
     String(boundedNumber('dataVolumeSizeGb', await param(resolveVariable, 'dataVolumeSizeGb'), 1, 16384, 'an EBS gp3 volume size in GiB')),
   baseAmiArchitecture: async ({ resolveVariable }) => validatedArchitecture(resolveVariable),

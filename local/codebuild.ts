@@ -125,6 +125,7 @@ export function simulatedBake(options: SimulatedBuildOptions) {
       [AMI_TAGS.osRelease]: osReleaseReached(env[BUILD_PROJECT_ENV.osReleaseVersion], source?.Name),
       [AMI_TAGS.timezone]: env[BUILD_PROJECT_ENV.timezone] || 'UTC',
       [AMI_TAGS.buildId]: buildId,
+      [AMI_TAGS.stage]: env[BUILD_PROJECT_ENV.stage] || 'laptop',
       [AMI_TAGS.gitCommit]: env[BUILD_OVERRIDES.gitCommit] ?? '',
       [AMI_TAGS.packerAssets]: env[BUILD_PROJECT_ENV.packerAssetsSha256] ?? '',
     };

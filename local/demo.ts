@@ -4,12 +4,14 @@
  * state machine bakes (simulated CodeBuild), records, rolls the dev then the prod cluster stack
  * (simulated rolling updates), confirms through the ECS API, promotes and notifies ops.
  *
- * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails|partial-run|concurrent]
+ * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention]
  */
 import { Command, Option } from 'commander';
 import { startMoto, type Moto } from './moto';
 import type { RunEvent, RunOutcome } from './state-machine';
-import { SCENARIOS, World, type Scenario } from './world';
+import { describeRetention, SCENARIOS, World, type Scenario } from './world';
+import { LAMBDA_ENV } from '../functions/lib/contracts';
+import type { OpsMessage } from './deployment';
 
 const started = Date.now();
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -48,6 +50,15 @@ function stackOfInput(_index: number | undefined, input: unknown): string | unde
   return target?.stackName;
 }
 
+function printMessages(messages: OpsMessage[]): void {
+  console.log(`  what ops received (${messages.length} SNS message${messages.length === 1 ? '' : 's'}):`);
+  for (const m of messages) {
+    console.log(`    ${bold(m.subject)}`);
+    console.log(dim(`      attributes: ${Object.entries(m.attributes).map(([k, v]) => `${k}=${v}`).join(' ')}`));
+    for (const text of m.message.trimEnd().split('\n').slice(0, 40)) console.log(dim(`      | ${text}`));
+  }
+}
+
 async function printFinalState(world: World, outcome: RunOutcome | undefined): Promise<void> {
   console.log('');
   console.log(bold('Final state'));
@@ -68,12 +79,78 @@ async function printFinalState(world: World, outcome: RunOutcome | undefined): P
   }
   console.log(`  fleet lock: ${(await world.lockHolder())?.split(':').pop() ?? 'free'}`);
   const messages = await world.opsMessages();
-  console.log(`  what ops received (${messages.length} SNS message${messages.length === 1 ? '' : 's'}):`);
-  for (const m of messages) {
-    console.log(`    ${bold(m.subject)}`);
-    console.log(dim(`      attributes: ${Object.entries(m.attributes).map(([k, v]) => `${k}=${v}`).join(' ')}`));
-    for (const text of m.message.trimEnd().split('\n').slice(0, 40)) console.log(dim(`      | ${text}`));
+  printMessages(messages);
+}
+
+/** How many promoted images the retention scenario keeps: the smallest allowed, so four weekly runs show it. */
+const DEMO_RETAIN_PROMOTED = 2;
+const DAYS_LATER = 10;
+
+/**
+ * `make demo SCENARIO=retention`: four weekly runs, a bake killed half-way, and a team's own stack
+ * pinned to the first image; then the daily retention pass, ten days later, first as a dry run.
+ * Passes when the images nothing uses went with their snapshots, the pinned image stayed although it
+ * is older than the last N promoted, and the killed bake's instance was terminated.
+ */
+async function retentionDemo(world: World): Promise<number> {
+  process.env[LAMBDA_ENV.retainPromotedImages] = String(DEMO_RETAIN_PROMOTED);
+  const pinned = await world.deployPinnedStack('ecs-batch', world.firstImage);
+  line('setup', `a team's own stack ${pinned.stackName} (not in the waves) pins the first image ${world.firstImage}`);
+  line('setup', `retention keeps the last ${DEMO_RETAIN_PROMOTED} promoted images (param retainPromotedImages) and everything in use`);
+
+  for (let week = 1; week <= 4; week += 1) {
+    const arn = await world.startExecution(`weekly-${week}-${Date.now()}`, { trigger: 'weekly', requestedBy: 'weekly schedule' });
+    const outcome = await world.runExecution(arn);
+    const current = await world.parameter(world.names.currentAmi);
+    line('state machine', bold(`weekly run ${week}: ${outcome.status === 'SUCCEEDED' ? 'succeeded' : 'failed'}, ended in "${outcome.path.at(-1)}"; ami/current = ${current}`));
+    if (outcome.status !== 'SUCCEEDED') return 1;
   }
+  const killed = await world.simulateKilledBake(`weekly-5-${Date.now()}`);
+  line('codebuild', `a fifth bake is stopped half-way: build instance ${killed.instanceId} left running, image ${killed.imageId} left without its versions`);
+  await world.opsMessages();
+
+  const before = await world.stageImages();
+  console.log('');
+  line('retention', bold(`${DAYS_LATER} days later, a dry run (invoke with {"dryRun": true}) shows the plan:`));
+  const plan = await world.runRetention({ dryRun: true, daysLater: DAYS_LATER });
+  for (const w of plan.wouldDeregister) line('retention', `  would deregister ${w.imageId}: ${w.why}`);
+  for (const k of plan.kept) line('retention', dim(`  would keep ${k.imageId}: ${k.reasons.join('; ')}`));
+
+  console.log('');
+  line('retention', bold('the daily pass runs:'));
+  const result = await world.runRetention({ daysLater: DAYS_LATER });
+  line('retention', describeRetention(result));
+
+  const after = await world.stageImages();
+  const gone = before.filter((b) => !after.some((a) => a.imageId === b.imageId));
+  const leftSnapshots = await world.existingSnapshots(gone.flatMap((g) => g.snapshots));
+  console.log('');
+  console.log(bold('Final state'));
+  console.log(`  images of stage ${world.options.stage}: ${before.length} before, ${after.length} after`);
+  for (const image of before) {
+    const kept = result.kept.find((k) => k.imageId === image.imageId);
+    const deprecated = result.deprecated.includes(image.imageId) ? ' (deprecated)' : '';
+    console.log(
+      kept
+        ? `    kept         ${image.imageId}${deprecated}: ${kept.reasons.join('; ')}`
+        : `    deregistered ${image.imageId}, snapshots ${image.snapshots.join(', ') || '-'} ${image.snapshots.some((id) => leftSnapshots.includes(id)) ? 'STILL EXIST' : 'deleted'}`,
+    );
+  }
+  const messages = await world.opsMessages();
+  printMessages(messages);
+
+  const pinnedKept = result.kept.find((k) => k.imageId === world.firstImage);
+  const checks: [string, boolean][] = [
+    ['something was deregistered', gone.length > 0 && result.status === 'CLEANED_UP'],
+    ['the snapshots of every deregistered image are deleted', leftSnapshots.length === 0],
+    ['the pinned first image is kept because instances still run it', Boolean(pinnedKept?.reasons.some((r) => r.includes('instance')))],
+    ['ami/current is kept', result.kept.some((k) => k.imageId === world.bakedAmis.at(-1))],
+    ['the killed bake\'s instance is terminated and its image deregistered', result.terminated.includes(killed.instanceId) && result.deregistered.includes(killed.imageId)],
+    ['ops got one message', messages.length === 1],
+  ];
+  console.log('');
+  for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  return checks.every(([, ok]) => ok) ? 0 : 1;
 }
 
 async function demo(scenario: Scenario): Promise<number> {
@@ -95,6 +172,11 @@ async function demo(scenario: Scenario): Promise<number> {
     moto = await startMoto();
     line('setup', `moto_server listening on ${moto.endpoint}`);
     world = await World.create(moto, { scenario, log: line });
+    if (scenario === 'retention') {
+      const code = await retentionDemo(world);
+      console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return code;
+    }
 
     line('check job', 'the scheduled base-AMI check runs');
     const check = await world.runCheckJob();

@@ -75,6 +75,13 @@ export async function deployPipeline(options: { stage: string; region: string; w
     runLedgerTable,
     baseAmiMaxAttempts: DEFAULTS.baseAmiMaxAttempts,
     waves,
+    amiNamePrefix: `${SERVICE_NAME}-${stage}`,
+    retention: {
+      mode: 'delete',
+      keepPromoted: DEFAULTS.retainPromotedImages,
+      graceDays: DEFAULTS.retentionGraceDays,
+      bakeLeftoverHours: DEFAULTS.bakeLeftoverHours,
+    },
   };
   await ssm.send(
     new PutParameterCommand({ Name: parameterNames(parameterPrefix).config, Type: 'String', Value: JSON.stringify(config), Overwrite: true }),
@@ -93,6 +100,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
       [LAMBDA_ENV.stateMachineArn]: config.stateMachineArn,
       [LAMBDA_ENV.topicArn]: config.topicArn,
       [LAMBDA_ENV.runLedgerTable]: runLedgerTable,
+      [LAMBDA_ENV.amiNamePrefix]: config.amiNamePrefix!,
     },
   };
 }

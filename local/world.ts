@@ -6,13 +6,23 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { recommendedBaseAmi } from '../functions/lib/aws/aws-lookups';
 import {
+  BAKE_INSTANCE_PURPOSE,
+  BAKE_INSTANCE_TAGS,
   BUILD_PROJECT_ENV,
   DEFAULT_IMAGE_PARAMETER,
+  MANAGED_BY_VALUE,
   LAMBDA_ENV,
   parameterNames,
   recommendedBaseAmiParameter,
@@ -30,8 +40,20 @@ import { SimulatedEcsAgent } from './ecs-agent';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
 import { runPipeline, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
+import type { RetainImagesResult } from '../functions/retain-images/handler';
 
-export const SCENARIOS = ['success', 'build-fails', 'registration-timeout', 'stack-update-fails', 'partial-run', 'concurrent'] as const;
+/** One line for a retention pass, for the demo's timeline. */
+export function describeRetention(result: RetainImagesResult): string {
+  const verb = result.mode === 'delete' ? 'deregistered' : 'would deregister';
+  const gone = result.mode === 'delete' ? result.deregistered : result.wouldDeregister.map((w) => w.imageId);
+  return `${result.status}: ${verb} ${gone.length ? gone.join(', ') : 'nothing'}; kept ${result.kept.length}` +
+    (result.terminated.length ? `; terminated ${result.terminated.join(', ')}` : '') +
+    (result.deprecated.length ? `; deprecated ${result.deprecated.join(', ')}` : '') +
+    (result.failures.length ? `; failed: ${result.failures.join('; ')}` : '') +
+    (result.warnings.length ? `; not done: ${result.warnings.join('; ')}` : '');
+}
+
+export const SCENARIOS = ['success', 'build-fails', 'registration-timeout', 'stack-update-fails', 'partial-run', 'concurrent', 'retention'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** How the images this run bakes behave, per scenario (the base AMI always boots fine). */
@@ -42,6 +64,7 @@ const BAKED_IMAGE_BEHAVIOUR: Record<Scenario, ImageBehaviour> = {
   'stack-update-fails': 'never-signals',
   'partial-run': 'healthy',
   concurrent: 'healthy',
+  retention: 'healthy',
 };
 
 export type Log = (source: string, message: string) => void;
@@ -201,7 +224,8 @@ export class World {
       bake: simulatedBake({
         region: this.region,
         projectEnvironment: {
-          [BUILD_PROJECT_ENV.amiNamePrefix]: `ecs-ami-pipeline-${this.options.stage}`,
+          [BUILD_PROJECT_ENV.amiNamePrefix]: this.deployment.lambdaEnvironment[LAMBDA_ENV.amiNamePrefix]!,
+          [BUILD_PROJECT_ENV.stage]: this.options.stage,
           [BUILD_PROJECT_ENV.timezone]: 'UTC',
           [BUILD_PROJECT_ENV.packerAssetsSha256]: '0'.repeat(64),
         },
@@ -274,9 +298,81 @@ export class World {
     });
     await this.updates.idle();
     await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));
-    // On AWS every end raises the status-change event the run-end rule forwards to run-ended.
+    // On AWS every end raises the status-change event the run-end rule forwards to run-ended...
     await this.deliverRunEnd(executionArn, outcome.status, outcome.error);
+    // ... and a successful end, the event the retention rule forwards to retain-images.
+    if (outcome.status === 'SUCCEEDED' && !this.settingUp) {
+      const retention = await this.runRetention();
+      this.options.log('retention', describeRetention(retention));
+    }
     return outcome;
+  }
+
+  /**
+   * A retention pass, as the daily schedule or a run's end invokes it; `daysLater` runs it with a
+   * clock that many days ahead (images here are minutes old, the grace period is days).
+   */
+  async runRetention(options: { dryRun?: boolean; daysLater?: number } = {}): Promise<RetainImagesResult> {
+    const { retainImages } = await import('../functions/retain-images/handler');
+    const now = new Date(Date.now() + (options.daysLater ?? 0) * 86_400_000);
+    return this.options.actAs('retainImages', () => retainImages(options.dryRun ? { dryRun: true } : { source: 'aws.scheduler' }, now));
+  }
+
+  /**
+   * What a bake killed half-way leaves (CodeBuild stopped, or timed out, before Packer cleaned up):
+   * its build instance, still running, and an image tagged only with the template's run_tags.
+   */
+  async simulateKilledBake(buildId: string): Promise<{ instanceId: string; imageId: string }> {
+    const runTags = [
+      { Key: BAKE_INSTANCE_TAGS.managedBy, Value: MANAGED_BY_VALUE },
+      { Key: BAKE_INSTANCE_TAGS.stage, Value: this.options.stage },
+      { Key: BAKE_INSTANCE_TAGS.buildId, Value: buildId },
+      { Key: BAKE_INSTANCE_TAGS.purpose, Value: BAKE_INSTANCE_PURPOSE },
+    ];
+    const ec2 = this.fleet.ec2;
+    const instanceId = (
+      await ec2.send(
+        new RunInstancesCommand({
+          ImageId: this.baseAmiId,
+          MinCount: 1,
+          MaxCount: 1,
+          InstanceType: 't3.medium',
+          TagSpecifications: [{ ResourceType: 'instance', Tags: runTags }],
+        }),
+      )
+    ).Instances![0]!.InstanceId!;
+    const prefix = this.deployment.lambdaEnvironment[LAMBDA_ENV.amiNamePrefix];
+    const imageId = (
+      await ec2.send(
+        new CreateImageCommand({ InstanceId: instanceId, Name: `${prefix}-killed-${Date.now()}`, TagSpecifications: [{ ResourceType: 'image', Tags: runTags }] }),
+      )
+    ).ImageId!;
+    // Packer's CreateImage tags the snapshots with the run_tags too; moto needs it done apart.
+    const snapshots = ((await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]?.BlockDeviceMappings ?? [])
+      .map((b) => b.Ebs?.SnapshotId)
+      .filter((id): id is string => Boolean(id));
+    if (snapshots.length) await ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: runTags }));
+    return { instanceId, imageId };
+  }
+
+  /** A team's own cluster stack, outside the pipeline's waves, pinned to an image. */
+  async deployPinnedStack(stackName: string, imageId: string): Promise<DeployedClusterStack> {
+    const stack = await deployClusterStack({ region: this.region, stackName, stage: 'dev', imageId });
+    for (const instance of await groupInstances(this.fleet, stack.autoScalingGroupName)) await this.agent.register(stack.clusterName, instance.id);
+    return stack;
+  }
+
+  /** The stage's images as EC2 lists them now (deregistered ones are gone), with their snapshots. */
+  async stageImages(): Promise<{ imageId: string; snapshots: string[]; deprecated: boolean }[]> {
+    const { stageImages } = await import('../functions/lib/aws/image-inventory');
+    return (await stageImages(this.fleet.ec2, this.options.stage)).map((i) => ({ imageId: i.imageId, snapshots: i.snapshotIds, deprecated: i.deprecated }));
+  }
+
+  /** Which of these snapshots still exist. */
+  async existingSnapshots(snapshotIds: string[]): Promise<string[]> {
+    if (!snapshotIds.length) return [];
+    const out = await this.fleet.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+    return (out.Snapshots ?? []).map((s) => s.SnapshotId!).filter((id) => snapshotIds.includes(id));
   }
 
   /** A parameter's value, or undefined. */

@@ -31,6 +31,7 @@ locals {
     OsRelease          = "pending"
     Timezone           = var.timezone
     BuildId            = var.build_id
+    PipelineStage      = var.stage
     GitCommit          = var.git_commit
     PackerAssetsSha256 = var.packer_assets_sha256
   }
@@ -109,9 +110,14 @@ source "amazon-ebs" "ecs" {
 
   tags          = local.image_tags
   snapshot_tags = local.image_tags
+  # BAKE_INSTANCE_TAGS of functions/lib/contracts/index.ts: retention terminates a build instance
+  # a stopped or killed build left behind by these tags.
   run_tags = {
-    ManagedBy = "ecs-ami-pipeline"
-    BuildId   = var.build_id
+    Name          = "ecs-ami-pipeline-bake"
+    ManagedBy     = "ecs-ami-pipeline"
+    PipelineStage = var.stage
+    BuildId       = var.build_id
+    Purpose       = "ami-bake"
   }
 
   # Registering an AMI with two snapshots can outlast the SDK's default ten minutes.

@@ -133,6 +133,17 @@ variable "build_id" {
   default     = "manual"
 }
 
+variable "stage" {
+  type        = string
+  description = "The pipeline deployment stage baking the image, or laptop for make ami. Tagged as PipelineStage; retention deletes only images of its own stage."
+  default     = "laptop"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9-]{1,32}$", var.stage))
+    error_message = "The stage variable must be 1 to 32 letters, digits or hyphens (a serverless stage name)."
+  }
+}
+
 variable "git_commit" {
   type        = string
   description = "Commit of this repository the image was baked from. Tagged as GitCommit."

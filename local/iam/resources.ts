@@ -867,6 +867,7 @@ const MAPPINGS: Record<string, Mapping> = {
   'ec2:ModifyImageAttribute': ec2ByIds('ec2:ModifyImageAttribute', 'ImageId', 'image'),
   'ec2:DeregisterImage': ec2ByIds('ec2:DeregisterImage', 'ImageId', 'image'),
   'ec2:DeleteSnapshot': ec2ByIds('ec2:DeleteSnapshot', 'SnapshotId', 'snapshot'),
+  'ec2:EnableImageDeprecation': ec2ByIds('ec2:EnableImageDeprecation', 'ImageId', 'image'),
   'ec2:CreateNetworkInterface': {
     // "network-interface" (new), "subnet", and each "security-group" it joins.
     resourceTypes: ['network-interface', 'subnet', 'security-group'],

@@ -39,7 +39,7 @@ scratch_copy() {
 @test "the AMI tag keys are exactly AMI_TAGS of contracts.ts" {
   local expected
   expected="$(contract_tag_keys | sort)"
-  [ "$(wc -l <<<"$expected")" -eq 11 ]
+  [ "$(wc -l <<<"$expected")" -eq 12 ]
   [ "$(template_tag_keys | sort)" = "$expected" ]
 }
 
@@ -122,7 +122,7 @@ scratch_copy() {
 @test "scripts/check-packer.sh fails when packer-vars.sh sets a variable the template lacks" {
   local copy
   copy="$(scratch_copy)"
-  sed -i 's/^        os_release_version: \$os_release_version$/        os_release_version: $os_release_version,\n        no_such_variable: "x"/' "$copy/buildspec/packer-vars.sh"
+  sed -i 's/^        stage: \$stage$/        stage: $stage,\n        no_such_variable: "x"/' "$copy/buildspec/packer-vars.sh"
   grep -q no_such_variable "$copy/buildspec/packer-vars.sh"
   run "$copy/scripts/check-packer.sh"
   [ "$status" -ne 0 ]

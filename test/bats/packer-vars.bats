@@ -20,7 +20,7 @@ vars() {
 @test "maps every pipeline and project variable to its Packer variable" {
   run vars AWS_REGION=eu-west-1 SOURCE_AMI=ami-0abcdef1234567890 BUILD_ID=weekly-1 GIT_COMMIT=abc123 \
     PACKER_ASSETS_SHA256=ffff AMI_NAME_PREFIX=ecs-prod TIMEZONE=Europe/Berlin BUILD_INSTANCE_TYPE=m6i.large \
-    DATA_VOLUME_SIZE_GB=50 EBS_KMS_KEY_ID=alias/ebs OS_RELEASE_VERSION=2023.9.20251110
+    DATA_VOLUME_SIZE_GB=50 EBS_KMS_KEY_ID=alias/ebs OS_RELEASE_VERSION=2023.9.20251110 PIPELINE_STAGE=prod
   [ "$status" -eq 0 ]
   diff -u - <(jq -S . <<<"$output") <<'EOF'
 {
@@ -34,13 +34,14 @@ vars() {
   "packer_assets_sha256": "ffff",
   "region": "eu-west-1",
   "source_ami": "ami-0abcdef1234567890",
+  "stage": "prod",
   "timezone": "Europe/Berlin"
 }
 EOF
 }
 
 @test "leaves empty optional variables out, so the template defaults apply" {
-  run vars AWS_REGION=eu-west-1 SOURCE_AMI= TIMEZONE= EBS_KMS_KEY_ID= BUILD_SUBNET_ID= BUILD_VPC_ID= DATA_VOLUME_SIZE_GB= OS_RELEASE_VERSION=
+  run vars AWS_REGION=eu-west-1 SOURCE_AMI= TIMEZONE= EBS_KMS_KEY_ID= BUILD_SUBNET_ID= BUILD_VPC_ID= DATA_VOLUME_SIZE_GB= OS_RELEASE_VERSION= PIPELINE_STAGE=
   [ "$status" -eq 0 ]
   [ "$(jq -c . <<<"$output")" = '{"region":"eu-west-1"}' ]
   [ ! -s "$STUB_LOG" ]

@@ -131,8 +131,8 @@ export async function amazonImages(count: number): Promise<string[]> {
   return (out.Images ?? []).slice(0, count).map((i) => i.ImageId!);
 }
 
-/** An image as Packer bakes it: tagged as the pipeline's, built on `baseAmiId`. */
-export async function pipelineImage(baseAmiId: string, name: string): Promise<string> {
+/** An image as Packer bakes it: tagged as the pipeline's (stage `dev` unless told), built on `baseAmiId`. */
+export async function pipelineImage(baseAmiId: string, name: string, stage = 'dev'): Promise<string> {
   const ec2 = new EC2Client({ region: REGION });
   const run = await ec2.send(new RunInstancesCommand({ ImageId: baseAmiId, MinCount: 1, MaxCount: 1 }));
   const image = await ec2.send(new CreateImageCommand({ InstanceId: run.Instances![0]!.InstanceId!, Name: name }));
@@ -142,6 +142,7 @@ export async function pipelineImage(baseAmiId: string, name: string): Promise<st
       Tags: [
         { Key: AMI_TAGS.managedBy, Value: MANAGED_BY_VALUE },
         { Key: AMI_TAGS.sourceAmiId, Value: baseAmiId },
+        { Key: AMI_TAGS.stage, Value: stage },
       ],
     }),
   );

@@ -59,13 +59,13 @@ describe.each([
 
   it('runs every function on nodejs22.x with its own role', () => {
     const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(12);
+    expect(functions).toHaveLength(13);
     const roles = new Set<string>();
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       roles.add(JSON.stringify(fn.Properties.Role));
     }
-    expect(roles.size).toBe(12);
+    expect(roles.size).toBe(13);
   });
 
   it('fills every placeholder of the state machine definition', () => {
@@ -185,6 +185,8 @@ describe('the config parameter tools read', () => {
         { name: 'dev', clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev', imageParameter: 'ApplicationImageId' }] },
         { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }] },
       ],
+      amiNamePrefix: 'ecs-ami-pipeline-demo',
+      retention: { mode: 'delete', keepPromoted: 3, graceDays: 7, bakeLeftoverHours: 4 },
     });
   });
 });
@@ -241,10 +243,25 @@ describe('bad configuration fails the packaging with the param named', () => {
     ['baseAmiArchitecture', settings.buildInstanceType, { baseAmiArchitecture: 'aarch64' }, /baseAmiArchitecture must be x86_64 or arm64; got "aarch64"/],
     ['osReleaseVersion', settings.osReleaseVersion, { osReleaseVersion: '2023.9' }, /osReleaseVersion must be latest or an Amazon Linux 2023 release such as 2023\.9\.20251110 \(dnf --releasever\); got "2023\.9"/],
     ['osReleaseVersion', settings.osReleaseVersion, { osReleaseVersion: 'latest; rm -rf /' }, /osReleaseVersion must be latest/],
+    // Retention: fewer than 2 kept leaves a rollback nothing; a grace under a day can race a bake.
+    ['retainPromotedImages', settings.retainPromotedImages, { retainPromotedImages: 1 }, /retainPromotedImages must be a whole number from 2 to 50 .*fewer than 2 leaves a rollback nothing/],
+    ['retentionGraceDays', settings.retentionGraceDays, { retentionGraceDays: 0 }, /retentionGraceDays must be a whole number from 1 to 365/],
+    ['retentionGraceDays', settings.retentionGraceDays, { retentionGraceDays: 2.5 }, /retentionGraceDays must be a whole number/],
+    ['bakeLeftoverHours', settings.bakeLeftoverHours, { bakeLeftoverHours: 2 }, /bakeLeftoverHours must be a whole number from 3 to 168 .*a bake lives at most 3 hours/],
+    ['imageRetention', settings.imageRetention, { imageRetention: 'sometimes' }, /imageRetention must be delete or report .*got "sometimes"/],
     // The IAM resolver reads the same param through the same check (deploy/iam.js).
     ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {
     await expect(resolver!(resolving(params))).rejects.toThrow(named);
+  });
+
+  it('accepts the retention defaults as serverless.yml sets them', async () => {
+    const defaults = { imageRetention: 'delete', retainPromotedImages: 3, retentionGraceDays: 7, bakeLeftoverHours: 4 };
+    await expect(settings.imageRetention!(resolving(defaults))).resolves.toBe('delete');
+    await expect(settings.retainPromotedImages!(resolving(defaults))).resolves.toBe('3');
+    await expect(settings.retentionGraceDays!(resolving(defaults))).resolves.toBe('7');
+    await expect(settings.bakeLeftoverHours!(resolving(defaults))).resolves.toBe('4');
+    await expect(settings.imageRetention!(resolving({ imageRetention: 'report' }))).resolves.toBe('report');
   });
 
   it.each([

@@ -3,7 +3,7 @@
  * AWS call each function makes recorded, to be evaluated against that function's role as
  * `osls package` generates it (the configured stage: the demo's stage, stacks and clusters).
  */
-import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BaseAmiCheckResult } from '../../functions/lib/aws/base-ami-job';
@@ -73,11 +73,20 @@ export async function stopScenario(run: { world: World; moto: Moto } | undefined
 }
 
 /** The calls evaluated against the packaged roles: a denial names the function, action and resource. */
-export async function evaluateAgainstPackagedRoles(calls: RecordedCall[], region: string): Promise<{ report: EvaluationReport; unused: string }> {
+export async function evaluateAgainstPackagedRoles(
+  calls: RecordedCall[],
+  region: string,
+  /**
+   * Tags by ARN, for roles with ResourceTag conditions (World.ec2ResourceTags()). Default: the EC2
+   * resources' tags now, right for scenarios that delete nothing; one that deletes reads them first.
+   */
+  resourceTags?: Map<string, Record<string, string>>,
+): Promise<{ report: EvaluationReport; unused: string }> {
   // Scenarios that stop the recording themselves (startWorld + stopRecording) get their calls kept here.
   if (currentScenario) keepRecordedCalls(currentScenario, calls);
+  resourceTags ??= await ec2ResourceTags(region);
   const iam = resolvePackagedIam(packagedTemplate('configured'), { account: ACCOUNT_ID, region });
-  const report = await evaluateCalls(calls, rolesByActor(iam), evaluationContext(iam));
+  const report = await evaluateCalls(calls, rolesByActor(iam), { ...evaluationContext(iam), ...(resourceTags ? { resourceTags: (a: string) => resourceTags.get(a) } : {}) });
   const unused = formatUnusedGrants(unusedGrants(calls, rolesByActor(iam), { ...evaluationContext(iam), assumeUsed: LAMBDA_RUNTIME_ACTIONS }));
   return { report, unused };
 }
@@ -95,3 +104,17 @@ export async function imageTags(region: string, amiId: string) {
 }
 
 export const TAG_KEYS = Object.values(AMI_TAGS);
+
+/** The tags of every image, snapshot and instance in moto now, by ARN as IAM names them. */
+export async function ec2ResourceTags(region: string): Promise<Map<string, Record<string, string>>> {
+  const ec2 = new EC2Client({ region });
+  const tags = (list: { Key?: string; Value?: string }[] | undefined) => Object.fromEntries((list ?? []).map((t) => [t.Key!, t.Value!]));
+  const byArn = new Map<string, Record<string, string>>();
+  const arn = (type: string, id: string, account = '') => `arn:aws:ec2:${region}:${account}:${type}/${id}`;
+  for (const image of (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []) byArn.set(arn('image', image.ImageId!), tags(image.Tags));
+  for (const snapshot of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []) byArn.set(arn('snapshot', snapshot.SnapshotId!), tags(snapshot.Tags));
+  for (const instance of ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+    byArn.set(arn('instance', instance.InstanceId!, ACCOUNT_ID), tags(instance.Tags));
+  }
+  return byArn;
+}

@@ -86,8 +86,8 @@ it('made only calls each function\'s packaged role allows, on their real resourc
   const { report } = await evaluateAgainstPackagedRoles(run.calls, run.world.region);
   expect(report.summary()).toBe('');
   // Every function that calls AWS did (assessWave decides without calling anything), the check job,
-  // and run-ended, which sees every end.
+  // run-ended, which sees every end, and retention, which the successful end starts.
   expect(new Set(run.calls.map((c) => c.actor))).toEqual(
-    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', undefined]),
+    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),
   );
 });

@@ -25,10 +25,26 @@ export const AMI_TAGS = {
   timezone: 'Timezone',
   /** The pipeline run (Step Functions execution name) that asked for the image, or `manual-...` from a laptop. */
   buildId: 'BuildId',
+  /**
+   * The deployment stage that baked the image (`laptop` for `make ami`). Retention considers only
+   * images tagged ManagedBy and this stage's PipelineStage, and its IAM role may deregister and delete
+   * nothing else (deploy/iam.js, conditions on both tags).
+   */
+  stage: 'PipelineStage',
   gitCommit: 'GitCommit',
   /** SHA-256 of the Packer assets (packer/, files/, buildspec/) the image was baked from. */
   packerAssets: 'PackerAssetsSha256',
 } as const;
+
+/** Tags Packer puts on its temporary build instance (the template's run_tags); retention terminates leftovers by them. */
+export const BAKE_INSTANCE_TAGS = {
+  managedBy: AMI_TAGS.managedBy,
+  stage: AMI_TAGS.stage,
+  buildId: AMI_TAGS.buildId,
+  /** Always {@link BAKE_INSTANCE_PURPOSE}: tells a build instance from a cluster's instances. */
+  purpose: 'Purpose',
+} as const;
+export const BAKE_INSTANCE_PURPOSE = 'ami-bake';
 
 /** Environment variables the state machine overrides on each CodeBuild build. */
 export const BUILD_OVERRIDES = {
@@ -103,6 +119,10 @@ export interface PipelineConfig {
   /** Runs the base-AMI check starts for one base before it waits for a person. */
   baseAmiMaxAttempts: number;
   waves: Wave[];
+  /** The image name prefix (param amiNamePrefix); absent in deployments older than image retention. */
+  amiNamePrefix?: string;
+  /** How retention treats the stage's images (params imageRetention, retainPromotedImages, ...). */
+  retention?: { mode: ImageRetentionMode; keepPromoted: number; graceDays: number; bakeLeftoverHours: number };
 }
 
 /** JSON value of `ami/latest/record`. */
@@ -225,6 +245,12 @@ export const LAMBDA_ENV = {
   maxRolloutMinutes: 'MAX_ROLLOUT_MINUTES',
   /** How many runs the base-AMI check starts for one base before it waits for a person (param baseAmiMaxAttempts). */
   baseAmiMaxAttempts: 'BASE_AMI_MAX_ATTEMPTS',
+  /** Image retention (params retainPromotedImages, retentionGraceDays, bakeLeftoverHours, imageRetention). */
+  retainPromotedImages: 'RETAIN_PROMOTED_IMAGES',
+  retentionGraceDays: 'RETENTION_GRACE_DAYS',
+  bakeLeftoverHours: 'BAKE_LEFTOVER_HOURS',
+  imageRetention: 'IMAGE_RETENTION',
+  amiNamePrefix: 'AMI_NAME_PREFIX',
 } as const;
 
 /**
@@ -257,13 +283,38 @@ export const DEFAULTS = {
   maxRolloutMinutes: 240,
   registrationTimeoutSeconds: 900,
   baseAmiMaxAttempts: 3,
+  retainPromotedImages: 3,
+  retentionGraceDays: 7,
+  bakeLeftoverHours: 4,
 } as const;
+
+/**
+ * What retention does with what it finds: `delete` deregisters images (with their snapshots),
+ * deprecates superseded ones and terminates leftover build instances; `report` only says what it
+ * would do (the same message, nothing changed).
+ */
+export const IMAGE_RETENTION_MODES = ['delete', 'report'] as const;
+export type ImageRetentionMode = (typeof IMAGE_RETENTION_MODES)[number];
+
+/**
+ * Retention's SNS message (sent when it deleted or terminated something, would have in `report`
+ * mode, or failed): the attributes `stage`, `step` = `retention` and `status` =
+ * {@link RETENTION_STATUSES}, so a subscription filter on `status` = FAILED sees its failures too.
+ */
+export const RETENTION_STATUSES = ['CLEANED_UP', 'WOULD_CLEAN_UP', 'FAILED'] as const;
+export type RetentionStatus = (typeof RETENTION_STATUSES)[number];
 
 /** Bounds the packaging checks: past them the state machine's Retry budgets or the state size no longer fit. */
 export const LIMITS = {
   maxRolloutMinutes: { min: 10, max: 1440 },
   clustersPerWave: 50,
   clustersPerStage: 200,
+  /** Fewer than two promoted images kept would leave `ami-pipeline rollback` nothing to go back to. */
+  retainPromotedImages: { min: 2, max: 50 },
+  /** A bake and its recording take hours; a shorter grace could race a run that has not recorded yet. */
+  retentionGraceDays: { min: 1, max: 365 },
+  /** CodeBuild's build timeout (120 min) plus its queue timeout (60 min) is the longest a bake lives. */
+  bakeLeftoverHours: { min: 3, max: 168 },
 } as const;
 
 /**
@@ -283,6 +334,8 @@ export const BUILD_PROJECT_ENV = {
   kmsKeyId: 'EBS_KMS_KEY_ID',
   /** The Amazon Linux release dnf upgrades to: `latest`, or a pinned one such as 2023.9.20251110. */
   osReleaseVersion: 'OS_RELEASE_VERSION',
+  /** The deployment stage, tagged on the image and the build instance ({@link AMI_TAGS.stage}). */
+  stage: 'PIPELINE_STAGE',
 } as const;
 
 /** `latest`, or an Amazon Linux 2023 release version (`2023.<minor>.<yyyymmdd>`). */

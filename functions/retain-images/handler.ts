@@ -1,0 +1,245 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
+import { runsInFlight, surveyStageImages } from '../lib/aws/image-inventory';
+import { DEFAULTS, IMAGE_RETENTION_MODES, LAMBDA_ENV, LIMITS, SERVICE_NAME, type ImageRetentionMode } from '../lib/contracts';
+import { ConfigurationError, InvalidRequestError } from '../lib/contracts/errors';
+import { decideRetention, type RetentionPlan, type RetentionPolicy } from '../lib/decisions/retention';
+import { retentionMessage, worthTelling, type RetentionOutcome } from '../lib/decisions/retention-message';
+import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
+import { createLogger, lambdaHandler, requireEnv, stageParameters } from '../lib/handler';
+
+const ec2 = new EC2Client({});
+const ssm = new SSMClient({});
+const cfn = new CloudFormationClient({});
+const autoscaling = new AutoScalingClient({});
+const sfn = new SFNClient({});
+const sns = new SNSClient({});
+const logger = createLogger('retain-images');
+
+/**
+ * The daily schedule and the end of every successful run invoke it with their EventBridge events
+ * (only their source matters); a person may invoke it with `{"dryRun": true}` to see the plan.
+ */
+const eventSchema = z
+  .object({ dryRun: z.boolean({ invalid_type_error: 'dryRun must be true or false' }).optional() })
+  .passthrough();
+
+export type RetainImagesEvent = z.input<typeof eventSchema>;
+
+export interface RetainImagesResult {
+  /** `dry-run` when the event asked for one; else the stage's imageRetention mode. */
+  mode: ImageRetentionMode | 'dry-run';
+  /** DEFERRED: a run started while retention decided; it changed nothing and the next pass decides again. */
+  status: RetentionOutcome['status'] | 'NOTHING_TO_DO' | 'DEFERRED';
+  deregistered: string[];
+  wouldDeregister: { imageId: string; why: string }[];
+  deprecated: string[];
+  terminated: string[];
+  /** Orphan snapshots of the stage deleted (their images were already gone). */
+  snapshotsDeleted: string[];
+  kept: { imageId: string; reasons: string[] }[];
+  failures: string[];
+  /** Deprecations EC2 refused: the images stay, undeprecated; the next pass tries again. */
+  warnings: string[];
+  notified: boolean;
+}
+
+function boundedInteger(name: string, fallback: number, bounds: { min: number; max: number }): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigurationError(`${name} is ${JSON.stringify(raw)}; it must be a whole number from ${bounds.min} to ${bounds.max} (set by serverless.yml from the stage params)`);
+  }
+  return value;
+}
+
+function retentionPolicy(): RetentionPolicy {
+  return {
+    keepPromoted: boundedInteger(LAMBDA_ENV.retainPromotedImages, DEFAULTS.retainPromotedImages, LIMITS.retainPromotedImages),
+    graceDays: boundedInteger(LAMBDA_ENV.retentionGraceDays, DEFAULTS.retentionGraceDays, LIMITS.retentionGraceDays),
+    bakeLeftoverHours: boundedInteger(LAMBDA_ENV.bakeLeftoverHours, DEFAULTS.bakeLeftoverHours, LIMITS.bakeLeftoverHours),
+  };
+}
+
+function retentionMode(): ImageRetentionMode {
+  const value = process.env[LAMBDA_ENV.imageRetention] || 'delete';
+  if (!(IMAGE_RETENTION_MODES as readonly string[]).includes(value)) {
+    throw new ConfigurationError(`${LAMBDA_ENV.imageRetention} is ${JSON.stringify(value)}; set the imageRetention param to delete or report and redeploy`);
+  }
+  return value as ImageRetentionMode;
+}
+
+function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['status'], plan: RetentionPlan, done: Partial<RetentionOutcome>, notified: boolean): RetainImagesResult {
+  return {
+    mode,
+    status,
+    deregistered: (done.deregistered ?? []).map((d) => d.imageId),
+    wouldDeregister: plan.deregister.map((r) => ({ imageId: r.image.imageId, why: r.why })),
+    deprecated: done.deprecated ?? [],
+    terminated: done.terminated ?? [],
+    snapshotsDeleted: done.snapshotsDeleted ?? [],
+    kept: plan.keep.map((k) => ({ imageId: k.image.imageId, reasons: k.reasons.map((r) => r.detail) })),
+    failures: done.failures ?? [],
+    warnings: done.warnings ?? [],
+    notified,
+  };
+}
+
+async function publish(outcome: RetentionOutcome): Promise<void> {
+  const stage = requireEnv(LAMBDA_ENV.stage);
+  const message = retentionMessage({ serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME, stage, region: await ec2.config.region() }, outcome);
+  await sns.send(
+    new PublishCommand({
+      TopicArn: requireEnv(LAMBDA_ENV.topicArn),
+      Subject: message.subject,
+      Message: message.message,
+      MessageAttributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+    }),
+  );
+}
+
+/** One line per error: an answer the SDK could not read (an HTML error page) is named by its HTTP status. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (/parse error|Deserialization error/i.test(error.message)) return `the endpoint answered HTTP ${status ?? '?'} with a body that is not an EC2 answer`;
+  return `${error.name}: ${error.message.split('\n')[0]}`;
+}
+
+/** Carries the plan out, one change at a time; a change that fails is reported and the others go on. */
+type Changes = Pick<RetentionOutcome, 'deregistered' | 'deprecated' | 'terminated' | 'snapshotsDeleted' | 'failures' | 'warnings'>;
+
+async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes & { snapshotsDeleted: string[] }> {
+  const done: Changes & { snapshotsDeleted: string[] } = { deregistered: [], deprecated: [], terminated: [], snapshotsDeleted: [], failures: [], warnings: [] };
+  // Build instances first: a stopped build's instance costs money every hour.
+  if (plan.terminate.length) {
+    const ids = plan.terminate.map((t) => t.instanceId);
+    try {
+      await terminateInstances(ec2, ids);
+      done.terminated.push(...ids);
+    } catch (error) {
+      done.failures.push(`terminate ${ids.join(', ')}: ${errorText(error)}`);
+    }
+  }
+  for (const removed of plan.deregister) {
+    try {
+      const result = await deregisterWithSnapshots(ec2, removed.image);
+      done.deregistered.push(result);
+      logger.info('deregistered', { imageId: removed.image.imageId, why: removed.why, snapshots: result });
+      for (const left of result.snapshotsKept.filter((k) => k.failed)) done.failures.push(`delete snapshot ${left.snapshotId} of ${removed.image.imageId}: ${left.reason}`);
+    } catch (error) {
+      done.failures.push(`deregister ${removed.image.imageId}: ${errorText(error)}`);
+    }
+  }
+  for (const orphan of plan.deleteSnapshots) {
+    try {
+      await deleteOrphanSnapshot(ec2, orphan.snapshotId);
+      done.snapshotsDeleted.push(orphan.snapshotId);
+    } catch (error) {
+      done.failures.push(`delete snapshot ${orphan.snapshotId}: ${errorText(error)}`);
+    }
+  }
+  for (const kept of plan.keep.filter((k) => k.deprecate)) {
+    try {
+      await deprecateImage(ec2, kept.image.imageId, now);
+      done.deprecated.push(kept.image.imageId);
+    } catch (error) {
+      // Deprecation only makes the console warn; a refusal is reported, not a failure of the pass.
+      done.warnings.push(`deprecate ${kept.image.imageId}: ${errorText(error)}`);
+    }
+  }
+  return done;
+}
+
+/**
+ * Deregisters the stage's images nothing needs any more (with their snapshots), deprecates the
+ * superseded ones it keeps, and terminates build instances a stopped bake left behind. The rules are
+ * decideRetention's; this shell gathers the facts, re-checks that no run started meanwhile, makes
+ * the changes and tells ops once. A pass that fails tells ops too, and changes nothing it had not
+ * finished deciding.
+ *
+ * `now` is the pass's clock: the handler passes the real time; the local harness passes a later one
+ * to show what a pass days from now would do.
+ */
+export async function retainImages(event: RetainImagesEvent, now: Date): Promise<RetainImagesResult> {
+  const parsed = eventSchema.safeParse(event ?? {});
+  if (!parsed.success) throw new InvalidRequestError('dryRun', 'must be true or false (invoke with {"dryRun": true} to see the plan)');
+  const mode: RetainImagesResult['mode'] = parsed.data.dryRun ? 'dry-run' : retentionMode();
+  const policy = retentionPolicy();
+  const stateMachineArn = requireEnv(LAMBDA_ENV.stateMachineArn);
+
+  const failed = async (error: unknown): Promise<never> => {
+    if (mode !== 'dry-run') {
+      const empty: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [] };
+      await publish({ status: 'FAILED', plan: empty, deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [], untagged: [], notes: [], error: errorText(error) }).catch(
+        (publishError: unknown) => logger.error('could not tell ops that retention failed', { error: publishError as Error }),
+      );
+    }
+    throw error;
+  };
+
+  let survey;
+  try {
+    survey = await surveyStageImages(
+      { ec2, ssm, cfn, autoscaling, sfn },
+      {
+        stage: requireEnv(LAMBDA_ENV.stage),
+        names: stageParameters(),
+        targets: allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves)),
+        stateMachineArn,
+        amiNamePrefix: process.env[LAMBDA_ENV.amiNamePrefix] ?? '',
+      },
+    );
+  } catch (error) {
+    return failed(error);
+  }
+
+  const plan = decideRetention({ now, policy, ...survey });
+  logger.info('decided', {
+    mode,
+    deregister: plan.deregister.map((r) => ({ imageId: r.image.imageId, why: r.why })),
+    keep: plan.keep.map((k) => ({ imageId: k.image.imageId, reasons: k.reasons.map((r) => r.kind) })),
+    terminate: plan.terminate.map((t) => t.instanceId),
+    deleteSnapshots: plan.deleteSnapshots.map((sn) => sn.snapshotId),
+  });
+  const base = { plan, untagged: survey.untagged, notes: survey.notes };
+
+  if (mode === 'dry-run') return summary(mode, 'WOULD_CLEAN_UP', plan, {}, false);
+  if (mode === 'report') {
+    const outcome: RetentionOutcome = { ...base, status: 'WOULD_CLEAN_UP', deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [] };
+    const tell = worthTelling(outcome);
+    if (tell) await publish(outcome);
+    return summary(mode, tell ? 'WOULD_CLEAN_UP' : 'NOTHING_TO_DO', plan, {}, tell);
+  }
+  if (!plan.deregister.length && !plan.terminate.length && !plan.deleteSnapshots.length && !plan.keep.some((k) => k.deprecate)) {
+    return summary(mode, 'NOTHING_TO_DO', plan, {}, false);
+  }
+
+  // A run that started after the survey may be rolling back to an image the plan removes: the
+  // next pass decides with it in view. (The window left is the seconds between this and the calls.)
+  let startedSince: string[];
+  try {
+    startedSince = (await runsInFlight(sfn, stateMachineArn)).names.filter((n) => !survey.runsInFlight.includes(n));
+  } catch (error) {
+    return failed(error);
+  }
+  if (startedSince.length) {
+    logger.warn('a run started while retention decided; changing nothing this pass', { startedSince });
+    return summary(mode, 'DEFERRED', plan, {}, false);
+  }
+
+  const done = await carryOut(plan, now);
+  const outcome: RetentionOutcome = { ...base, ...done, status: done.failures.length ? 'FAILED' : 'CLEANED_UP' };
+  const tell = worthTelling(outcome);
+  if (tell) await publish(outcome);
+  return summary(mode, outcome.status, plan, done, tell);
+}
+
+export const handler = lambdaHandler(logger, (event: RetainImagesEvent) => retainImages(event, new Date()));
