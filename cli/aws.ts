@@ -1,3 +1,4 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -25,6 +26,7 @@ export interface Clients {
   cfn: CloudFormationClient;
   sts: STSClient;
   ddb: DynamoDBClient;
+  autoscaling: AutoScalingClient;
 }
 
 /**
@@ -46,6 +48,7 @@ export function createClients(options: ClientOptions): Clients {
     cfn: new CloudFormationClient(config),
     sts: new STSClient(config),
     ddb: new DynamoDBClient(config),
+    autoscaling: new AutoScalingClient(config),
   };
 }
 

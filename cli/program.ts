@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { SERVICE_NAME, defaultParameterPrefix } from '../functions/lib/contracts';
 import { registerCheck } from './commands/check';
 import { registerHistory } from './commands/history';
+import { registerImages } from './commands/images';
 import { registerRollback } from './commands/rollback';
 import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
@@ -45,5 +46,6 @@ export function buildProgram(output: ProgramOutput = {}): Command {
   registerHistory(program);
   registerRollback(program);
   registerCheck(program);
+  registerImages(program);
   return program;
 }

@@ -10,6 +10,7 @@ import { deployPipeline, type EmulatedDeployment } from '../../local/deployment'
 import { SimulatedEcsAgent } from '../../local/ecs-agent';
 import type { StatusReport } from '../../cli/status-report';
 import type { Promotion } from '../../cli/history-report';
+import type { ImagesReport } from '../../cli/images-report';
 import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
 import { REGION, amazonImages, lines, motoUser, pipelineImage, recommendedBase, runCli } from './harness';
 
@@ -24,6 +25,7 @@ let oldBase: string | undefined;
 let newestBase: { imageId: string; imageName?: string };
 let oldAmi: string;
 let newAmi: string;
+let stagingAmi: string;
 const WEEKLY_RUN = 'weekly-20261120-040000';
 
 const WAVES = [
@@ -53,6 +55,7 @@ beforeAll(async () => {
   [oldBase] = await amazonImages(1);
   oldAmi = await pipelineImage(oldBase!, 'ecs-ami-pipeline-dev-20261101');
   newAmi = await pipelineImage(oldBase!, 'ecs-ami-pipeline-dev-20261115');
+  stagingAmi = await pipelineImage(oldBase!, 'ecs-ami-pipeline-staging-20261116', 'staging');
   const machine = deployment.config.stateMachineArn.replace(':stateMachine:', ':execution:');
 
   // Two promotions, as promote-ami writes them: the value, then its record.
@@ -114,6 +117,37 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await moto?.stop();
+});
+
+describe('ami-pipeline images', () => {
+  it('--json lists the stage’s images only, with what keeps each one', async () => {
+    const result = await runCli(['images', '--json'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as ImagesReport;
+    expect(report).toMatchObject({ stage: 'dev', region: REGION, policy: { mode: 'delete', keepPromoted: 3, graceDays: 7 } });
+    expect(report.images.map((i) => i.imageId).sort()).toEqual([oldAmi, newAmi].sort());
+    const byId = new Map(report.images.map((i) => [i.imageId, i]));
+    expect(byId.get(newAmi)).toMatchObject({ current: true, latest: true, wouldDelete: null, baseAmiId: oldBase });
+    expect(byId.get(newAmi)!.keptBecause.join('\n')).toMatch(/cluster stack dev-ecs confirmed it last/);
+    expect(byId.get(newAmi)!.keptBecause.join('\n')).toMatch(/stack dev-ecs \(ApplicationImageId\)/);
+    expect(byId.get(oldAmi)).toMatchObject({ current: false, latest: false, wouldDelete: null });
+    // The old image: promoted before the current one, still run by a draining instance.
+    expect(byId.get(oldAmi)!.keptBecause).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^the image .* replaced/), expect.stringMatching(/^1 instance \(i-/), expect.stringMatching(/promoted 2 promotions ago/)]),
+    );
+    expect(report.notes).toEqual(['configured stack prod-ecs does not exist; it uses no image']);
+  });
+
+  it('prints one line per image with its state, newest first', async () => {
+    const result = await runCli(['images'], env);
+    expect(result.code).toBe(0);
+    const out = lines(result.stdout);
+    expect(out[0]).toMatch(/^Images of stage dev in us-east-1 \(retention deletes: keeps 3 promoted per architecture/);
+    expect(out.find((l) => l.startsWith(`  ${newAmi}`))).toMatch(/current, latest, kept: /);
+    expect(out.find((l) => l.startsWith(`  ${oldAmi}`))).toMatch(/kept: the image .* replaced/);
+    expect(out.some((l) => l.includes(stagingAmi))).toBe(false);
+  });
 });
 
 describe('ami-pipeline status', () => {
