@@ -331,8 +331,9 @@ function retentionStatements(c, stacksOnly) {
     // Describe calls of EC2 and Auto Scaling have no resource types.
     statement(
       'FindImagesAndWhatUsesThem',
-      ['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplateVersions', 'autoscaling:DescribeAutoScalingGroups'],
+      ['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplateVersions', 'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLaunchConfigurations'],
       '*',
+      { usedOn: { 'autoscaling:DescribeLaunchConfigurations': 'retention, for a configured stack whose group still launches from a (deprecated) launch configuration; the reference stack uses a launch template' } },
     ),
     ...stacksOnly('ReadConfiguredStacksImageAndGroups', ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources']),
     statement('SeeRunsInFlight', ['states:ListExecutions'], c.stateMachineArn),

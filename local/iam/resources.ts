@@ -694,6 +694,7 @@ const MAPPINGS: Record<string, Mapping> = {
   'autoscaling:DescribeAutoScalingGroups': WILDCARD,
   'autoscaling:DescribeAutoScalingInstances': WILDCARD,
   'autoscaling:DescribeScalingActivities': WILDCARD,
+  'autoscaling:DescribeLaunchConfigurations': WILDCARD,
 
   // ---- ECS (list_amazonelasticcontainerservice.html) ----
   'ecs:DescribeClusters': {

@@ -55,6 +55,7 @@ const NO_RESOURCE_TYPE = new Set([
   'autoscaling:DescribeScalingActivities',
   'autoscaling:DescribeScheduledActions',
   'autoscaling:DescribeLifecycleHooks',
+  'autoscaling:DescribeLaunchConfigurations',
   // X-Ray's trace calls (Step Functions tracing) take no resource.
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',

@@ -3,7 +3,12 @@
  * runs in flight and the build instances. Every read either succeeds or throws: retention decides
  * only on a complete picture, so a lookup that fails deletes nothing.
  */
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeLaunchConfigurationsCommand,
+  type AutoScalingClient,
+  type LaunchTemplateSpecification,
+} from '@aws-sdk/client-auto-scaling';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeImagesCommand,
@@ -209,29 +214,42 @@ async function launchTemplateUses(clients: StackUseClients, stackName: string, g
   const uses: ImageUse[] = [];
   const out = await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: groupNames }));
   for (const group of out.AutoScalingGroups ?? []) {
-    const spec = group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
-    if (!spec?.LaunchTemplateId && !spec?.LaunchTemplateName) continue;
-    const version = spec.Version ?? '$Default';
-    const versions = await clients.ec2.send(
-      new DescribeLaunchTemplateVersionsCommand({
-        ...(spec.LaunchTemplateId ? { LaunchTemplateId: spec.LaunchTemplateId } : { LaunchTemplateName: spec.LaunchTemplateName }),
-        Versions: [version],
-      }),
+    const where = `group ${group.AutoScalingGroupName} (stack ${stackName})`;
+    // The group's template, and the per-instance-type templates a mixed instances policy may override it with.
+    const mixed = group.MixedInstancesPolicy?.LaunchTemplate;
+    const specs = [group.LaunchTemplate, mixed?.LaunchTemplateSpecification, ...(mixed?.Overrides ?? []).map((o) => o.LaunchTemplateSpecification)].filter(
+      (spec): spec is LaunchTemplateSpecification => Boolean(spec?.LaunchTemplateId || spec?.LaunchTemplateName),
     );
-    for (const v of versions.LaunchTemplateVersions ?? []) {
-      let imageId = v.LaunchTemplateData?.ImageId;
-      // A template may take its image from SSM at launch (resolve:ssm:<name>): that parameter's value is in use.
-      if (imageId?.startsWith('resolve:ssm:')) imageId = await readParameter(clients.ssm, imageId.slice('resolve:ssm:'.length));
-      if (imageId) {
-        uses.push({
-          imageId,
-          kind: 'launch-template',
-          detail: `launch template ${v.LaunchTemplateName ?? v.LaunchTemplateId} version ${v.VersionNumber ?? version} of group ${group.AutoScalingGroupName} (stack ${stackName})`,
-        });
+    for (const spec of specs) {
+      const version = spec.Version ?? '$Default';
+      const versions = await clients.ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          ...(spec.LaunchTemplateId ? { LaunchTemplateId: spec.LaunchTemplateId } : { LaunchTemplateName: spec.LaunchTemplateName }),
+          Versions: [version],
+        }),
+      );
+      for (const v of versions.LaunchTemplateVersions ?? []) {
+        const imageId = await resolvedImage(clients.ssm, v.LaunchTemplateData?.ImageId);
+        if (imageId) {
+          uses.push({ imageId, kind: 'launch-template', detail: `launch template ${v.LaunchTemplateName ?? v.LaunchTemplateId} version ${v.VersionNumber ?? version} of ${where}` });
+        }
+      }
+    }
+    // Launch configurations are deprecated, but a group may still launch from one.
+    if (group.LaunchConfigurationName) {
+      const configs = await clients.autoscaling.send(new DescribeLaunchConfigurationsCommand({ LaunchConfigurationNames: [group.LaunchConfigurationName] }));
+      for (const config of configs.LaunchConfigurations ?? []) {
+        const imageId = await resolvedImage(clients.ssm, config.ImageId);
+        if (imageId) uses.push({ imageId, kind: 'launch-template', detail: `launch configuration ${config.LaunchConfigurationName} of ${where}` });
       }
     }
   }
   return uses;
+}
+
+/** A launch template may take its image from SSM at launch (resolve:ssm:<name>): that parameter's value is in use. */
+async function resolvedImage(ssm: SSMClient, imageId: string | undefined): Promise<string | undefined> {
+  return imageId?.startsWith('resolve:ssm:') ? readParameter(ssm, imageId.slice('resolve:ssm:'.length)) : imageId;
 }
 
 /** Instances in this account and region, running or stopped, launched from any of `imageIds`. */
