@@ -8,13 +8,23 @@ STAGE ?= dev
 NODE_BIN := node_modules/.bin
 DEPS_STAMP := node_modules/.package-lock.json
 
+# Node.js: the machine's node (any 20.19+) only runs npm; npm installs the project's own Node 24
+# (the npm package `node`, pinned in package.json) into node_modules/.bin, and every target runs on
+# that one, the major the functions run on (nodejs24.x). SYSTEM_PATH keeps npm itself off the
+# node it is about to replace.
+SYSTEM_PATH := $(PATH)
+export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
+
 .PHONY: help
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 $(DEPS_STAMP): package.json package-lock.json
-	@command -v node >/dev/null || { echo "error: node is not on PATH (Node.js 20.19+ is needed)" >&2; exit 1; }
-	npm ci --no-audit --no-fund
+	@PATH="$(SYSTEM_PATH)" command -v npm >/dev/null || { echo "error: npm is not on PATH: install Node.js 20.19 or later (it only runs npm; the project brings its own Node 24)" >&2; exit 1; }
+	@PATH="$(SYSTEM_PATH)" node -e 'if (+process.versions.node.split(".")[0] < 24) console.log(`npm runs on this machine'"'"'s node $${process.version}: its EBADENGINE warnings (node >= 22, >= 24) are about that node; everything after runs on the project'"'"'s Node 24`)'
+	@echo "npm ci --no-audit --no-fund"
+	@PATH="$(SYSTEM_PATH)" npm ci --no-audit --no-fund
+	@$(NODE_BIN)/node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error(`error: $(NODE_BIN)/node is $${process.version}, not 24`); process.exit(1) }'
 
 .PHONY: deps
 deps: $(DEPS_STAMP) ## Install the npm dependencies (npm ci)

@@ -4,8 +4,9 @@
 // `npm ci` with no build step. The namespace keeps tsx's loader to the CLI's own files.
 const path = require('node:path');
 
-// The SDK warns on every start under node 20 that its releases from 2027 need node 22. The
-// lockfile pins the SDK, so the warning says nothing about this install; it would only bury the output.
+// `npx ami-pipeline` runs on the project's Node 24 (node_modules/.bin/node). Started another way on
+// an older node (20.19+ works), the SDK would warn on every start that its releases from 2027 need
+// node 22; the lockfile pins the SDK, so the warning says nothing about this install.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { register } = require('tsx/cjs/api');
 

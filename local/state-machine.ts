@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import './polyfills';
 import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
 
 export const DEFINITION_PATH = path.join(__dirname, '..', 'statemachine', 'pipeline.asl.json');

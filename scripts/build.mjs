@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles every Lambda (functions/<name>/handler.ts) into .build/functions/<name>/index.js with a
-// source map, minified, for the nodejs22.x runtime. The AWS SDK is bundled too, so a deployment runs
+// source map, minified, for the nodejs24.x runtime. The AWS SDK is bundled too, so a deployment runs
 // exactly the SDK version the tests ran, not whatever the runtime ships that month.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -56,7 +56,7 @@ export async function bundleFunctions() {
         outfile: path.join(outRoot, name, 'index.js'),
         bundle: true,
         platform: 'node',
-        target: 'node22',
+        target: 'node24',
         format: 'cjs',
         minify: true,
         sourcemap: true,

@@ -52,7 +52,7 @@ async function successfulRun(input: Record<string, unknown>) {
 async function main() {
   const build = await import('./build.mjs');
   const names = await build.bundleFunctions();
-  console.log(`Functions (esbuild, minified, node22, AWS SDK bundled; load = median of ${runs} fresh processes on node ${process.version})`);
+  console.log(`Functions (esbuild, minified, node24, AWS SDK bundled; load = median of ${runs} fresh processes on node ${process.version})`);
   console.log('function               bundle KiB  zipped KiB  cold load ms');
   for (const name of names) {
     const bundle = path.join(ROOT, '.build', 'functions', name, 'index.js');

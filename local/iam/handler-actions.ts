@@ -87,7 +87,7 @@ export function handlerActions(root = ROOT): Record<string, string[]> {
         '--bundle',
         '--format=esm',
         '--platform=node',
-        '--target=node22',
+        '--target=node24',
         '--tree-shaking=true',
         // No comments (a comment mentioning aws:ec2:image is not a parameter of that type); names kept.
         '--minify-whitespace',

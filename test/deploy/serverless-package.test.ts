@@ -57,12 +57,12 @@ describe.each([
     expect(status).toBe(0);
   }, 60_000);
 
-  it('runs every function on nodejs22.x with its own role', () => {
+  it('runs every function on nodejs24.x with its own role', () => {
     const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(13);
     const roles = new Set<string>();
     for (const [, fn] of functions) {
-      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
       roles.add(JSON.stringify(fn.Properties.Role));
     }
     expect(roles.size).toBe(13);
