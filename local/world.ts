@@ -123,6 +123,8 @@ export class World {
     const region = moto.region;
     Object.assign(process.env, moto.env, {
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+      // The functions' metrics are log lines on AWS; here they would only interleave with the timeline.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
 

@@ -4,6 +4,8 @@ import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 import { composeNotification, type RunDocument } from '../lib/decisions/notification';
 import { markNotified, notificationMarker } from '../lib/aws/run-ledger';
+import { publishMetrics } from '../lib/aws/metrics';
+import { runEndMetrics } from '../lib/decisions/metrics';
 
 const sns = new SNSClient({});
 const ddb = new DynamoDBClient({});
@@ -49,5 +51,6 @@ export const handler = lambdaHandler(logger, async (event: NotifyEvent) => {
     messageId: out.MessageId,
     notifiedAt: new Date().toISOString(),
   });
+  publishMetrics(runEndMetrics({ outcome: event.document.outcome, rollout: event.document.rollout }));
   return { messageId: out.MessageId, subject: notification.subject, ...notification.attributes };
 });

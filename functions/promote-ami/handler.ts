@@ -6,6 +6,8 @@ import { readClusterRecords } from '../lib/aws/cluster-records';
 import { LAMBDA_ENV, type PromotionRecord } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
+import { publishMetrics } from '../lib/aws/metrics';
+import { patchedFleetMetrics } from '../lib/decisions/metrics';
 import { writeParameter } from '../lib/aws/parameters';
 import type { Release, RunPlan } from '../lib/contracts/plan';
 import { decidePromotion, type ClusterBehind } from '../lib/decisions/promotion';
@@ -35,6 +37,17 @@ export type PromoteAmiResult =
  * SSM validates aws:ec2:image values after answering, so the new value is read back before the
  * record and the base follow it: a promotion that did not take is a failure, not a success.
  */
+/** The exposure window this promotion closed: from AWS publishing the base to the whole fleet on it. */
+async function publishTimeToPatchedFleet(baseAmiId: string): Promise<void> {
+  try {
+    const base = await describeImage(ec2, baseAmiId);
+    publishMetrics(patchedFleetMetrics(base?.CreationDate, new Date()));
+  } catch (error) {
+    // A metric must never fail a promotion that already happened.
+    logger.warn('could not read the base AMI for the time-to-patched-fleet metric', { baseAmiId, error: error as Error });
+  }
+}
+
 export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Promise<PromoteAmiResult> => {
   const { plan, release, rollout } = event;
   // The state machine only gets here after the last wave; refusing anything else keeps a
@@ -89,6 +102,7 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
     await writeParameter(ssm, names.currentBaseAmi, release.baseAmiId, {
       description: `ECS-optimized base of the current AMI ${release.amiId}`,
     });
+    await publishTimeToPatchedFleet(release.baseAmiId);
   }
   return { promoted: true, amiId: release.amiId, previousAmiId: plan.currentAmiId, baseAmiId: release.baseAmiId, version };
 });

@@ -7,6 +7,8 @@ import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/deci
 import { AMI_TAGS, LAMBDA_ENV, parameterNames, type BakedAmiRecord } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 import { writeParameter } from '../lib/aws/parameters';
+import { publishMetrics } from '../lib/aws/metrics';
+import { bakeMetrics } from '../lib/decisions/metrics';
 import type { BakedAmi, RunPlan } from '../lib/contracts/plan';
 import { holdFleet } from '../lib/aws/run-ledger';
 
@@ -55,5 +57,6 @@ export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent):
     description: `Latest AMI baked by run ${event.plan.runId} from ${baked.baseAmiId}`,
     dataType: 'aws:ec2:image',
   });
+  publishMetrics(bakeMetrics(event.plan.startedAt, new Date()));
   return baked;
 });

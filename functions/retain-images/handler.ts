@@ -6,8 +6,10 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
-import { runsInFlight, surveyStageImages } from '../lib/aws/image-inventory';
-import { DEFAULTS, IMAGE_RETENTION_MODES, LAMBDA_ENV, LIMITS, SERVICE_NAME, type ImageRetentionMode } from '../lib/contracts';
+import { runsInFlight, surveyStageImages, type ImageSurvey } from '../lib/aws/image-inventory';
+import { publishMetrics } from '../lib/aws/metrics';
+import { fleetAgeMetrics } from '../lib/decisions/metrics';
+import { DEFAULTS, IMAGE_RETENTION_MODES, LAMBDA_ENV, LIMITS, SERVICE_NAME, type ClusterTarget, type ImageRetentionMode } from '../lib/contracts';
 import { ConfigurationError, InvalidRequestError } from '../lib/contracts/errors';
 import { decideRetention, type RetentionPlan, type RetentionPolicy } from '../lib/decisions/retention';
 import { retentionMessage, worthTelling, type RetentionOutcome } from '../lib/decisions/retention-message';
@@ -105,6 +107,22 @@ async function publish(outcome: RetentionOutcome): Promise<void> {
   );
 }
 
+/**
+ * The fleet's daily figures, from what the survey read anyway: each configured cluster's image age
+ * (the image its record names, when it is one of the stage's), the oldest, and the days since the
+ * last promotion. The stack's alarms watch the last two.
+ */
+function fleetMetrics(survey: ImageSurvey, targets: ClusterTarget[], now: Date) {
+  const confirmed = new Map(survey.uses.filter((u) => u.kind === 'cluster-confirmed' && u.stackName).map((u) => [u.stackName!, u.imageId]));
+  const created = new Map(survey.images.map((i) => [i.imageId, i.createdAt]));
+  return fleetAgeMetrics(
+    targets.map((t) => ({ stackName: t.stackName, amiId: confirmed.get(t.stackName) })),
+    (amiId) => created.get(amiId),
+    survey.lastPromotedAt,
+    now,
+  );
+}
+
 /** One line per error: an answer the SDK could not read (an HTML error page) is named by its HTTP status. */
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
@@ -186,13 +204,15 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
   };
 
   let survey;
+  let targets: ClusterTarget[];
   try {
+    targets = allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
     survey = await surveyStageImages(
       { ec2, ssm, cfn, autoscaling, sfn },
       {
         stage: requireEnv(LAMBDA_ENV.stage),
         names: stageParameters(),
-        targets: allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves)),
+        targets,
         stateMachineArn,
         amiNamePrefix: process.env[LAMBDA_ENV.amiNamePrefix] ?? '',
       },
@@ -210,6 +230,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
     deleteSnapshots: plan.deleteSnapshots.map((sn) => sn.snapshotId),
   });
   const base = { plan, untagged: survey.untagged, notes: survey.notes };
+  if (mode !== 'dry-run') publishMetrics(fleetMetrics(survey, targets, now));
 
   if (mode === 'dry-run') return summary(mode, 'WOULD_CLEAN_UP', plan, {}, false);
   if (mode === 'report') {

@@ -8,6 +8,8 @@ import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable, stageParameters } from '../lib/handler';
 import { clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../lib/decisions/run-end';
 import { markNotified, notificationMarker, readLock, releaseLock } from '../lib/aws/run-ledger';
+import { publishMetrics } from '../lib/aws/metrics';
+import { abnormalEndMetrics } from '../lib/decisions/metrics';
 import { stackParameter } from '../lib/decisions/stack';
 import { describeStack, stackView } from '../lib/aws/stack-lookups';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
@@ -82,5 +84,7 @@ export const handler = lambdaHandler(logger, async (event: RunEndedEvent) => {
     }),
   );
   await markNotified(ddb, table, change.executionArn, { kind: 'alert', status: change.status, messageId: out.MessageId, notifiedAt: new Date().toISOString() });
+  // The run's own end was never counted (notify did not run to the end): count it here.
+  publishMetrics(abnormalEndMetrics(change.status));
   return { ...decision, released, executionArn: change.executionArn, messageId: out.MessageId };
 });

@@ -135,7 +135,7 @@ export async function stageSnapshots(ec2: EC2Client, stage: string): Promise<Sta
 }
 
 /** Every image the pipeline's own records name: current, latest, what current replaced, each cluster's confirmed image. */
-export async function recordedUses(ssm: SSMClient, names: ParameterNames): Promise<ImageUse[]> {
+export async function recordedUses(ssm: SSMClient, names: ParameterNames): Promise<{ uses: ImageUse[]; promotion?: PromotionRecord }> {
   const [current, latest, promotion] = await Promise.all([
     readParameter(ssm, names.currentAmi),
     readParameter(ssm, names.latestAmi),
@@ -154,11 +154,11 @@ export async function recordedUses(ssm: SSMClient, names: ParameterNames): Promi
     for (const p of page.Parameters ?? []) {
       const amiId = parseRecordAmi(p.Value);
       const stackName = (p.Name ?? '').slice(names.clusterRecords.length + 1);
-      if (amiId) uses.push({ imageId: amiId, kind: 'cluster-confirmed', detail: `cluster stack ${stackName} confirmed it last (its rollback target)` });
+      if (amiId) uses.push({ imageId: amiId, kind: 'cluster-confirmed', detail: `cluster stack ${stackName} confirmed it last (its rollback target)`, stackName });
     }
     nextToken = page.NextToken;
   } while (nextToken);
-  return uses;
+  return { uses, promotion };
 }
 
 function parseRecordAmi(raw: string | undefined): string | undefined {
@@ -367,6 +367,8 @@ export interface ImageSurvey {
   untagged: StageImage[];
   /** What the survey noticed on the way (a configured stack that does not exist, ...). */
   notes: string[];
+  /** When ami/current last changed (its record), if it ever did. */
+  lastPromotedAt?: string;
 }
 
 export async function surveyStageImages(clients: SurveyClients, scope: SurveyScope): Promise<ImageSurvey> {
@@ -386,10 +388,11 @@ export async function surveyStageImages(clients: SurveyClients, scope: SurveySco
     snapshots,
     referencedSnapshotIds: own.referencedSnapshotIds,
     promotedNewestFirst: history.map((v) => v.value).reverse(),
-    uses: [...recorded, ...stacks.uses, ...instances, ...runs.uses],
+    uses: [...recorded.uses, ...stacks.uses, ...instances, ...runs.uses],
     runsInFlight: runs.names,
     bakeInstances: builders,
     untagged: own.untagged,
     notes: stacks.notes,
+    lastPromotedAt: recorded.promotion?.promotedAt,
   };
 }

@@ -286,6 +286,8 @@ export const DEFAULTS = {
   retainPromotedImages: 3,
   retentionGraceDays: 7,
   bakeLeftoverHours: 4,
+  staleFleetDays: 14,
+  maxClusterImageAgeDays: 35,
 } as const;
 
 /**
@@ -315,6 +317,9 @@ export const LIMITS = {
   retentionGraceDays: { min: 1, max: 365 },
   /** CodeBuild's build timeout (120 min) plus its queue timeout (60 min) is the longest a bake lives. */
   bakeLeftoverHours: { min: 3, max: 168 },
+  /** The alarms read one daily figure; a day or less would alarm between two of them. */
+  staleFleetDays: { min: 2, max: 365 },
+  maxClusterImageAgeDays: { min: 2, max: 3650 },
 } as const;
 
 /**
@@ -340,6 +345,33 @@ export const BUILD_PROJECT_ENV = {
 
 /** `latest`, or an Amazon Linux 2023 release version (`2023.<minor>.<yyyymmdd>`). */
 export const OS_RELEASE_VERSION_PATTERN = /^(latest|2023\.\d{1,3}\.\d{8})$/;
+
+/**
+ * CloudWatch metrics (embedded metric format, through Powertools Metrics) in namespace
+ * {@link METRICS_NAMESPACE}, every one with the dimensions `service` (= {@link SERVICE_NAME}) and
+ * `Stage`; some add `Status` or `Cluster`. The stack's dashboard and alarms name them from here.
+ */
+export const METRICS_NAMESPACE = 'EcsAmiPipeline';
+export const METRIC_DIMENSIONS = { service: 'service', stage: 'Stage', status: 'Status', cluster: 'Cluster' } as const;
+export const METRIC_NAMES = {
+  /** Count per run end, dimension Status (a RUN_STATUSES value, or the execution's for an alert). */
+  runsEnded: 'RunsEnded',
+  /** Seconds from a run's start to its image recorded as ami/latest (the bake, mostly). */
+  bakeDuration: 'BakeDurationSeconds',
+  /** Seconds a cluster's roll took, from its update to its confirmation; dimension Cluster. */
+  rolloutDuration: 'RolloutDurationSeconds',
+  clustersRolled: 'ClustersRolled',
+  clustersRolledBack: 'ClustersRolledBack',
+  /** Seconds from the creation of the base AMI a run built on to every cluster confirming the image: the exposure window. */
+  timeToPatchedFleet: 'TimeToPatchedFleetSeconds',
+  /** Days since the image a cluster last confirmed was baked; dimension Cluster (daily, from the retention pass). */
+  clusterImageAge: 'ClusterImageAgeDays',
+  /** The largest ClusterImageAgeDays of the stage (the alarm's metric). */
+  oldestClusterImageAge: 'OldestClusterImageAgeDays',
+  /** Days since ami/current last changed (daily, from the retention pass; the alarm's metric). */
+  daysSinceLastPromotion: 'DaysSinceLastPromotion',
+} as const;
+export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
 
 /** Where the image keeps the first-run script that the cluster stack's cfn-init runs. */
 export const FIRSTRUN_PATH_IN_IMAGE = '/opt/ecs-ami-pipeline/firstrun.sh';

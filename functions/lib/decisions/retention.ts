@@ -34,6 +34,8 @@ export interface ImageUse {
   kind: UseKind;
   /** e.g. `stack ecs-prod (ApplicationImageId)`, `instances i-0a, i-0b`, `run weekly-2026-11-23`. */
   detail: string;
+  /** The cluster stack a `cluster-confirmed` use belongs to. */
+  stackName?: string;
 }
 
 /** One of the stage's images as EC2 describes it. */

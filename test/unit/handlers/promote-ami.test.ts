@@ -130,12 +130,20 @@ afterAll(() => {
 });
 
 describe('promote-ami handler', () => {
+  it('promotes even when the base AMI cannot be read for the metric (the metric is left out)', async () => {
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [BASE] }).rejects(Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' }));
+    await expect(handler(event())).resolves.toMatchObject({ promoted: true, amiId: NEW });
+    expect(calls.at(-1)).toBe(`put ${CURRENT_BASE}`);
+  });
+
   it('bake: checks the image, fences, writes the current AMI, reads it back, then the record and the base', async () => {
     const now = freezeTime('2026-01-01T11:30:00.000Z');
     await expect(handler(event())).resolves.toEqual({ promoted: true, amiId: NEW, previousAmiId: OLD, baseAmiId: BASE, version: 9 });
 
-    expect(calls).toEqual(['describe-image', 'fence', `put ${CURRENT}`, `get ${CURRENT}`, `put ${CURRENT_RECORD}`, `put ${CURRENT_BASE}`]);
-    expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, { ImageIds: [NEW] });
+    // The last describe reads the base's creation date, for the time-to-patched-fleet metric.
+    expect(calls).toEqual(['describe-image', 'fence', `put ${CURRENT}`, `get ${CURRENT}`, `put ${CURRENT_RECORD}`, `put ${CURRENT_BASE}`, 'describe-image']);
+    expect(ec2Mock).toHaveReceivedNthCommandWith(1, DescribeImagesCommand, { ImageIds: [NEW] });
+    expect(ec2Mock).toHaveReceivedNthCommandWith(2, DescribeImagesCommand, { ImageIds: [BASE] });
     expect(ddbMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: TABLE, Key: { pk: { S: 'fleet-lock' } }, ConsistentRead: true });
     expect(ddbMock).not.toHaveReceivedCommand(PutItemCommand);
     const [current, promotion, base] = puts();
