@@ -58,6 +58,9 @@ export async function bundleFunctions() {
         platform: 'node',
         target: 'node24',
         format: 'cjs',
+        // The packages' ES module builds first: esbuild can drop what a function never imports from
+        // them (the CommonJS builds halve no further: about 2 MiB against 1 for an EC2 function).
+        mainFields: ['module', 'main'],
         minify: true,
         sourcemap: true,
         sourcesContent: false,
