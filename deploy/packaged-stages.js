@@ -35,6 +35,8 @@ const STAGES = {
       'buildVpcId=vpc-0123456789abcdef0',
       'buildSubnetId=subnet-0123456789abcdef0',
       'ebsKmsKeyId=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555',
+      'chatNotifications=true',
+      'imageRetention=report',
     ],
   },
 };

@@ -122,6 +122,13 @@ module.exports = {
   retainPromotedImages: withinLimits('retainPromotedImages', 'promoted images kept per architecture; fewer than 2 leaves a rollback nothing to go back to'),
   retentionGraceDays: withinLimits('retentionGraceDays', 'days before retention may touch a new image; a bake and its recording take hours'),
   bakeLeftoverHours: withinLimits('bakeLeftoverHours', 'hours after which a build instance is a leftover; a bake lives at most 3 hours in CodeBuild'),
+  // Booleans arrive as true/false from the params block and as "true"/"false" from --param.
+  chatNotifications: async ({ resolveVariable }) => {
+    const value = await param(resolveVariable, 'chatNotifications');
+    if (value === true || value === 'true') return 'true';
+    if (value === false || value === 'false' || value === undefined || value === '') return 'false';
+    throw paramError(`serverless.yml params.<stage>.chatNotifications must be true or false; got ${JSON.stringify(value)}`);
+  },
   imageRetention: async ({ resolveVariable }) => {
     const { IMAGE_RETENTION_MODES } = requireTs('functions/lib/contracts/index.ts');
     const value = await param(resolveVariable, 'imageRetention');

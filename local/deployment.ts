@@ -101,6 +101,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
       [LAMBDA_ENV.topicArn]: config.topicArn,
       [LAMBDA_ENV.runLedgerTable]: runLedgerTable,
       [LAMBDA_ENV.amiNamePrefix]: config.amiNamePrefix!,
+      [LAMBDA_ENV.chatNotifications]: 'false',
     },
   };
 }

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { publishToOps } from '../lib/aws/ops-topic';
 import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 import { composeNotification, type RunDocument } from '../lib/decisions/notification';
@@ -35,22 +36,13 @@ export const handler = lambdaHandler(logger, async (event: NotifyEvent) => {
       now: new Date(),
     },
   );
-  const out = await sns.send(
-    new PublishCommand({
-      TopicArn: requireEnv(LAMBDA_ENV.topicArn),
-      Subject: notification.subject,
-      Message: notification.message,
-      MessageAttributes: Object.fromEntries(
-        Object.entries(notification.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
-      ),
-    }),
-  );
+  const messageId = await publishToOps(sns, requireEnv(LAMBDA_ENV.topicArn), notification, { threadId: event.execution.name, eventType: 'run' });
   await markNotified(ddb, table, event.execution.id, {
     kind: 'run',
     status: notification.attributes.status,
-    messageId: out.MessageId,
+    messageId,
     notifiedAt: new Date().toISOString(),
   });
   publishMetrics(runEndMetrics({ outcome: event.document.outcome, rollout: event.document.rollout }));
-  return { messageId: out.MessageId, subject: notification.subject, ...notification.attributes };
+  return { messageId, subject: notification.subject, ...notification.attributes };
 });

@@ -2,7 +2,8 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { publishToOps } from '../lib/aws/ops-topic';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
@@ -97,14 +98,7 @@ function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['s
 async function publish(outcome: RetentionOutcome): Promise<void> {
   const stage = requireEnv(LAMBDA_ENV.stage);
   const message = retentionMessage({ serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME, stage, region: await ec2.config.region() }, outcome);
-  await sns.send(
-    new PublishCommand({
-      TopicArn: requireEnv(LAMBDA_ENV.topicArn),
-      Subject: message.subject,
-      Message: message.message,
-      MessageAttributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
-    }),
-  );
+  await publishToOps(sns, requireEnv(LAMBDA_ENV.topicArn), message, { eventType: 'retention' });
 }
 
 /**

@@ -1,6 +1,8 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { publishToOps } from '../lib/aws/ops-topic';
+import { executionNameOf } from '../lib/contracts/executions';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import { readClusterRecords } from '../lib/aws/cluster-records';
@@ -75,16 +77,9 @@ export const handler = lambdaHandler(logger, async (event: RunEndedEvent) => {
     off,
     lockReleased: released,
   });
-  const out = await sns.send(
-    new PublishCommand({
-      TopicArn: requireEnv(LAMBDA_ENV.topicArn),
-      Subject: alert.subject,
-      Message: alert.message,
-      MessageAttributes: Object.fromEntries(Object.entries(alert.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
-    }),
-  );
-  await markNotified(ddb, table, change.executionArn, { kind: 'alert', status: change.status, messageId: out.MessageId, notifiedAt: new Date().toISOString() });
+  const messageId = await publishToOps(sns, requireEnv(LAMBDA_ENV.topicArn), alert, { threadId: change.name ?? executionNameOf(change.executionArn), eventType: 'alert' });
+  await markNotified(ddb, table, change.executionArn, { kind: 'alert', status: change.status, messageId, notifiedAt: new Date().toISOString() });
   // The run's own end was never counted (notify did not run to the end): count it here.
   publishMetrics(abnormalEndMetrics(change.status));
-  return { ...decision, released, executionArn: change.executionArn, messageId: out.MessageId };
+  return { ...decision, released, executionArn: change.executionArn, messageId };
 });

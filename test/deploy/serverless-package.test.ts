@@ -124,6 +124,14 @@ describe('a configured stage', () => {
     const project = resourcesOfType(configured.template, 'AWS::CodeBuild::Project')[0]![1];
     expect(project.Properties.VpcConfig.Subnets).toEqual(['subnet-0123456789abcdef0']);
   });
+
+  it('turns the chat form of the messages on, and retention to report, only when asked', () => {
+    expect(fn('Notify').Environment.Variables[LAMBDA_ENV.chatNotifications]).toBe('true');
+    expect(fn('RetainImages').Environment.Variables[LAMBDA_ENV.imageRetention]).toBe('report');
+    const plainFn = (key: string) => plain.template.Resources[`${key}LambdaFunction`]!.Properties;
+    expect(plainFn('Notify').Environment.Variables[LAMBDA_ENV.chatNotifications]).toBe('false');
+    expect(plainFn('RetainImages').Environment.Variables[LAMBDA_ENV.imageRetention]).toBe('delete');
+  });
 });
 
 describe('the guarantees\' resources', () => {
@@ -186,7 +194,8 @@ describe('the config parameter tools read', () => {
         { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }] },
       ],
       amiNamePrefix: 'ecs-ami-pipeline-demo',
-      retention: { mode: 'delete', keepPromoted: 3, graceDays: 7, bakeLeftoverHours: 4 },
+      // The configured stage sets imageRetention=report.
+      retention: { mode: 'report', keepPromoted: 3, graceDays: 7, bakeLeftoverHours: 4 },
     });
   });
 });
@@ -249,10 +258,21 @@ describe('bad configuration fails the packaging with the param named', () => {
     ['retentionGraceDays', settings.retentionGraceDays, { retentionGraceDays: 2.5 }, /retentionGraceDays must be a whole number/],
     ['bakeLeftoverHours', settings.bakeLeftoverHours, { bakeLeftoverHours: 2 }, /bakeLeftoverHours must be a whole number from 3 to 168 .*a bake lives at most 3 hours/],
     ['imageRetention', settings.imageRetention, { imageRetention: 'sometimes' }, /imageRetention must be delete or report .*got "sometimes"/],
+    ['chatNotifications', settings.chatNotifications, { chatNotifications: 'yes' }, /chatNotifications must be true or false; got "yes"/],
     // The IAM resolver reads the same param through the same check (deploy/iam.js).
     ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {
     await expect(resolver!(resolving(params))).rejects.toThrow(named);
+  });
+
+  it.each([
+    [false, 'false'],
+    ['false', 'false'],
+    [undefined, 'false'],
+    [true, 'true'],
+    ['true', 'true'],
+  ])('chatNotifications %j becomes %s', async (chatNotifications, expected) => {
+    await expect(settings.chatNotifications!(resolving({ chatNotifications }))).resolves.toBe(expected);
   });
 
   it('accepts the retention defaults as serverless.yml sets them', async () => {

@@ -251,6 +251,8 @@ export const LAMBDA_ENV = {
   bakeLeftoverHours: 'BAKE_LEFTOVER_HOURS',
   imageRetention: 'IMAGE_RETENTION',
   amiNamePrefix: 'AMI_NAME_PREFIX',
+  /** `true`: ops messages also carry the chat (Amazon Q Developer / AWS Chatbot) form (param chatNotifications). */
+  chatNotifications: 'CHAT_NOTIFICATIONS',
 } as const;
 
 /**
