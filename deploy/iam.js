@@ -251,7 +251,7 @@ function functionRoles(c) {
       ledger(c, 'SeeWhoHoldsTheFleet', ['dynamodb:GetItem'], LOCK_ITEM),
       statement('SeeWhetherTheLockHolderStillRuns', ['states:DescribeExecution'], c.executionArns, { usedOn: PATHS.lockHeld }),
     ],
-    recordBakedAmi: [DESCRIBE_IMAGES(), statement('WriteLatestAmi', ['ssm:PutParameter'], names.latest), fence()],
+    recordBakedAmi: [DESCRIBE_IMAGES(), statement('WriteLatestAmi', ['ssm:PutParameter'], names.latest), fence(), ...sharingStatements(c)],
     findConfirmedImage: [
       statement('ReadAndAdoptClusterRecords', ['ssm:GetParameter', 'ssm:PutParameter'], names.clusterRecords),
       ...readRegistration(''),
@@ -345,6 +345,21 @@ function retentionStatements(c, stacksOnly) {
     }),
     statement('TellOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
     statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+  ];
+}
+
+/** Sharing a baked image (param shareWith): only this stage's images and snapshots, by their tags. */
+function sharingStatements(c) {
+  const share = c.shareWith ?? { accounts: [], organizationArns: [], organizationalUnitArns: [] };
+  if (!share.accounts.length && !share.organizationArns.length && !share.organizationalUnitArns.length) return [];
+  const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
+  const stageTags = { StringEquals: { [`aws:ResourceTag/${AMI_TAGS.managedBy}`]: MANAGED_BY_VALUE, [`aws:ResourceTag/${AMI_TAGS.stage}`]: c.stage } };
+  const usedOn = { usedOn: 'a stage whose shareWith param names accounts, organizations or OUs (the demo shares with nobody)' };
+  return [
+    statement('ShareThisStagesImages', ['ec2:ModifyImageAttribute'], sub(`${ARN}:ec2:\${AWS::Region}::image/*`), stageTags, usedOn),
+    ...(share.accounts.length
+      ? [statement('LetTheAccountsCopyThisStagesSnapshots', ['ec2:ModifySnapshotAttribute'], sub(`${ARN}:ec2:\${AWS::Region}::snapshot/*`), stageTags, usedOn)]
+      : []),
   ];
 }
 
@@ -569,7 +584,7 @@ function grantNotes(ctx) {
 }
 
 async function resolveContext(resolveVariable) {
-  const { validatedWaves, validatedEbsKmsKeyId } = require('./settings');
+  const { validatedWaves, validatedEbsKmsKeyId, validatedShareWith } = require('./settings');
   const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
   const value = async (name) => {
     const v = await resolveVariable(name);
@@ -582,6 +597,7 @@ async function resolveContext(resolveVariable) {
     waves: await validatedWaves(resolveVariable),
     stackRoleArn: await value('param:stackRoleArn'),
     ebsKmsKeyId: await validatedEbsKmsKeyId(resolveVariable),
+    shareWith: await validatedShareWith(resolveVariable),
     buildVpcId: await value('param:buildVpcId'),
     buildSubnetId: await value('param:buildSubnetId'),
     managedByTag: AMI_TAGS.managedBy,

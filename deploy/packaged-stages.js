@@ -36,6 +36,7 @@ const STAGES = {
       'buildSubnetId=subnet-0123456789abcdef0',
       'ebsKmsKeyId=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555',
       'chatNotifications=true',
+      'shareWith=["111122223333","arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-abcd-efghijkl"]',
       'imageRetention=report',
     ],
   },

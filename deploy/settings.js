@@ -87,8 +87,27 @@ async function validatedEbsKmsKeyId(resolveVariable) {
   return value;
 }
 
+/** params.<stage>.shareWith, checked with ebsKmsKeyId (encrypted images are shared only under a customer managed key). */
+async function validatedShareWith(resolveVariable) {
+  const { parseShareWith } = requireTs('functions/lib/decisions/sharing.ts');
+  const raw = await param(resolveVariable, 'shareWith');
+  let entries = raw;
+  if (typeof raw === 'string' && raw.trim().startsWith('[')) {
+    try {
+      entries = JSON.parse(raw);
+    } catch {
+      throw paramError(`serverless.yml params.<stage>.shareWith is not a JSON list: ${raw.slice(0, 80)}`);
+    }
+  }
+  const result = parseShareWith(entries, await validatedEbsKmsKeyId(resolveVariable));
+  if (!result.ok) throw paramError(`serverless.yml params.<stage>.shareWith: ${result.problem}`);
+  return result.targets;
+}
+
 module.exports = {
   validatedWaves,
+  validatedShareWith,
+  shareWithJson: async ({ resolveVariable }) => JSON.stringify(await validatedShareWith(resolveVariable)),
   validatedEbsKmsKeyId,
   ebsKmsKeyId: async ({ resolveVariable }) => validatedEbsKmsKeyId(resolveVariable),
   wavesJson: async ({ resolveVariable }) => JSON.stringify(await validatedWaves(resolveVariable)),

@@ -11,6 +11,9 @@ import { publishMetrics } from '../lib/aws/metrics';
 import { bakeMetrics } from '../lib/decisions/metrics';
 import type { BakedAmi, RunPlan } from '../lib/contracts/plan';
 import { holdFleet } from '../lib/aws/run-ledger';
+import { shareImage } from '../lib/aws/image-sharing';
+import { isSharing, NO_SHARING, type ShareTargets } from '../lib/decisions/sharing';
+import { ConfigurationError } from '../lib/contracts/errors';
 
 const ssm = new SSMClient({});
 const ec2 = new EC2Client({});
@@ -22,6 +25,17 @@ export interface RecordBakedAmiEvent {
   plan: RunPlan;
   /** `Build` as `codebuild:startBuild.sync` returns it. */
   build: { Id?: string; Logs?: { DeepLink?: string }; ExportedEnvironmentVariables?: ExportedVariable[] };
+}
+
+/** The stage's share targets, as packaging validated them (param shareWith). */
+function shareTargets(): ShareTargets {
+  const raw = process.env[LAMBDA_ENV.shareWith];
+  if (!raw) return NO_SHARING;
+  try {
+    return { ...NO_SHARING, ...(JSON.parse(raw) as Partial<ShareTargets>) };
+  } catch {
+    throw new ConfigurationError(`${LAMBDA_ENV.shareWith} is not JSON; it comes from the shareWith param through serverless.yml: redeploy`);
+  }
 }
 
 export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent): Promise<BakedAmi> => {
@@ -49,6 +63,13 @@ export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent):
     recordedAt: new Date().toISOString(),
   };
   await holdFleet(ddb, runLedgerTable(), event.executionArn, new Date());
+  // Shared before it is recorded: whoever the stage shares with can launch ami/latest as soon as it names it.
+  const share = shareTargets();
+  if (isSharing(share)) {
+    const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
+    await shareImage(ec2, amiId, snapshots, share);
+    logger.info('image shared', { amiId, ...share });
+  }
   // The record first: a reader that sees the new latest AMI can always find its record.
   await writeParameter(ssm, names.latestAmiRecord, JSON.stringify(record), {
     description: `Record of the latest baked AMI ${amiId}`,

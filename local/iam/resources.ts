@@ -866,6 +866,7 @@ const MAPPINGS: Record<string, Mapping> = {
   'ec2:StopInstances': ec2ByIds('ec2:StopInstances', 'InstanceIds', 'instance'),
   'ec2:TerminateInstances': ec2ByIds('ec2:TerminateInstances', 'InstanceIds', 'instance'),
   'ec2:ModifyImageAttribute': ec2ByIds('ec2:ModifyImageAttribute', 'ImageId', 'image'),
+  'ec2:ModifySnapshotAttribute': ec2ByIds('ec2:ModifySnapshotAttribute', 'SnapshotId', 'snapshot'),
   'ec2:DeregisterImage': ec2ByIds('ec2:DeregisterImage', 'ImageId', 'image'),
   'ec2:DeleteSnapshot': ec2ByIds('ec2:DeleteSnapshot', 'SnapshotId', 'snapshot'),
   'ec2:EnableImageDeprecation': ec2ByIds('ec2:EnableImageDeprecation', 'ImageId', 'image'),

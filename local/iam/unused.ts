@@ -134,6 +134,7 @@ export function iamContextOf(template: Template, iam: PackagedIam, tags: { manag
     ebsKmsKeyId: bake[BUILD_PROJECT_ENV.kmsKeyId] ?? '',
     buildVpcId: bake[BUILD_PROJECT_ENV.vpcId] ?? '',
     buildSubnetId: bake[BUILD_PROJECT_ENV.subnetId] ?? '',
+    shareWith: JSON.parse(String(env('RecordBakedAmiLambdaFunction')[LAMBDA_ENV.shareWith] ?? '{}')),
     ...tags,
   };
 }

@@ -125,6 +125,20 @@ describe('a configured stage', () => {
     expect(project.Properties.VpcConfig.Subnets).toEqual(['subnet-0123456789abcdef0']);
   });
 
+  it('shares the images only when asked, with the share role scoped to the stage’s tagged images and snapshots', () => {
+    expect(JSON.parse(fn('RecordBakedAmi').Environment.Variables[LAMBDA_ENV.shareWith])).toEqual({
+      accounts: ['111122223333'],
+      organizationArns: [],
+      organizationalUnitArns: ['arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-abcd-efghijkl'],
+    });
+    const statements = configured.template.Resources.RecordBakedAmiRole!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Action: string[]; Condition?: unknown }[];
+    const share = statements.filter((s) => /Share|Copy/.test(s.Sid));
+    expect(share.map((s) => s.Action).flat().sort()).toEqual(['ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute']);
+    for (const s of share) expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ManagedBy': 'ecs-ami-pipeline', 'aws:ResourceTag/PipelineStage': 'demo' } });
+    const plainStatements = plain.template.Resources.RecordBakedAmiRole!.Properties.Policies[0].PolicyDocument.Statement as { Action: string[] }[];
+    expect(plainStatements.flatMap((s) => s.Action).filter((a) => a.startsWith('ec2:Modify'))).toEqual([]);
+  });
+
   it('turns the chat form of the messages on, and retention to report, only when asked', () => {
     expect(fn('Notify').Environment.Variables[LAMBDA_ENV.chatNotifications]).toBe('true');
     expect(fn('RetainImages').Environment.Variables[LAMBDA_ENV.imageRetention]).toBe('report');
@@ -259,6 +273,9 @@ describe('bad configuration fails the packaging with the param named', () => {
     ['bakeLeftoverHours', settings.bakeLeftoverHours, { bakeLeftoverHours: 2 }, /bakeLeftoverHours must be a whole number from 3 to 168 .*a bake lives at most 3 hours/],
     ['imageRetention', settings.imageRetention, { imageRetention: 'sometimes' }, /imageRetention must be delete or report .*got "sometimes"/],
     ['chatNotifications', settings.chatNotifications, { chatNotifications: 'yes' }, /chatNotifications must be true or false; got "yes"/],
+    // An encrypted image shared under the AWS managed key packaged fine and could never be launched by the accounts.
+    ['shareWith', settings.shareWithJson, { shareWith: ['210987654321'] }, /params\.<stage>\.shareWith: sharing needs ebsKmsKeyId/],
+    ['shareWith', settings.shareWithJson, { shareWith: ['prod-account'], ebsKmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555', 'self:provider.region': 'us-east-1' }, /shareWith: \[0\] "prod-account" is not a 12-digit account id/],
     // The IAM resolver reads the same param through the same check (deploy/iam.js).
     ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {

@@ -5,7 +5,16 @@
  * image with their snapshots, terminates the killed bake's instance, keeps B, C and the pinned first
  * image, and never touches the other stage's image. A run in flight that names an image protects it.
  */
-import { CreateImageCommand, CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateTagsCommand,
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotAttributeCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { StopExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { RetainImagesResult } from '../../functions/retain-images/handler';
 import { AMI_TAGS, LAMBDA_ENV, MANAGED_BY_VALUE } from '../../functions/lib/contracts';
@@ -15,6 +24,7 @@ import type { World } from '../../local/world';
 import { ec2ResourceTags, evaluateAgainstPackagedRoles, startWorld, stopScenario } from './scenario';
 
 const DAYS_LATER = 10;
+const CONSUMER = '210987654321';
 
 describe('image retention (retention)', () => {
   let env: { moto: Moto; world: World };
@@ -32,6 +42,8 @@ describe('image retention (retention)', () => {
     env = await startWorld('retention');
     const { world } = env;
     process.env[LAMBDA_ENV.retainPromotedImages] = '2';
+    // This stage also shares its images with another account (param shareWith).
+    process.env[LAMBDA_ENV.shareWith] = JSON.stringify({ accounts: [CONSUMER], organizationArns: [], organizationalUnitArns: [] });
     await world.deployPinnedStack('ecs-batch', world.firstImage);
     for (const week of [1, 2, 3]) {
       const outcome = await world.runExecution(await world.startExecution(`weekly-${week}`, { trigger: 'weekly' }));
@@ -62,7 +74,11 @@ describe('image retention (retention)', () => {
     again = await world.runRetention({ daysLater: DAYS_LATER });
     calls = await stopRecording();
   }, 180_000);
-  afterAll(() => stopScenario(env));
+  afterAll(() => {
+    delete process.env[LAMBDA_ENV.shareWith];
+    delete process.env[LAMBDA_ENV.retainPromotedImages];
+    return stopScenario(env);
+  });
 
   it('a dry run says what would go and why, and changes nothing', async () => {
     expect(dryRun.mode).toBe('dry-run');
@@ -123,11 +139,22 @@ describe('image retention (retention)', () => {
     expect(last!.message).toContain('Kept:');
   });
 
-  it('made only calls the packaged retention role allows, the deletes by the stage’s tags', async () => {
-    // The pipeline's own functions are evaluated by the other scenarios; here, the retention pass's calls.
-    const { report } = await evaluateAgainstPackagedRoles(calls.filter((c) => c.actor === 'retainImages'), env.world.region, tagsBefore);
+  it('shared every baked image with the consumer account, snapshots included', async () => {
+    const ec2 = new EC2Client({ region: env.world.region });
+    const launch = await ec2.send(new DescribeImageAttributeCommand({ ImageId: images.c, Attribute: 'launchPermission' }));
+    expect(launch.LaunchPermissions).toEqual([{ UserId: CONSUMER }]);
+    const [snapshot] = snapshotsOf.get(images.c)!;
+    const volume = await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshot!, Attribute: 'createVolumePermission' }));
+    expect(volume.CreateVolumePermissions).toEqual([{ UserId: CONSUMER }]);
+  });
+
+  it('made only calls the packaged retention and record roles allow, the deletes and shares by the stage’s tags', async () => {
+    // The pipeline's other functions are evaluated by the other scenarios; here, retention's and the sharing record's calls.
+    const { report } = await evaluateAgainstPackagedRoles(calls.filter((c) => c.actor === 'retainImages' || c.actor === 'recordBakedAmi'), env.world.region, tagsBefore);
     expect(report.summary()).toBe('');
     const actions = new Set(report.decisions.filter((d) => d.actor === 'retainImages').map((d) => d.request.action));
     expect([...actions].filter((a) => /Deregister|DeleteSnapshot|Terminate/.test(a)).sort()).toEqual(['ec2:DeleteSnapshot', 'ec2:DeregisterImage', 'ec2:TerminateInstances']);
+    const shares = new Set(report.decisions.filter((d) => d.actor === 'recordBakedAmi').map((d) => d.request.action));
+    expect([...shares].filter((a) => a.startsWith('ec2:Modify')).sort()).toEqual(['ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute']);
   });
 });

@@ -251,6 +251,8 @@ export const LAMBDA_ENV = {
   bakeLeftoverHours: 'BAKE_LEFTOVER_HOURS',
   imageRetention: 'IMAGE_RETENTION',
   amiNamePrefix: 'AMI_NAME_PREFIX',
+  /** Who the stage's images are shared with: JSON ShareTargets (functions/lib/decisions/sharing.ts), from param shareWith. */
+  shareWith: 'SHARE_WITH',
   /** `true`: ops messages also carry the chat (Amazon Q Developer / AWS Chatbot) form (param chatNotifications). */
   chatNotifications: 'CHAT_NOTIFICATIONS',
 } as const;

@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, EC2Client, EC2ServiceException, type Image } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, EC2ServiceException, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand, type Image } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { RunPlan } from '../../../functions/lib/contracts/plan';
@@ -193,5 +193,54 @@ describe('record-baked-ami handler', () => {
     const error = await caught(handler(event()));
     expect(error.message).toBe('environment variable PARAMETER_PREFIX is not set; it comes from serverless.yml');
     expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('record-baked-ami sharing (param shareWith)', () => {
+  const ACCOUNT = '210987654321';
+  const OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-abcd-efghijkl';
+  afterEach(() => {
+    delete process.env.SHARE_WITH;
+  });
+
+  it('shares the image and lets the accounts copy its snapshots before ami/latest names it', async () => {
+    process.env.SHARE_WITH = JSON.stringify({ accounts: [ACCOUNT], organizationArns: [], organizationalUnitArns: [OU] });
+    const order: string[] = [];
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({
+      Images: [image({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0root' } }, { DeviceName: '/dev/xvdcy', Ebs: { SnapshotId: 'snap-0data' } }] })],
+    });
+    ec2Mock.on(ModifyImageAttributeCommand).callsFake(() => (order.push('image'), {}));
+    ec2Mock.on(ModifySnapshotAttributeCommand).callsFake((input: { SnapshotId: string }) => (order.push(input.SnapshotId), {}));
+    ssmMock.on(PutParameterCommand).callsFake((input: { Name: string }) => (order.push(input.Name), { Version: 1 }));
+    await handler(event());
+    expect(order).toEqual(['image', 'snap-0root', 'snap-0data', `${PREFIX}/ami/latest/record`, `${PREFIX}/ami/latest`]);
+    expect(ec2Mock).toHaveReceivedCommandWith(ModifyImageAttributeCommand, { ImageId: AMI, LaunchPermission: { Add: [{ UserId: ACCOUNT }, { OrganizationalUnitArn: OU }] } });
+    expect(ec2Mock).toHaveReceivedCommandWith(ModifySnapshotAttributeCommand, {
+      SnapshotId: 'snap-0root',
+      Attribute: 'createVolumePermission',
+      OperationType: 'add',
+      UserIds: [ACCOUNT],
+    });
+  });
+
+  it('shares an OU-only stage without touching the snapshots (they cannot be shared with an OU)', async () => {
+    process.env.SHARE_WITH = JSON.stringify({ accounts: [], organizationArns: [], organizationalUnitArns: [OU] });
+    ec2Mock.on(ModifyImageAttributeCommand).resolves({});
+    await handler(event());
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyImageAttributeCommand, 1);
+    expect(ec2Mock).not.toHaveReceivedCommand(ModifySnapshotAttributeCommand);
+  });
+
+  it('shares nothing when the stage shares with nobody', async () => {
+    process.env.SHARE_WITH = JSON.stringify({ accounts: [], organizationArns: [], organizationalUnitArns: [] });
+    await handler(event());
+    expect(ec2Mock).not.toHaveReceivedCommand(ModifyImageAttributeCommand);
+  });
+
+  it('records nothing when sharing fails, so ami/latest never names an image the accounts cannot launch', async () => {
+    process.env.SHARE_WITH = JSON.stringify({ accounts: [ACCOUNT], organizationArns: [], organizationalUnitArns: [] });
+    ec2Mock.on(ModifyImageAttributeCommand).rejects(new EC2ServiceException({ name: 'UnauthorizedOperation', $fault: 'client', $metadata: {}, message: 'not allowed' }));
+    await expect(handler(event())).rejects.toThrow('not allowed');
+    expect(ssmMock).not.toHaveReceivedCommand(PutParameterCommand);
   });
 });
