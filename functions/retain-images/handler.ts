@@ -7,7 +7,9 @@ import { publishToOps } from '../lib/aws/ops-topic';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
-import { runsInFlight, surveyStageImages, type ImageSurvey } from '../lib/aws/image-inventory';
+import { listRunningExecutions } from '../lib/aws/aws-lookups';
+import { surveyStageImages, type ImageSurvey } from '../lib/aws/image-inventory';
+import { executionNameOf } from '../lib/contracts/executions';
 import { publishMetrics } from '../lib/aws/metrics';
 import { fleetAgeMetrics } from '../lib/decisions/metrics';
 import { DEFAULTS, IMAGE_RETENTION_MODES, LAMBDA_ENV, LIMITS, SERVICE_NAME, type ClusterTarget, type ImageRetentionMode } from '../lib/contracts';
@@ -241,7 +243,8 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
   // next pass decides with it in view. (The window left is the seconds between this and the calls.)
   let startedSince: string[];
   try {
-    startedSince = (await runsInFlight(sfn, stateMachineArn)).names.filter((n) => !survey.runsInFlight.includes(n));
+    // Only the names matter here: a run already seen had its input read by the survey.
+    startedSince = (await listRunningExecutions(sfn, stateMachineArn)).map((e) => executionNameOf(e.executionArn)).filter((n) => !survey.runsInFlight.includes(n));
   } catch (error) {
     return failed(error);
   }
