@@ -32,6 +32,7 @@ export interface ImagesReport {
   images: ImageRow[];
   leftoverBuildInstances: { instanceId: string; why: string }[];
   orphanSnapshots: { snapshotId: string; why: string }[];
+  leftoverBakeResources: { kind: string; id: string; why: string }[];
   /** Named like the stage's images, without its tags: never deleted by retention. */
   untagged: { imageId: string; name?: string; createdAt: string }[];
   notes: string[];
@@ -70,6 +71,7 @@ export function imagesReport(
     images: rows,
     leftoverBuildInstances: plan.terminate.map((t) => ({ instanceId: t.instanceId, why: t.why })),
     orphanSnapshots: plan.deleteSnapshots.map((s) => ({ snapshotId: s.snapshotId, why: s.why })),
+    leftoverBakeResources: plan.deleteBakeResources.map((r) => ({ kind: r.kind, id: r.id, why: r.why })),
     untagged: survey.untagged.map((i) => ({ imageId: i.imageId, name: i.name, createdAt: i.createdAt.toISOString() })),
     notes: survey.notes,
   };
@@ -102,6 +104,9 @@ export function formatImages(report: ImagesReport, style: Style): string {
   }
   if (report.orphanSnapshots.length) {
     lines.push('', 'Snapshots of images already gone (retention deletes them):', ...report.orphanSnapshots.map((s) => `  ${s.snapshotId}: ${s.why}`));
+  }
+  if (report.leftoverBakeResources.length) {
+    lines.push('', 'Security groups and key pairs of finished bakes (retention deletes them):', ...report.leftoverBakeResources.map((r) => `  ${r.kind} ${r.id}: ${r.why}`));
   }
   if (report.untagged.length) {
     lines.push(

@@ -331,7 +331,16 @@ function retentionStatements(c, stacksOnly) {
     // Describe calls of EC2 and Auto Scaling have no resource types.
     statement(
       'FindImagesAndWhatUsesThem',
-      ['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplateVersions', 'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLaunchConfigurations'],
+      [
+        'ec2:DescribeImages',
+        'ec2:DescribeSnapshots',
+        'ec2:DescribeInstances',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeKeyPairs',
+        'ec2:DescribeLaunchTemplateVersions',
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeLaunchConfigurations',
+      ],
       '*',
       { usedOn: { 'autoscaling:DescribeLaunchConfigurations': 'retention, for a configured stack whose group still launches from a (deprecated) launch configuration; the reference stack uses a launch template' } },
     ),
@@ -343,6 +352,12 @@ function retentionStatements(c, stacksOnly) {
     statement('TerminateOnlyThisStagesBuildInstances', ['ec2:TerminateInstances'], sub(`${REGIONAL('ec2')}:instance/*`), {
       StringEquals: { ...stageTags, [`aws:ResourceTag/${BAKE_INSTANCE_TAGS.purpose}`]: BAKE_INSTANCE_PURPOSE },
     }),
+    statement(
+      'DeleteOnlyThisStagesBakeGroupsAndKeys',
+      ['ec2:DeleteSecurityGroup', 'ec2:DeleteKeyPair'],
+      ['security-group', 'key-pair'].map((type) => sub(`${REGIONAL('ec2')}:${type}/*`)),
+      { StringEquals: { ...stageTags, [`aws:ResourceTag/${BAKE_INSTANCE_TAGS.purpose}`]: BAKE_INSTANCE_PURPOSE } },
+    ),
     statement('TellOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
     statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
   ];

@@ -106,7 +106,8 @@ async function retentionDemo(world: World): Promise<number> {
     if (outcome.status !== 'SUCCEEDED') return 1;
   }
   const killed = await world.simulateKilledBake(`weekly-5-${Date.now()}`);
-  line('codebuild', `a fifth bake is stopped half-way: build instance ${killed.instanceId} left running, image ${killed.imageId} left without its versions`);
+  line('codebuild', `a fifth bake is stopped half-way: build instance ${killed.instanceId} left running, image ${killed.imageId} left without its versions,`);
+  line('codebuild', `  security group ${killed.securityGroupId} and key pair ${killed.keyName} left behind`);
   await world.opsMessages();
 
   const before = await world.stageImages();

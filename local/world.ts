@@ -8,6 +8,8 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateImageCommand,
+  CreateKeyPairCommand,
+  CreateSecurityGroupCommand,
   CreateTagsCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
@@ -322,9 +324,10 @@ export class World {
 
   /**
    * What a bake killed half-way leaves (CodeBuild stopped, or timed out, before Packer cleaned up):
-   * its build instance, still running, and an image tagged only with the template's run_tags.
+   * its temporary security group and key pair, its build instance, still running, and an image tagged
+   * only with the template's run_tags (Packer tags all of them with run_tags at creation).
    */
-  async simulateKilledBake(buildId: string): Promise<{ instanceId: string; imageId: string }> {
+  async simulateKilledBake(buildId: string): Promise<{ instanceId: string; imageId: string; securityGroupId: string; keyName: string }> {
     const runTags = [
       { Key: BAKE_INSTANCE_TAGS.managedBy, Value: MANAGED_BY_VALUE },
       { Key: BAKE_INSTANCE_TAGS.stage, Value: this.options.stage },
@@ -332,6 +335,17 @@ export class World {
       { Key: BAKE_INSTANCE_TAGS.purpose, Value: BAKE_INSTANCE_PURPOSE },
     ];
     const ec2 = this.fleet.ec2;
+    const keyName = `packer_${buildId}`;
+    await ec2.send(new CreateKeyPairCommand({ KeyName: keyName, TagSpecifications: [{ ResourceType: 'key-pair', Tags: runTags }] }));
+    const securityGroupId = (
+      await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `packer_${buildId}`,
+          Description: 'Temporary group for Packer',
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: runTags }],
+        }),
+      )
+    ).GroupId!;
     const instanceId = (
       await ec2.send(
         new RunInstancesCommand({
@@ -354,7 +368,7 @@ export class World {
       .map((b) => b.Ebs?.SnapshotId)
       .filter((id): id is string => Boolean(id));
     if (snapshots.length) await ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: runTags }));
-    return { instanceId, imageId };
+    return { instanceId, imageId, securityGroupId, keyName };
   }
 
   /** A team's own cluster stack, outside the pipeline's waves, pinned to an image. */

@@ -6,7 +6,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { publishToOps } from '../lib/aws/ops-topic';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
+import { deleteBakeResource, deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
 import { listRunningExecutions } from '../lib/aws/aws-lookups';
 import { surveyStageImages, type ImageSurvey } from '../lib/aws/image-inventory';
 import { executionNameOf } from '../lib/contracts/executions';
@@ -48,6 +48,8 @@ export interface RetainImagesResult {
   terminated: string[];
   /** Orphan snapshots of the stage deleted (their images were already gone). */
   snapshotsDeleted: string[];
+  /** Temporary security groups and key pairs of finished bakes deleted. */
+  bakeResourcesDeleted: string[];
   kept: { imageId: string; reasons: string[] }[];
   failures: string[];
   /** Deprecations EC2 refused: the images stay, undeprecated; the next pass tries again. */
@@ -90,6 +92,7 @@ function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['s
     deprecated: done.deprecated ?? [],
     terminated: done.terminated ?? [],
     snapshotsDeleted: done.snapshotsDeleted ?? [],
+    bakeResourcesDeleted: done.bakeResourcesDeleted ?? [],
     kept: plan.keep.map((k) => ({ imageId: k.image.imageId, reasons: k.reasons.map((r) => r.detail) })),
     failures: done.failures ?? [],
     warnings: done.warnings ?? [],
@@ -128,10 +131,10 @@ function errorText(error: unknown): string {
 }
 
 /** Carries the plan out, one change at a time; a change that fails is reported and the others go on. */
-type Changes = Pick<RetentionOutcome, 'deregistered' | 'deprecated' | 'terminated' | 'snapshotsDeleted' | 'failures' | 'warnings'>;
+type Changes = Pick<RetentionOutcome, 'deregistered' | 'deprecated' | 'terminated' | 'failures' | 'warnings'> & { snapshotsDeleted: string[]; bakeResourcesDeleted: string[] };
 
-async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes & { snapshotsDeleted: string[] }> {
-  const done: Changes & { snapshotsDeleted: string[] } = { deregistered: [], deprecated: [], terminated: [], snapshotsDeleted: [], failures: [], warnings: [] };
+async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
+  const done: Changes = { deregistered: [], deprecated: [], terminated: [], snapshotsDeleted: [], bakeResourcesDeleted: [], failures: [], warnings: [] };
   // Build instances first: a stopped build's instance costs money every hour.
   if (plan.terminate.length) {
     const ids = plan.terminate.map((t) => t.instanceId);
@@ -158,6 +161,14 @@ async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes & { sna
       done.snapshotsDeleted.push(orphan.snapshotId);
     } catch (error) {
       done.failures.push(`delete snapshot ${orphan.snapshotId}: ${errorText(error)}`);
+    }
+  }
+  for (const resource of plan.deleteBakeResources) {
+    try {
+      if (await deleteBakeResource(ec2, resource)) done.bakeResourcesDeleted.push(resource.id);
+      else done.warnings.push(`delete ${resource.kind} ${resource.id}: still in use (its instance is shutting down); the next pass deletes it`);
+    } catch (error) {
+      done.failures.push(`delete ${resource.kind} ${resource.id}: ${errorText(error)}`);
     }
   }
   for (const kept of plan.keep.filter((k) => k.deprecate)) {
@@ -191,7 +202,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
 
   const failed = async (error: unknown): Promise<never> => {
     if (mode !== 'dry-run') {
-      const empty: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [] };
+      const empty: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [], deleteBakeResources: [] };
       await publish({ status: 'FAILED', plan: empty, deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [], untagged: [], notes: [], error: errorText(error) }).catch(
         (publishError: unknown) => logger.error('could not tell ops that retention failed', { error: publishError as Error }),
       );
@@ -235,7 +246,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
     if (tell) await publish(outcome);
     return summary(mode, tell ? 'WOULD_CLEAN_UP' : 'NOTHING_TO_DO', plan, {}, tell);
   }
-  if (!plan.deregister.length && !plan.terminate.length && !plan.deleteSnapshots.length && !plan.keep.some((k) => k.deprecate)) {
+  if (!plan.deregister.length && !plan.terminate.length && !plan.deleteSnapshots.length && !plan.deleteBakeResources.length && !plan.keep.some((k) => k.deprecate)) {
     return summary(mode, 'NOTHING_TO_DO', plan, {}, false);
   }
 

@@ -37,6 +37,10 @@ const survey: ImageSurvey = {
   ],
   runsInFlight: [],
   bakeInstances: [{ instanceId: 'i-0leftover', state: 'running', launchedAt: daysAgo(1), buildId: 'weekly-9' }],
+  bakeResources: [
+    { kind: 'security-group', id: 'sg-0leftover', buildId: 'weekly-9' },
+    { kind: 'key-pair', id: 'packer_0old', buildId: 'weekly-8' },
+  ],
   snapshots: [{ snapshotId: 'snap-0orphan', createdAt: daysAgo(20), sizeGiB: 20 }],
   referencedSnapshotIds: [],
   untagged: [image('ami-0lookalike', 40)],
@@ -55,6 +59,8 @@ it('says of each image whether it is current, latest, kept and why, or would be 
   expect(byId.get('ami-0pinned')).toMatchObject({ wouldDelete: null, keptBecause: ['stack ecs-batch (ApplicationImageId)'] });
   expect(report.leftoverBuildInstances).toEqual([{ instanceId: 'i-0leftover', why: expect.stringContaining('bake weekly-9') }]);
   expect(report.orphanSnapshots).toEqual([{ snapshotId: 'snap-0orphan', why: expect.stringContaining('no image names it') }]);
+  // The group of a bake whose instance is still there stays; the key pair of a finished one goes.
+  expect(report.leftoverBakeResources).toEqual([{ kind: 'key-pair', id: 'packer_0old', why: expect.stringContaining('bake weekly-8, which is over') }]);
   expect(report.untagged.map((u) => u.imageId)).toEqual(['ami-0lookalike']);
 });
 
@@ -68,10 +74,11 @@ it('prints them one per line, with the policy in the heading and the extra secti
   expect(text.find((l) => l.startsWith('  ami-0pinned'))).toMatch(/kept: stack ecs-batch \(ApplicationImageId\)$/);
   expect(text).toContain('Build instances left by stopped bakes (retention terminates them):');
   expect(text).toContain('Snapshots of images already gone (retention deletes them):');
+  expect(text).toContain('  key-pair packer_0old: temporary key pair of bake weekly-8, which is over and has no build instance left');
   expect(text.some((l) => l.startsWith("Named like this stage's images but without"))).toBe(true);
 });
 
 it('says when the stage has no image yet, and what bakes one', () => {
-  const empty = imagesReport({ ...survey, images: [], bakeInstances: [], snapshots: [], untagged: [] }, { stage: 'dev', region: 'eu-west-1', now: NOW, policy: POLICY });
+  const empty = imagesReport({ ...survey, images: [], bakeInstances: [], bakeResources: [], snapshots: [], untagged: [] }, { stage: 'dev', region: 'eu-west-1', now: NOW, policy: POLICY });
   expect(formatImages(empty, createStyle(false)).split('\n')[1]).toBe('  none: this stage has baked no image here yet (ami-pipeline run --dry-run bakes one)');
 });

@@ -30,6 +30,7 @@ describe('image retention (retention)', () => {
   let env: { moto: Moto; world: World };
   let images: { a: string; b: string; c: string; first: string; killed: string; otherStage: string };
   let killedInstance: string;
+  let killedLeftovers: string[];
   let snapshotsOf: Map<string, string[]>;
   let dryRun: RetainImagesResult;
   let protectedByRun: RetainImagesResult;
@@ -52,6 +53,7 @@ describe('image retention (retention)', () => {
     const [a, b, c] = world.bakedAmis as [string, string, string];
     const killed = await world.simulateKilledBake('weekly-4');
     killedInstance = killed.instanceId;
+    killedLeftovers = [killed.securityGroupId, killed.keyName];
 
     // Another stage's image: same ManagedBy, other PipelineStage, old and unused.
     const ec2 = new EC2Client({ region: world.region });
@@ -106,6 +108,13 @@ describe('image retention (retention)', () => {
     expect(['shutting-down', 'terminated']).toContain(state);
   });
 
+  it('deletes the killed bake’s security group and key pair once its instance is gone', () => {
+    // The first pass terminates the instance and keeps its group (it may still be attached)...
+    expect(protectedByRun.bakeResourcesDeleted).toEqual([]);
+    // ... the next deletes both.
+    expect([...pass.bakeResourcesDeleted].sort()).toEqual([...killedLeftovers].sort());
+  });
+
   it('keeps the pinned first image, older than the last 2 promoted, because a stack’s instances run it', () => {
     const first = pass.kept.find((k) => k.imageId === images.first)!;
     expect(first.reasons.join('; ')).toMatch(/instance.*of Auto Scaling group ecs-batch/);
@@ -153,7 +162,13 @@ describe('image retention (retention)', () => {
     const { report } = await evaluateAgainstPackagedRoles(calls.filter((c) => c.actor === 'retainImages' || c.actor === 'recordBakedAmi'), env.world.region, tagsBefore);
     expect(report.summary()).toBe('');
     const actions = new Set(report.decisions.filter((d) => d.actor === 'retainImages').map((d) => d.request.action));
-    expect([...actions].filter((a) => /Deregister|DeleteSnapshot|Terminate/.test(a)).sort()).toEqual(['ec2:DeleteSnapshot', 'ec2:DeregisterImage', 'ec2:TerminateInstances']);
+    expect([...actions].filter((a) => /Deregister|Delete|Terminate/.test(a)).sort()).toEqual([
+      'ec2:DeleteKeyPair',
+      'ec2:DeleteSecurityGroup',
+      'ec2:DeleteSnapshot',
+      'ec2:DeregisterImage',
+      'ec2:TerminateInstances',
+    ]);
     const shares = new Set(report.decisions.filter((d) => d.actor === 'recordBakedAmi').map((d) => d.request.action));
     expect([...shares].filter((a) => a.startsWith('ec2:Modify')).sort()).toEqual(['ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute']);
   });

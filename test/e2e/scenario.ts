@@ -3,7 +3,14 @@
  * AWS call each function makes recorded, to be evaluated against that function's role as
  * `osls package` generates it (the configured stage: the demo's stage, stacks and clusters).
  */
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BaseAmiCheckResult } from '../../functions/lib/aws/base-ami-job';
@@ -105,7 +112,7 @@ export async function imageTags(region: string, amiId: string) {
 
 export const TAG_KEYS = Object.values(AMI_TAGS);
 
-/** The tags of every image, snapshot and instance in moto now, by ARN as IAM names them. */
+/** The tags of every image, snapshot, instance, security group and key pair in moto now, by ARN as IAM names them. */
 export async function ec2ResourceTags(region: string): Promise<Map<string, Record<string, string>>> {
   const ec2 = new EC2Client({ region });
   const tags = (list: { Key?: string; Value?: string }[] | undefined) => Object.fromEntries((list ?? []).map((t) => [t.Key!, t.Value!]));
@@ -116,5 +123,7 @@ export async function ec2ResourceTags(region: string): Promise<Map<string, Recor
   for (const instance of ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
     byArn.set(arn('instance', instance.InstanceId!, ACCOUNT_ID), tags(instance.Tags));
   }
+  for (const group of (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []) byArn.set(arn('security-group', group.GroupId!, ACCOUNT_ID), tags(group.Tags));
+  for (const key of (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []) byArn.set(arn('key-pair', key.KeyName!, ACCOUNT_ID), tags(key.Tags));
   return byArn;
 }

@@ -35,7 +35,7 @@ const keptImage = (img: StageImage, details: string[], deprecate = false): KeptI
   reasons: details.map((detail) => ({ kind: 'instance', detail })),
   deprecate,
 });
-const EMPTY_PLAN: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [] };
+const EMPTY_PLAN: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [], deleteBakeResources: [] };
 const orphan = (snapshotId: string, sizeGiB = 30): StageSnapshot & { why: string } => ({
   snapshotId,
   createdAt: new Date('2026-04-01T08:00:00.000Z'),
@@ -339,6 +339,7 @@ describe('retentionMessage: the images', () => {
       deregister: [],
       terminate: [],
       deleteSnapshots: [],
+      deleteBakeResources: [],
     };
     const msg = retentionMessage(CONTEXT, outcome({ plan, deprecated: ['ami-old'] }));
     expect(msg.message).toContain(
@@ -377,6 +378,7 @@ describe('retentionMessage: the images', () => {
       deregister: [removed(image('ami-d'))],
       terminate: [leftover],
       deleteSnapshots: [orphan('snap-o')],
+      deleteBakeResources: [],
     };
     const msg = retentionMessage(
       CONTEXT,

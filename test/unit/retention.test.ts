@@ -177,6 +177,7 @@ describe('decideRetention: what keeps an image', () => {
       deregister: [],
       terminate: [],
       deleteSnapshots: [],
+      deleteBakeResources: [],
     });
   });
 });
@@ -214,7 +215,7 @@ describe('decideRetention: why an image goes', () => {
     const plan = decideRetention(input({ images: [a, b, c], uses: [{ imageId: 'ami-c', kind: 'latest', detail: 'ami/latest' }] }));
     expect(plan.deregister.map((r) => r.image)).toEqual([a, b]);
     expect(freedGiB(plan)).toBe(38);
-    expect(freedGiB({ keep: [], deregister: [], terminate: [], deleteSnapshots: [] })).toBe(0);
+    expect(freedGiB({ keep: [], deregister: [], terminate: [], deleteSnapshots: [], deleteBakeResources: [] })).toBe(0);
   });
 
   it("adds the orphan snapshots' sizes to freedGiB", () => {
@@ -226,7 +227,7 @@ describe('decideRetention: why an image goes', () => {
     );
     expect(plan.deleteSnapshots.map((s) => s.snapshotId)).toEqual(['snap-orphan-1', 'snap-orphan-2']);
     expect(freedGiB(plan)).toBe(42);
-    expect(freedGiB({ keep: [], deregister: [], terminate: [], deleteSnapshots: [{ ...snapshot('snap-x', { sizeGiB: 16 }), why: 'orphan' }] })).toBe(16);
+    expect(freedGiB({ keep: [], deregister: [], terminate: [], deleteSnapshots: [{ ...snapshot('snap-x', { sizeGiB: 16 }), why: 'orphan' }], deleteBakeResources: [] })).toBe(16);
   });
 });
 
@@ -372,6 +373,26 @@ describe('decideRetention: leftover build instances', () => {
     const old = instance('i-1', 'running', 48, 'weekly-2');
     expect(decideRetention(input({ bakeInstances: [old], runsInFlight: ['weekly-2'] })).terminate).toEqual([]);
     expect(decideRetention(input({ bakeInstances: [old], runsInFlight: ['weekly-3'] })).terminate.map((t) => t.instanceId)).toEqual(['i-1']);
+  });
+});
+
+describe('decideRetention: a stopped bake’s security group and key pair', () => {
+  const group = (id: string, buildId?: string) => ({ kind: 'security-group' as const, id, buildId });
+  const key = (id: string, buildId?: string) => ({ kind: 'key-pair' as const, id, buildId });
+
+  it('deletes those of a bake that is over, and keeps those of a run in flight or with a build instance left', () => {
+    const plan = decideRetention(
+      input({
+        bakeResources: [group('sg-over', 'weekly-1'), key('packer_over', 'weekly-1'), group('sg-flight', 'weekly-2'), key('packer_live', 'weekly-3'), group('sg-unknown')],
+        runsInFlight: ['weekly-2'],
+        bakeInstances: [{ instanceId: 'i-3', state: 'running', launchedAt: hoursAgo(30), buildId: 'weekly-3' }],
+      }),
+    );
+    expect(plan.deleteBakeResources.map((r) => r.id)).toEqual(['sg-over', 'packer_over', 'sg-unknown']);
+    expect(plan.deleteBakeResources[0]!.why).toBe('temporary security group of bake weekly-1, which is over and has no build instance left');
+    expect(plan.deleteBakeResources[2]!.why).toBe('temporary security group of an unknown bake, which is over and has no build instance left');
+    // The instance of weekly-3 goes this pass (older than the bound); its key pair the next.
+    expect(plan.terminate.map((t) => t.instanceId)).toEqual(['i-3']);
   });
 });
 

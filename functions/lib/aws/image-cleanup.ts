@@ -1,5 +1,7 @@
 /** The changes retention makes: each one idempotent, so a retried or repeated pass finishes the job. */
 import {
+  DeleteKeyPairCommand,
+  DeleteSecurityGroupCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   EnableImageDeprecationCommand,
@@ -7,7 +9,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../contracts/errors';
-import type { StageImage } from '../decisions/retention';
+import type { BakeResource, StageImage } from '../decisions/retention';
 
 export interface DeregisteredImage {
   imageId: string;
@@ -76,6 +78,22 @@ export async function deleteOrphanSnapshot(ec2: EC2Client, snapshotId: string): 
     await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
   } catch (error) {
     if (!alreadyGone(error, ['InvalidSnapshot.NotFound'])) throw error;
+  }
+}
+
+/**
+ * Deletes a bake's temporary security group or key pair; one already gone counts as deleted. A group
+ * still attached (its instance is shutting down) is left for the next pass: `false`.
+ */
+export async function deleteBakeResource(ec2: EC2Client, resource: BakeResource): Promise<boolean> {
+  try {
+    if (resource.kind === 'security-group') await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
+    else await ec2.send(new DeleteKeyPairCommand({ KeyName: resource.id }));
+    return true;
+  } catch (error) {
+    if (alreadyGone(error, ['InvalidGroup.NotFound', 'InvalidKeyPair.NotFound'])) return true;
+    if (isAwsError(error, 'DependencyViolation')) return false;
+    throw error;
   }
 }
 

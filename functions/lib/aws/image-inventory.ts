@@ -13,7 +13,9 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
   DescribeLaunchTemplateVersionsCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   type EC2Client,
   type Image,
@@ -32,7 +34,7 @@ import {
 } from '../contracts';
 import { ERROR_NAMES, PipelineError } from '../contracts/errors';
 import { executionNameOf } from '../contracts/executions';
-import type { BakeInstance, ImageUse, StageImage, StageSnapshot } from '../decisions/retention';
+import type { BakeInstance, BakeResource, ImageUse, StageImage, StageSnapshot } from '../decisions/retention';
 import { listRunningExecutions } from './aws-lookups';
 import { parameterHistory, readJsonParameter, readParameter } from './parameters';
 import { describeStack, stackResources } from './stack-lookups';
@@ -341,6 +343,36 @@ export async function bakeInstances(ec2: EC2Client, stage: string): Promise<Bake
   return found;
 }
 
+/** Packer's temporary security groups and key pairs of this stage (its run_tags, tagged at creation). */
+export async function bakeResources(ec2: EC2Client, stage: string): Promise<BakeResource[]> {
+  const filters = [
+    { Name: `tag:${BAKE_INSTANCE_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
+    { Name: `tag:${BAKE_INSTANCE_TAGS.stage}`, Values: [stage] },
+    { Name: `tag:${BAKE_INSTANCE_TAGS.purpose}`, Values: [BAKE_INSTANCE_PURPOSE] },
+  ];
+  const ours = (tags: { Key?: string; Value?: string }[] | undefined) => {
+    const tag = (key: string) => tags?.find((t) => t.Key === key)?.Value;
+    const match = tag(BAKE_INSTANCE_TAGS.managedBy) === MANAGED_BY_VALUE && tag(BAKE_INSTANCE_TAGS.stage) === stage && tag(BAKE_INSTANCE_TAGS.purpose) === BAKE_INSTANCE_PURPOSE;
+    return match ? { buildId: tag(BAKE_INSTANCE_TAGS.buildId) } : undefined;
+  };
+  const found: BakeResource[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters, MaxResults: 1000, NextToken: nextToken }));
+    for (const group of page.SecurityGroups ?? []) {
+      const tags = ours(group.Tags);
+      if (tags && group.GroupId) found.push({ kind: 'security-group', id: group.GroupId, ...tags });
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  // DescribeKeyPairs does not page.
+  for (const key of (await ec2.send(new DescribeKeyPairsCommand({ Filters: filters }))).KeyPairs ?? []) {
+    const tags = ours(key.Tags);
+    if (tags && key.KeyName) found.push({ kind: 'key-pair', id: key.KeyName, ...tags });
+  }
+  return found;
+}
+
 export interface SurveyClients extends StackUseClients {
   sfn: SFNClient;
 }
@@ -361,6 +393,7 @@ export interface ImageSurvey {
   uses: ImageUse[];
   runsInFlight: string[];
   bakeInstances: BakeInstance[];
+  bakeResources: BakeResource[];
   snapshots: StageSnapshot[];
   referencedSnapshotIds: string[];
   /** Images named like the stage's but without its tags: reported, never deleted. */
@@ -372,7 +405,7 @@ export interface ImageSurvey {
 }
 
 export async function surveyStageImages(clients: SurveyClients, scope: SurveyScope): Promise<ImageSurvey> {
-  const [own, snapshots, history, recorded, stacks, runs, builders] = await Promise.all([
+  const [own, snapshots, history, recorded, stacks, runs, builders, leftovers] = await Promise.all([
     ownImages(clients.ec2, scope.stage, scope.amiNamePrefix),
     stageSnapshots(clients.ec2, scope.stage),
     parameterHistory(clients.ssm, scope.names.currentAmi),
@@ -380,6 +413,7 @@ export async function surveyStageImages(clients: SurveyClients, scope: SurveySco
     stackUses(clients, scope.targets),
     runsInFlight(clients.sfn, scope.stateMachineArn),
     bakeInstances(clients.ec2, scope.stage),
+    bakeResources(clients.ec2, scope.stage),
   ]);
   const images = own.stage;
   const instances = images.length ? await instanceUses(clients.ec2, images.map((i) => i.imageId)) : [];
@@ -391,6 +425,7 @@ export async function surveyStageImages(clients: SurveyClients, scope: SurveySco
     uses: [...recorded.uses, ...stacks.uses, ...instances, ...runs.uses],
     runsInFlight: runs.names,
     bakeInstances: builders,
+    bakeResources: leftovers,
     untagged: own.untagged,
     notes: stacks.notes,
     lastPromotedAt: recorded.promotion?.promotedAt,

@@ -11,6 +11,8 @@ export interface RetentionOutcome {
   terminated: string[];
   /** Orphan snapshots of the stage deleted (plan.deleteSnapshots that went). */
   snapshotsDeleted?: string[];
+  /** Temporary security groups and key pairs of bakes that are over, deleted (plan.deleteBakeResources that went). */
+  bakeResourcesDeleted?: string[];
   /** Changes that failed, one line each (`deregister ami-...: UnauthorizedOperation ...`). */
   failures: string[];
   /** Changes that failed without harm (a deprecation EC2 refused), one line each. */
@@ -41,14 +43,14 @@ function imageLine(image: StageImage): string {
 export function worthTelling(outcome: RetentionOutcome): boolean {
   if (outcome.status === 'FAILED') return true;
   const { plan } = outcome;
-  return plan.deregister.length > 0 || plan.terminate.length > 0 || plan.deleteSnapshots.length > 0;
+  return plan.deregister.length > 0 || plan.terminate.length > 0 || plan.deleteSnapshots.length > 0 || plan.deleteBakeResources.length > 0;
 }
 
 /** What the headline and the lists count: the plan when reporting, what was done otherwise. */
 function counted(outcome: RetentionOutcome) {
   const { plan } = outcome;
   if (outcome.status === 'WOULD_CLEAN_UP') {
-    return { images: plan.deregister, instances: plan.terminate.map((t) => t.instanceId), snapshots: plan.deleteSnapshots };
+    return { images: plan.deregister, instances: plan.terminate.map((t) => t.instanceId), snapshots: plan.deleteSnapshots, bakeResources: plan.deleteBakeResources };
   }
   const done = new Set(outcome.deregistered.map((d) => d.imageId));
   const orphans = new Set(outcome.snapshotsDeleted ?? []);
@@ -56,6 +58,7 @@ function counted(outcome: RetentionOutcome) {
     images: plan.deregister.filter((r) => done.has(r.image.imageId)),
     instances: outcome.terminated,
     snapshots: plan.deleteSnapshots.filter((s) => orphans.has(s.snapshotId)),
+    bakeResources: plan.deleteBakeResources.filter((r) => (outcome.bakeResourcesDeleted ?? []).includes(r.id)),
   };
 }
 
@@ -71,6 +74,7 @@ export function retentionMessage(context: { serviceName: string; stage: string; 
       : `image retention ${report ? 'would deregister' : 'deregistered'} ${plural(count.images.length, 'image')} (${freed} GiB of snapshots)` +
         (count.instances.length ? `, ${report ? 'would terminate' : 'terminated'} ${plural(count.instances.length, 'build instance')}` : '') +
         (count.snapshots.length ? `, ${report ? 'would delete' : 'deleted'} ${plural(count.snapshots.length, 'orphan snapshot')}` : '') +
+        (count.bakeResources.length ? `, ${report ? 'would delete' : 'deleted'} ${plural(count.bakeResources.length, 'bake leftover')}` : '') +
         (outcome.failures.length ? `, ${plural(outcome.failures.length, 'change')} failed` : '');
   const lines: string[] = [`${context.serviceName} ${context.stage} (${context.region}): ${headline}.`, ''];
   if (outcome.error) lines.push(`Error: ${outcome.error}`, 'Nothing was deleted after the error; the next pass tries again.', '');
@@ -93,6 +97,10 @@ export function retentionMessage(context: { serviceName: string; stage: string; 
   if (count.instances.length) {
     lines.push(report ? 'Would terminate (left behind by a stopped bake):' : 'Terminated (left behind by a stopped bake):');
     lines.push(...plan.terminate.filter((t) => count.instances.includes(t.instanceId)).map((t) => `  - ${t.instanceId}: ${t.why}`), '');
+  }
+  if (count.bakeResources.length) {
+    lines.push(report ? 'Would delete (left behind by a stopped bake):' : 'Deleted (left behind by a stopped bake):');
+    lines.push(...count.bakeResources.map((r) => `  - ${r.kind} ${r.id}: ${r.why}`), '');
   }
   if (plan.keep.length) {
     lines.push('Kept:');

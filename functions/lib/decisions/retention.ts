@@ -59,6 +59,14 @@ export interface StageImage {
   versionsRecorded: boolean;
 }
 
+/** A temporary security group or key pair Packer made for a bake (tagged with its run_tags). */
+export interface BakeResource {
+  kind: 'security-group' | 'key-pair';
+  /** The group id, or the key pair's name. */
+  id: string;
+  buildId?: string;
+}
+
 export interface BakeInstance {
   instanceId: string;
   state: string;
@@ -90,6 +98,8 @@ export interface RetentionInput {
   /** Execution names of the runs in flight: an image they baked (BuildId) is theirs until they record it. */
   runsInFlight: string[];
   bakeInstances: BakeInstance[];
+  /** Packer's temporary security groups and key pairs of this stage. */
+  bakeResources?: BakeResource[];
   /** The stage's snapshots, and every snapshot any image of this account still names. */
   snapshots?: StageSnapshot[];
   referencedSnapshotIds?: string[];
@@ -119,6 +129,8 @@ export interface RetentionPlan {
   terminate: (BakeInstance & { why: string })[];
   /** Snapshots of the stage no image names any more: an earlier pass deregistered the image but could not delete them. */
   deleteSnapshots: (StageSnapshot & { why: string })[];
+  /** Temporary security groups and key pairs of bakes that are over (no run in flight, no build instance left). */
+  deleteBakeResources: (BakeResource & { why: string })[];
 }
 
 const DAY_MS = 86_400_000;
@@ -226,7 +238,18 @@ export function decideRetention(input: RetentionInput): RetentionPlan {
       why: `no image names it any more (its image was deregistered and the snapshot was left); ${roundedDays((now.getTime() - snapshot.createdAt.getTime()) / DAY_MS)} old`,
     }));
 
-  return { keep, deregister, terminate, deleteSnapshots };
+  // A bake's group and key pair stay while its run is in flight or any of its build instances is left
+  // (the instance may still use the group; it is terminated first, and its group goes next pass).
+  const liveBuilds = new Set(input.bakeInstances.filter((i) => i.state !== 'terminated').map((i) => i.buildId));
+  const deleteBakeResources = (input.bakeResources ?? [])
+    .filter((r) => !(r.buildId && inFlight.has(r.buildId)))
+    .filter((r) => !liveBuilds.has(r.buildId))
+    .map((r) => ({
+      ...r,
+      why: `temporary ${r.kind === 'security-group' ? 'security group' : 'key pair'} of ${r.buildId ? `bake ${r.buildId}` : 'an unknown bake'}, which is over and has no build instance left`,
+    }));
+
+  return { keep, deregister, terminate, deleteSnapshots, deleteBakeResources };
 }
 
 /** The one-line reason list of a kept image, as the message and `ami-pipeline images` show it. */

@@ -6,20 +6,24 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import {
+  DeleteKeyPairCommand,
+  DeleteSecurityGroupCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
   DescribeLaunchTemplateVersionsCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
   EC2ServiceException,
   EnableImageDeprecationCommand,
-  TerminateInstancesCommand,
   type Filter,
   type Image,
   type Instance,
   type Snapshot,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, SFNServiceException } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -272,6 +276,9 @@ beforeEach(() => {
 
   ec2Mock.on(DescribeImagesCommand).callsFake(({ Filters }) => ({ Images: world.images.filter((i) => matchesFilters(i, Filters)) }));
   ec2Mock.on(DescribeSnapshotsCommand).callsFake(() => ({ Snapshots: world.snapshots }));
+  // Packer's temporary groups and key pairs: none unless a test adds them.
+  ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+  ec2Mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [] });
   ec2Mock.on(DescribeInstancesCommand).callsFake(({ Filters }) => {
     const instances = filterValues(Filters, `tag:${BAKE_INSTANCE_TAGS.purpose}`) ? world.bakeInstances : world.instances;
     return { Reservations: instances.length ? [{ Instances: instances }] : [] };
@@ -365,6 +372,32 @@ describe('the fixture', () => {
 });
 
 describe('delete mode', () => {
+  it('deletes a finished bake’s security group and key pair, and leaves a group still attached for the next pass', async () => {
+    const tags = (buildId: string) => [
+      { Key: 'ManagedBy', Value: 'ecs-ami-pipeline' },
+      { Key: 'PipelineStage', Value: STAGE },
+      { Key: 'Purpose', Value: 'ami-bake' },
+      { Key: 'BuildId', Value: buildId },
+    ];
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: 'sg-0aaaaaaaaaaaaaaaa', Tags: tags('weekly-1') },
+        { GroupId: 'sg-0bbbbbbbbbbbbbbbb', Tags: tags('weekly-1') },
+        { GroupId: 'sg-0cccccccccccccccc', Tags: [{ Key: 'ManagedBy', Value: 'ecs-ami-pipeline' }, { Key: 'PipelineStage', Value: 'staging' }, { Key: 'Purpose', Value: 'ami-bake' }] },
+      ],
+    });
+    ec2Mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [{ KeyName: 'packer_0weekly1', Tags: tags('weekly-1') }] });
+    ec2Mock.on(DeleteSecurityGroupCommand, { GroupId: 'sg-0bbbbbbbbbbbbbbbb' }).rejects(new EC2ServiceException({ name: 'DependencyViolation', $fault: 'client', $metadata: {}, message: 'in use' }));
+    ec2Mock.on(DeleteSecurityGroupCommand, { GroupId: 'sg-0aaaaaaaaaaaaaaaa' }).resolves({});
+    ec2Mock.on(DeleteKeyPairCommand).resolves({});
+    const result = await handler({});
+    expect(result.bakeResourcesDeleted).toEqual(['sg-0aaaaaaaaaaaaaaaa', 'packer_0weekly1']);
+    expect(result.warnings).toEqual(['delete security-group sg-0bbbbbbbbbbbbbbbb: still in use (its instance is shutting down); the next pass deletes it']);
+    // Another stage's group is never touched.
+    expect(ec2Mock).not.toHaveReceivedCommandWith(DeleteSecurityGroupCommand, { GroupId: 'sg-0cccccccccccccccc' });
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteKeyPairCommand, { KeyName: 'packer_0weekly1' });
+  });
+
   it('deregisters an old unused image of the stage with its snapshots, and leaves the rest alone', async () => {
     const result = await handler({});
 
