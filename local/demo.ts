@@ -121,6 +121,9 @@ async function retentionDemo(world: World): Promise<number> {
   line('retention', bold('the daily pass runs:'));
   const result = await world.runRetention({ daysLater: DAYS_LATER });
   line('retention', describeRetention(result));
+  line('retention', bold('a day later, the next pass (the killed bake\'s instance is gone now):'));
+  const nextDay = await world.runRetention({ daysLater: DAYS_LATER + 1 });
+  line('retention', describeRetention(nextDay));
 
   const after = await world.stageImages();
   const gone = before.filter((b) => !after.some((a) => a.imageId === b.imageId));
@@ -147,7 +150,8 @@ async function retentionDemo(world: World): Promise<number> {
     ['the pinned first image is kept because instances still run it', Boolean(pinnedKept?.reasons.some((r) => r.includes('instance')))],
     ['ami/current is kept', result.kept.some((k) => k.imageId === world.bakedAmis.at(-1))],
     ['the killed bake\'s instance is terminated and its image deregistered', result.terminated.includes(killed.instanceId) && result.deregistered.includes(killed.imageId)],
-    ['ops got one message', messages.length === 1],
+    ['the killed bake\'s security group and key pair are deleted the next day', [killed.securityGroupId, killed.keyName].every((id) => nextDay.bakeResourcesDeleted.includes(id))],
+    ['ops got one message per pass that deleted something', messages.length === 2],
   ];
   console.log('');
   for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);

@@ -50,6 +50,7 @@ export function describeRetention(result: RetainImagesResult): string {
   const gone = result.mode === 'delete' ? result.deregistered : result.wouldDeregister.map((w) => w.imageId);
   return `${result.status}: ${verb} ${gone.length ? gone.join(', ') : 'nothing'}; kept ${result.kept.length}` +
     (result.terminated.length ? `; terminated ${result.terminated.join(', ')}` : '') +
+    (result.bakeResourcesDeleted.length ? `; deleted bake leftovers ${result.bakeResourcesDeleted.join(', ')}` : '') +
     (result.deprecated.length ? `; deprecated ${result.deprecated.join(', ')}` : '') +
     (result.failures.length ? `; failed: ${result.failures.join('; ')}` : '') +
     (result.warnings.length ? `; not done: ${result.warnings.join('; ')}` : '');
