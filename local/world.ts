@@ -390,8 +390,8 @@ export class World {
 
   /** The stage's images as EC2 lists them now (deregistered ones are gone), with their snapshots. */
   async stageImages(): Promise<{ imageId: string; snapshots: string[]; deprecated: boolean }[]> {
-    const { stageImages } = await import('../functions/lib/aws/image-inventory');
-    return (await stageImages(this.fleet.ec2, this.options.stage)).map((i) => ({ imageId: i.imageId, snapshots: i.snapshotIds, deprecated: i.deprecated }));
+    const { ownImages } = await import('../functions/lib/aws/image-inventory');
+    return (await ownImages(this.fleet.ec2, this.options.stage, '')).stage.map((i) => ({ imageId: i.imageId, snapshots: i.snapshotIds, deprecated: i.deprecated }));
   }
 
   /** Which of these snapshots still exist. */

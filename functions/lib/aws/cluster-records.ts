@@ -4,7 +4,8 @@ import { readParameter, writeParameter } from './parameters';
 
 /** The per-cluster records (contracts.ts, ClusterRecord) in SSM, one parameter per stack. */
 
-function parseRecord(raw: string | undefined): ClusterRecord | undefined {
+/** A record's JSON, or undefined when it is missing, not JSON, or names no image. */
+export function parseClusterRecord(raw: string | undefined): ClusterRecord | undefined {
   if (!raw) return undefined;
   try {
     const record = JSON.parse(raw) as Partial<ClusterRecord>;
@@ -16,7 +17,7 @@ function parseRecord(raw: string | undefined): ClusterRecord | undefined {
 }
 
 export async function readClusterRecord(ssm: SSMClient, names: ParameterNames, stackName: string): Promise<ClusterRecord | undefined> {
-  return parseRecord(await readParameter(ssm, names.clusterRecord(stackName)));
+  return parseClusterRecord(await readParameter(ssm, names.clusterRecord(stackName)));
 }
 
 /** The records of many clusters, ten names per call (GetParameters' limit); absent ones are undefined. */
@@ -32,7 +33,7 @@ export async function readClusterRecords(
     const out = await ssm.send(new GetParametersCommand({ Names: batch.map((s) => names.clusterRecord(s)) }));
     for (const p of out.Parameters ?? []) {
       const stack = batch.find((s) => names.clusterRecord(s) === p.Name);
-      if (stack) records.set(stack, parseRecord(p.Value));
+      if (stack) records.set(stack, parseClusterRecord(p.Value));
     }
   }
   return records;

@@ -36,6 +36,7 @@ import { ERROR_NAMES, PipelineError } from '../contracts/errors';
 import { executionNameOf } from '../contracts/executions';
 import type { BakeInstance, BakeResource, ImageUse, StageImage, StageSnapshot } from '../decisions/retention';
 import { listRunningExecutions } from './aws-lookups';
+import { parseClusterRecord } from './cluster-records';
 import { parameterHistory, readJsonParameter, readParameter } from './parameters';
 import { describeStack, stackResources } from './stack-lookups';
 
@@ -76,18 +77,29 @@ async function describeOwnImages(ec2: EC2Client, filters: { Name: string; Values
   return images;
 }
 
-function isStageImage(image: Image, stage: string): boolean {
-  return tagValue(image, AMI_TAGS.managedBy) === MANAGED_BY_VALUE && tagValue(image, AMI_TAGS.stage) === stage;
+type Tags = { Key?: string; Value?: string }[] | undefined;
+
+const tagOf = (tags: Tags, key: string) => tags?.find((t) => t.Key === key)?.Value;
+
+/**
+ * The tags that make a resource this stage's: ManagedBy and PipelineStage, plus Purpose=ami-bake on
+ * what Packer makes to bake (its run_tags). The same tags the retention role's conditions name.
+ */
+function stageTags(stage: string, bake = false): Record<string, string> {
+  return {
+    [AMI_TAGS.managedBy]: MANAGED_BY_VALUE,
+    [AMI_TAGS.stage]: stage,
+    ...(bake ? { [BAKE_INSTANCE_TAGS.purpose]: BAKE_INSTANCE_PURPOSE } : {}),
+  };
 }
 
-/** The images this stage baked: owned by this account and tagged ManagedBy and PipelineStage. */
-export async function stageImages(ec2: EC2Client, stage: string): Promise<StageImage[]> {
-  const images = await describeOwnImages(ec2, [
-    { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
-    { Name: `tag:${AMI_TAGS.stage}`, Values: [stage] },
-  ]);
-  // Emulators may ignore filters; the tags decide either way.
-  return images.filter((i) => isStageImage(i, stage)).map(toStageImage);
+/** EC2 filters for the tags. Emulators may ignore filters: {@link hasTags} decides either way. */
+function tagFilters(wanted: Record<string, string>): { Name: string; Values: string[] }[] {
+  return Object.entries(wanted).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+}
+
+function hasTags(tags: Tags, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([key, value]) => tagOf(tags, key) === value);
 }
 
 /** Every image this account owns in the region, split the way retention needs it. */
@@ -98,7 +110,7 @@ export async function ownImages(
 ): Promise<{ stage: StageImage[]; untagged: StageImage[]; referencedSnapshotIds: string[] }> {
   const images = await describeOwnImages(ec2, []);
   return {
-    stage: images.filter((i) => isStageImage(i, stage)).map(toStageImage),
+    stage: images.filter((i) => hasTags(i.Tags, stageTags(stage))).map(toStageImage),
     // Named like this stage's but without the pipeline's tags: a bake killed between CreateImage and
     // tagging, or images from before the PipelineStage tag. Reported, never deleted (the role may
     // only delete what carries the stage's tags). Another stage's images carry both tags: not these.
@@ -118,17 +130,13 @@ export async function stageSnapshots(ec2: EC2Client, stage: string): Promise<Sta
     const page = await ec2.send(
       new DescribeSnapshotsCommand({
         OwnerIds: ['self'],
-        Filters: [
-          { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
-          { Name: `tag:${AMI_TAGS.stage}`, Values: [stage] },
-        ],
+        Filters: tagFilters(stageTags(stage)),
         MaxResults: 1000,
         NextToken: nextToken,
       }),
     );
     for (const snapshot of page.Snapshots ?? []) {
-      const tag = (key: string) => snapshot.Tags?.find((t) => t.Key === key)?.Value;
-      if (!snapshot.SnapshotId || tag(AMI_TAGS.managedBy) !== MANAGED_BY_VALUE || tag(AMI_TAGS.stage) !== stage) continue;
+      if (!snapshot.SnapshotId || !hasTags(snapshot.Tags, stageTags(stage))) continue;
       found.push({ snapshotId: snapshot.SnapshotId, createdAt: new Date(snapshot.StartTime ?? 0), sizeGiB: snapshot.VolumeSize ?? 0 });
     }
     nextToken = page.NextToken;
@@ -154,22 +162,13 @@ export async function recordedUses(ssm: SSMClient, names: ParameterNames): Promi
   do {
     const page = await ssm.send(new GetParametersByPathCommand({ Path: names.clusterRecords, Recursive: false, MaxResults: 10, NextToken: nextToken }));
     for (const p of page.Parameters ?? []) {
-      const amiId = parseRecordAmi(p.Value);
+      const amiId = parseClusterRecord(p.Value)?.amiId;
       const stackName = (p.Name ?? '').slice(names.clusterRecords.length + 1);
       if (amiId) uses.push({ imageId: amiId, kind: 'cluster-confirmed', detail: `cluster stack ${stackName} confirmed it last (its rollback target)`, stackName });
     }
     nextToken = page.NextToken;
   } while (nextToken);
   return { uses, promotion };
-}
-
-function parseRecordAmi(raw: string | undefined): string | undefined {
-  try {
-    const amiId = (JSON.parse(raw ?? '') as { amiId?: unknown }).amiId;
-    return typeof amiId === 'string' ? amiId : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface StackUseClients {
@@ -316,26 +315,18 @@ export async function bakeInstances(ec2: EC2Client, stage: string): Promise<Bake
   do {
     const page = await ec2.send(
       new DescribeInstancesCommand({
-        Filters: [
-          { Name: `tag:${BAKE_INSTANCE_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
-          { Name: `tag:${BAKE_INSTANCE_TAGS.stage}`, Values: [stage] },
-          { Name: `tag:${BAKE_INSTANCE_TAGS.purpose}`, Values: [BAKE_INSTANCE_PURPOSE] },
-          { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
-        ],
+        Filters: [...tagFilters(stageTags(stage, true)), { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES }],
         MaxResults: 1000,
         NextToken: nextToken,
       }),
     );
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-      const tag = (key: string) => instance.Tags?.find((t) => t.Key === key)?.Value;
-      // The tags decide, whatever filters an emulator ignores.
-      if (tag(BAKE_INSTANCE_TAGS.purpose) !== BAKE_INSTANCE_PURPOSE || tag(BAKE_INSTANCE_TAGS.stage) !== stage) continue;
-      if (tag(BAKE_INSTANCE_TAGS.managedBy) !== MANAGED_BY_VALUE || !instance.InstanceId) continue;
+      if (!instance.InstanceId || !hasTags(instance.Tags, stageTags(stage, true))) continue;
       found.push({
         instanceId: instance.InstanceId,
         state: instance.State?.Name ?? 'unknown',
         launchedAt: new Date(instance.LaunchTime ?? 0),
-        buildId: tag(BAKE_INSTANCE_TAGS.buildId),
+        buildId: tagOf(instance.Tags, BAKE_INSTANCE_TAGS.buildId),
       });
     }
     nextToken = page.NextToken;
@@ -345,16 +336,9 @@ export async function bakeInstances(ec2: EC2Client, stage: string): Promise<Bake
 
 /** Packer's temporary security groups and key pairs of this stage (its run_tags, tagged at creation). */
 export async function bakeResources(ec2: EC2Client, stage: string): Promise<BakeResource[]> {
-  const filters = [
-    { Name: `tag:${BAKE_INSTANCE_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
-    { Name: `tag:${BAKE_INSTANCE_TAGS.stage}`, Values: [stage] },
-    { Name: `tag:${BAKE_INSTANCE_TAGS.purpose}`, Values: [BAKE_INSTANCE_PURPOSE] },
-  ];
-  const ours = (tags: { Key?: string; Value?: string }[] | undefined) => {
-    const tag = (key: string) => tags?.find((t) => t.Key === key)?.Value;
-    const match = tag(BAKE_INSTANCE_TAGS.managedBy) === MANAGED_BY_VALUE && tag(BAKE_INSTANCE_TAGS.stage) === stage && tag(BAKE_INSTANCE_TAGS.purpose) === BAKE_INSTANCE_PURPOSE;
-    return match ? { buildId: tag(BAKE_INSTANCE_TAGS.buildId) } : undefined;
-  };
+  const wanted = stageTags(stage, true);
+  const filters = tagFilters(wanted);
+  const ours = (tags: Tags) => (hasTags(tags, wanted) ? { buildId: tagOf(tags, BAKE_INSTANCE_TAGS.buildId) } : undefined);
   const found: BakeResource[] = [];
   let nextToken: string | undefined;
   do {
