@@ -9,7 +9,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DEFAULTS, LAMBDA_ENV, RUN_LEDGER, SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
+import { DEFAULTS, DEFAULT_RETENTION, LAMBDA_ENV, RUN_LEDGER, SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
 import { substitutedDefinitionText, type DeployedNames } from './state-machine';
 
 export const ACCOUNT_ID = '123456789012'; // moto's default account
@@ -76,12 +76,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
     baseAmiMaxAttempts: DEFAULTS.baseAmiMaxAttempts,
     waves,
     amiNamePrefix: `${SERVICE_NAME}-${stage}`,
-    retention: {
-      mode: 'delete',
-      keepPromoted: DEFAULTS.retainPromotedImages,
-      graceDays: DEFAULTS.retentionGraceDays,
-      bakeLeftoverHours: DEFAULTS.bakeLeftoverHours,
-    },
+    retention: DEFAULT_RETENTION,
   };
   await ssm.send(
     new PutParameterCommand({ Name: parameterNames(parameterPrefix).config, Type: 'String', Value: JSON.stringify(config), Overwrite: true }),

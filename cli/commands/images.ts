@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { surveyStageImages } from '../../functions/lib/aws/image-inventory';
-import { DEFAULTS, SERVICE_NAME } from '../../functions/lib/contracts';
+import { DEFAULT_RETENTION, SERVICE_NAME } from '../../functions/lib/contracts';
 import { allTargets } from '../../functions/lib/decisions/waves';
 import { action, examples, type CommandRunner } from '../action';
 import { regionOf } from '../aws';
@@ -18,12 +18,7 @@ const images: CommandRunner<{ json?: boolean }> = async (ctx, options) => {
     // Deployments from before image retention did not record these; their defaults apply.
     amiNamePrefix: config.amiNamePrefix ?? `${SERVICE_NAME}-${ctx.stage}`,
   });
-  const policy = config.retention ?? {
-    mode: 'delete' as const,
-    keepPromoted: DEFAULTS.retainPromotedImages,
-    graceDays: DEFAULTS.retentionGraceDays,
-    bakeLeftoverHours: DEFAULTS.bakeLeftoverHours,
-  };
+  const policy = config.retention ?? DEFAULT_RETENTION;
   const report = imagesReport(survey, { stage: ctx.stage, region, now: new Date(), policy });
   ctx.print(options.json ? JSON.stringify(report, null, 2) : formatImages(report, ctx.style));
   return EXIT.ok;

@@ -1,6 +1,18 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { BASE_AMI_ARCHITECTURES, DEFAULTS, LAMBDA_ENV, SERVICE_NAME, parameterNames, type BaseAmiArchitecture, type ParameterNames } from './contracts';
+import {
+  BASE_AMI_ARCHITECTURES,
+  DEFAULTS,
+  IMAGE_RETENTION_MODES,
+  LAMBDA_ENV,
+  LIMITS,
+  SERVICE_NAME,
+  parameterNames,
+  type BaseAmiArchitecture,
+  type ImageRetentionMode,
+  type ParameterNames,
+} from './contracts';
+import type { RetentionPolicy } from './decisions/retention';
 import { ConfigurationError, asTransientWhenRetryable } from './contracts/errors';
 
 /** One JSON logger per function; every line carries the execution ARN once the handler knows it. */
@@ -84,6 +96,35 @@ function positiveNumber(name: string, fallback: number): number {
     throw new ConfigurationError(`${name} is ${JSON.stringify(raw)}; it must be a positive number (set by serverless.yml from the stage params)`);
   }
   return value;
+}
+
+/** A whole number in bounds from the environment, the contracts' default when unset. */
+function boundedInteger(name: string, fallback: number, bounds: { min: number; max: number }): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigurationError(`${name} is ${JSON.stringify(raw)}; it must be a whole number from ${bounds.min} to ${bounds.max} (set by serverless.yml from the stage params)`);
+  }
+  return value;
+}
+
+/** The retention params (retainPromotedImages, retentionGraceDays, bakeLeftoverHours), as serverless.yml passes them. */
+export function retentionPolicy(): RetentionPolicy {
+  return {
+    keepPromoted: boundedInteger(LAMBDA_ENV.retainPromotedImages, DEFAULTS.retainPromotedImages, LIMITS.retainPromotedImages),
+    graceDays: boundedInteger(LAMBDA_ENV.retentionGraceDays, DEFAULTS.retentionGraceDays, LIMITS.retentionGraceDays),
+    bakeLeftoverHours: boundedInteger(LAMBDA_ENV.bakeLeftoverHours, DEFAULTS.bakeLeftoverHours, LIMITS.bakeLeftoverHours),
+  };
+}
+
+/** imageRetention: delete, or report (say what would go, change nothing). */
+export function retentionMode(): ImageRetentionMode {
+  const value = process.env[LAMBDA_ENV.imageRetention] || 'delete';
+  if (!(IMAGE_RETENTION_MODES as readonly string[]).includes(value)) {
+    throw new ConfigurationError(`${LAMBDA_ENV.imageRetention} is ${JSON.stringify(value)}; set the imageRetention param to delete or report and redeploy`);
+  }
+  return value as ImageRetentionMode;
 }
 
 /** How long a stack may stay busy, or keep updating, before the pipeline stops waiting for it. */

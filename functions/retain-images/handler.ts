@@ -12,12 +12,12 @@ import { surveyStageImages, type ImageSurvey } from '../lib/aws/image-inventory'
 import { executionNameOf } from '../lib/contracts/executions';
 import { publishMetrics } from '../lib/aws/metrics';
 import { fleetAgeMetrics } from '../lib/decisions/metrics';
-import { DEFAULTS, IMAGE_RETENTION_MODES, LAMBDA_ENV, LIMITS, SERVICE_NAME, type ClusterTarget, type ImageRetentionMode } from '../lib/contracts';
-import { ConfigurationError, InvalidRequestError } from '../lib/contracts/errors';
-import { decideRetention, type RetentionPlan, type RetentionPolicy } from '../lib/decisions/retention';
+import { LAMBDA_ENV, SERVICE_NAME, type ClusterTarget, type ImageRetentionMode } from '../lib/contracts';
+import { InvalidRequestError, oneLineError } from '../lib/contracts/errors';
+import { decideRetention, type RetentionPlan } from '../lib/decisions/retention';
 import { retentionMessage, worthTelling, type RetentionOutcome } from '../lib/decisions/retention-message';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
-import { createLogger, lambdaHandler, requireEnv, stageParameters } from '../lib/handler';
+import { createLogger, lambdaHandler, requireEnv, retentionMode, retentionPolicy, stageParameters } from '../lib/handler';
 
 const ec2 = new EC2Client({});
 const ssm = new SSMClient({});
@@ -55,32 +55,6 @@ export interface RetainImagesResult {
   /** Deprecations EC2 refused: the images stay, undeprecated; the next pass tries again. */
   warnings: string[];
   notified: boolean;
-}
-
-function boundedInteger(name: string, fallback: number, bounds: { min: number; max: number }): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    throw new ConfigurationError(`${name} is ${JSON.stringify(raw)}; it must be a whole number from ${bounds.min} to ${bounds.max} (set by serverless.yml from the stage params)`);
-  }
-  return value;
-}
-
-function retentionPolicy(): RetentionPolicy {
-  return {
-    keepPromoted: boundedInteger(LAMBDA_ENV.retainPromotedImages, DEFAULTS.retainPromotedImages, LIMITS.retainPromotedImages),
-    graceDays: boundedInteger(LAMBDA_ENV.retentionGraceDays, DEFAULTS.retentionGraceDays, LIMITS.retentionGraceDays),
-    bakeLeftoverHours: boundedInteger(LAMBDA_ENV.bakeLeftoverHours, DEFAULTS.bakeLeftoverHours, LIMITS.bakeLeftoverHours),
-  };
-}
-
-function retentionMode(): ImageRetentionMode {
-  const value = process.env[LAMBDA_ENV.imageRetention] || 'delete';
-  if (!(IMAGE_RETENTION_MODES as readonly string[]).includes(value)) {
-    throw new ConfigurationError(`${LAMBDA_ENV.imageRetention} is ${JSON.stringify(value)}; set the imageRetention param to delete or report and redeploy`);
-  }
-  return value as ImageRetentionMode;
 }
 
 function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['status'], plan: RetentionPlan, done: Partial<RetentionOutcome>, notified: boolean): RetainImagesResult {
@@ -122,14 +96,6 @@ function fleetMetrics(survey: ImageSurvey, targets: ClusterTarget[], now: Date) 
   );
 }
 
-/** One line per error: an answer the SDK could not read (an HTML error page) is named by its HTTP status. */
-function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (/parse error|Deserialization error/i.test(error.message)) return `the endpoint answered HTTP ${status ?? '?'} with a body that is not an EC2 answer`;
-  return `${error.name}: ${error.message.split('\n')[0]}`;
-}
-
 /** Carries the plan out, one change at a time; a change that fails is reported and the others go on. */
 type Changes = Pick<RetentionOutcome, 'deregistered' | 'deprecated' | 'terminated' | 'failures' | 'warnings'> & { snapshotsDeleted: string[]; bakeResourcesDeleted: string[] };
 
@@ -142,7 +108,7 @@ async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
       await terminateInstances(ec2, ids);
       done.terminated.push(...ids);
     } catch (error) {
-      done.failures.push(`terminate ${ids.join(', ')}: ${errorText(error)}`);
+      done.failures.push(`terminate ${ids.join(', ')}: ${oneLineError(error)}`);
     }
   }
   for (const removed of plan.deregister) {
@@ -152,7 +118,7 @@ async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
       logger.info('deregistered', { imageId: removed.image.imageId, why: removed.why, snapshots: result });
       for (const left of result.snapshotsKept.filter((k) => k.failed)) done.failures.push(`delete snapshot ${left.snapshotId} of ${removed.image.imageId}: ${left.reason}`);
     } catch (error) {
-      done.failures.push(`deregister ${removed.image.imageId}: ${errorText(error)}`);
+      done.failures.push(`deregister ${removed.image.imageId}: ${oneLineError(error)}`);
     }
   }
   for (const orphan of plan.deleteSnapshots) {
@@ -160,7 +126,7 @@ async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
       await deleteOrphanSnapshot(ec2, orphan.snapshotId);
       done.snapshotsDeleted.push(orphan.snapshotId);
     } catch (error) {
-      done.failures.push(`delete snapshot ${orphan.snapshotId}: ${errorText(error)}`);
+      done.failures.push(`delete snapshot ${orphan.snapshotId}: ${oneLineError(error)}`);
     }
   }
   for (const resource of plan.deleteBakeResources) {
@@ -168,7 +134,7 @@ async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
       if (await deleteBakeResource(ec2, resource)) done.bakeResourcesDeleted.push(resource.id);
       else done.warnings.push(`delete ${resource.kind} ${resource.id}: still in use (its instance is shutting down); the next pass deletes it`);
     } catch (error) {
-      done.failures.push(`delete ${resource.kind} ${resource.id}: ${errorText(error)}`);
+      done.failures.push(`delete ${resource.kind} ${resource.id}: ${oneLineError(error)}`);
     }
   }
   for (const kept of plan.keep.filter((k) => k.deprecate)) {
@@ -177,7 +143,7 @@ async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
       done.deprecated.push(kept.image.imageId);
     } catch (error) {
       // Deprecation only makes the console warn; a refusal is reported, not a failure of the pass.
-      done.warnings.push(`deprecate ${kept.image.imageId}: ${errorText(error)}`);
+      done.warnings.push(`deprecate ${kept.image.imageId}: ${oneLineError(error)}`);
     }
   }
   return done;
@@ -203,7 +169,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
   const failed = async (error: unknown): Promise<never> => {
     if (mode !== 'dry-run') {
       const empty: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [], deleteBakeResources: [] };
-      await publish({ status: 'FAILED', plan: empty, deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [], untagged: [], notes: [], error: errorText(error) }).catch(
+      await publish({ status: 'FAILED', plan: empty, deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [], untagged: [], notes: [], error: oneLineError(error) }).catch(
         (publishError: unknown) => logger.error('could not tell ops that retention failed', { error: publishError as Error }),
       );
     }

@@ -8,7 +8,7 @@ import {
   TerminateInstancesCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { isAwsError } from '../contracts/errors';
+import { isAwsError, oneLineError } from '../contracts/errors';
 import type { BakeResource, StageImage } from '../decisions/retention';
 
 export interface DeregisteredImage {
@@ -54,8 +54,7 @@ export async function deregisterWithSnapshots(ec2: EC2Client, image: StageImage)
       } else if (isAwsError(error, 'InvalidSnapshot.InUse')) {
         result.snapshotsKept.push({ snapshotId, reason: 'another image uses it' });
       } else {
-        const why = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
-        result.snapshotsKept.push({ snapshotId, reason: `its deletion failed (${why}); the next pass deletes it`, failed: true });
+        result.snapshotsKept.push({ snapshotId, reason: `its deletion failed (${oneLineError(error)}); the next pass deletes it`, failed: true });
       }
     }
   }

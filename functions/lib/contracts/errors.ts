@@ -53,6 +53,17 @@ export class ConfigurationError extends PipelineError {
 }
 
 /**
+ * An error as one line for a message or a result: its name and the first line of its message. An
+ * answer the SDK could not read (an HTML error page) is named by its HTTP status instead.
+ */
+export function oneLineError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (/parse error|Deserialization error/i.test(error.message)) return `the endpoint answered HTTP ${status ?? '?'} with a body that is not an EC2 answer`;
+  return `${error.name}: ${error.message.split('\n')[0]}`;
+}
+
+/**
  * Throttling and 5xx errors survive the SDK's own retries only when AWS is having a bad moment;
  * renaming them lets the state machine's `Retry` back off further instead of failing the run.
  */

@@ -302,6 +302,14 @@ export const DEFAULTS = {
 export const IMAGE_RETENTION_MODES = ['delete', 'report'] as const;
 export type ImageRetentionMode = (typeof IMAGE_RETENTION_MODES)[number];
 
+/** The retention settings a stage has with every retention param at its default. */
+export const DEFAULT_RETENTION: NonNullable<PipelineConfig['retention']> = {
+  mode: 'delete',
+  keepPromoted: DEFAULTS.retainPromotedImages,
+  graceDays: DEFAULTS.retentionGraceDays,
+  bakeLeftoverHours: DEFAULTS.bakeLeftoverHours,
+};
+
 /**
  * Retention's SNS message (sent when it deleted or terminated something, would have in `report`
  * mode, or failed): the attributes `stage`, `step` = `retention` and `status` =
