@@ -117,16 +117,17 @@ it('lets Packer stop, terminate and delete only what it tagged as its own', () =
 });
 
 it('lets retention deregister, deprecate, delete and terminate only what carries this stage’s tags', () => {
-  const retention = statements(buildIamResources(BASE)).filter((s) => s.role === 'RetainImagesRole');
-  const destructive = retention.filter((s) => s.Action.some((a) => /^ec2:(Deregister|Delete|Terminate|EnableImageDeprecation)/.test(a)));
-  expect(destructive.flatMap((s) => s.Action).sort()).toEqual([
+  const RETENTION_CHANGES = [
     'ec2:DeleteKeyPair',
     'ec2:DeleteSecurityGroup',
     'ec2:DeleteSnapshot',
     'ec2:DeregisterImage',
     'ec2:EnableImageDeprecation',
     'ec2:TerminateInstances',
-  ]);
+  ];
+  const retention = statements(buildIamResources(BASE)).filter((s) => s.role === 'RetainImagesRole');
+  const destructive = retention.filter((s) => s.Action.some((a) => /^ec2:(Deregister|Delete|Terminate|EnableImageDeprecation)/.test(a)));
+  expect(destructive.flatMap((s) => s.Action).sort()).toEqual(RETENTION_CHANGES);
   for (const s of destructive) {
     expect(s.Condition?.StringEquals).toMatchObject({ 'aws:ResourceTag/ManagedBy': 'ecs-ami-pipeline', 'aws:ResourceTag/PipelineStage': BASE.stage });
     expect(JSON.stringify(s.Resource)).not.toBe('"*"');
@@ -136,14 +137,7 @@ it('lets retention deregister, deprecate, delete and terminate only what carries
   }
   // Nothing else of retention's changes anything.
   const changing = retention.flatMap((s) => s.Action).filter((a) => !/:(Describe|Get|List)/.test(a) && !/^(logs|sns|kms):/.test(a));
-  expect(changing.sort()).toEqual([
-    'ec2:DeleteKeyPair',
-    'ec2:DeleteSecurityGroup',
-    'ec2:DeleteSnapshot',
-    'ec2:DeregisterImage',
-    'ec2:EnableImageDeprecation',
-    'ec2:TerminateInstances',
-  ]);
+  expect(changing.sort()).toEqual(RETENTION_CHANGES);
 });
 
 it('gives the bake only the part of Packer’s documented minimum this template uses', () => {
