@@ -9,6 +9,7 @@ export const FAIL_STATE_ERRORS: Record<string, RunStatus> = {
   RequestRejected: 'REJECTED',
   RolledBack: 'ROLLED_BACK',
   RollbackFailed: 'CRITICAL',
+  NotApproved: 'NOT_APPROVED',
   RunFailed: 'FAILED',
   NotificationFailed: 'FAILED',
 };
@@ -87,6 +88,7 @@ export function describeResult(result: RunResult): string {
     FAILED: 'failed',
     ROLLED_BACK: 'rolled back: new image not confirmed',
     CRITICAL: 'CRITICAL: a cluster needs a person',
+    NOT_APPROVED: 'stopped: a wave was not approved',
     RUNNING: 'running',
     ABORTED: 'aborted',
     TIMED_OUT: 'timed out',

@@ -73,6 +73,8 @@ function context(ctx) {
     parameterNames: parameterNames(ctx.parameterPrefix),
     stackArns: stacks.map((s) => sub(`${REGIONAL('cloudformation')}:stack/${s}/*`)),
     clusterArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:cluster/${c}`)),
+    soakAlarmArns: [...new Set(ctx.waves.flatMap((w) => w.soak?.alarms ?? []))].map((a) => sub(`${REGIONAL('cloudwatch')}:alarm:${a}`)),
+    soakClusters: [...new Set(ctx.waves.filter((w) => w.soak?.checkServices).flatMap((w) => w.clusters.map((c) => c.clusterName)))],
     containerInstanceArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:container-instance/${c}/*`)),
     stateMachineArn: sub(`${REGIONAL('states')}:stateMachine:${ctx.service}-${ctx.stage}`),
     // Runs of this state machine (never its Distributed Map children, whose names carry a '/').
@@ -192,6 +194,7 @@ function ledger(c, sid, actions, keys, ...note) {
 }
 const LOCK_ITEM = ['fleet-lock'];
 const MARKER_ITEMS = ['notified#*'];
+const APPROVAL_ITEMS = ['approval#*'];
 
 /**
  * Paths of the functions that no demo scenario takes (the handler code can reach them: see
@@ -279,6 +282,27 @@ function functionRoles(c) {
       fence(),
     ],
     assessWave: [],
+    requestApproval: [
+      ledger(c, 'KeepTheApprovalsTaskToken', ['dynamodb:PutItem'], APPROVAL_ITEMS),
+      statement('AskOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
+      statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+    ],
+    checkSoak: [
+      ...(c.soakAlarmArns.length ? [statement('WatchTheWavesAlarms', ['cloudwatch:DescribeAlarms'], c.soakAlarmArns)] : []),
+      ...(c.soakClusters.length
+        ? [
+            // ListServices has no resource type; its ecs:cluster condition keeps it to the soaking clusters.
+            statement('ListTheSoakingClustersServices', ['ecs:ListServices'], '*', {
+              ArnEquals: { 'ecs:cluster': c.soakClusters.map((name) => sub(`${REGIONAL('ecs')}:cluster/${name}`)) },
+            }),
+            statement(
+              'ReadTheSoakingClustersServices',
+              ['ecs:DescribeServices'],
+              c.soakClusters.map((name) => sub(`${REGIONAL('ecs')}:service/${name}/*`)),
+            ),
+          ]
+        : []),
+    ],
     promoteAmi: [
       DESCRIBE_IMAGES(),
       statement('WriteCurrentAmi', ['ssm:PutParameter'], names.current),
@@ -562,6 +586,8 @@ const FUNCTION_KEYS = [
   'checkStackUpdate',
   'confirmRegistration',
   'assessWave',
+  'requestApproval',
+  'checkSoak',
   'promoteAmi',
   'notify',
   'releaseFleet',

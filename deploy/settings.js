@@ -140,6 +140,7 @@ module.exports = {
     String(boundedNumber('baseAmiMaxAttempts', await param(resolveVariable, 'baseAmiMaxAttempts'), 1, 10, 'runs the base-AMI check starts for one base')),
   retainPromotedImages: withinLimits('retainPromotedImages', 'promoted images kept per architecture; fewer than 2 leaves a rollback nothing to go back to'),
   retentionGraceDays: withinLimits('retentionGraceDays', 'days before retention may touch a new image; a bake and its recording take hours'),
+  approvalTimeoutHours: withinLimits('approvalTimeoutHours', 'hours a wave waits for its approval; a run lives at most 7 days'),
   bakeLeftoverHours: withinLimits('bakeLeftoverHours', 'hours after which a build instance is a leftover; a bake lives at most 3 hours in CodeBuild'),
   // Booleans arrive as true/false from the params block and as "true"/"false" from --param.
   chatNotifications: async ({ resolveVariable }) => {

@@ -13,6 +13,8 @@ export const LAMBDA_PLACEHOLDERS = {
   CheckStackUpdateFunctionArn: 'checkStackUpdate',
   ConfirmRegistrationFunctionArn: 'confirmRegistration',
   AssessWaveFunctionArn: 'assessWave',
+  RequestApprovalFunctionArn: 'requestApproval',
+  CheckSoakFunctionArn: 'checkSoak',
   PromoteAmiFunctionArn: 'promoteAmi',
   NotifyFunctionArn: 'notify',
   ReleaseFleetFunctionArn: 'releaseFleet',
@@ -20,6 +22,8 @@ export const LAMBDA_PLACEHOLDERS = {
 export type FunctionKey = (typeof LAMBDA_PLACEHOLDERS)[keyof typeof LAMBDA_PLACEHOLDERS];
 
 export const CODEBUILD_RESOURCE = 'arn:aws:states:::codebuild:startBuild.sync';
+/** A Lambda invoked with a task token; the state waits until SendTaskSuccess/Failure answers or it times out. */
+export const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 export const REGION = 'us-east-1';
 export const ACCOUNT = '123456789012';
 export const STATE_MACHINE_NAME = 'ecs-ami-pipeline-test';
@@ -60,6 +64,9 @@ export function substitutedDefinition(names: DeployedNames = TEST_NAMES): Record
 interface StateDef {
   Type: string;
   Resource?: string;
+  Parameters?: { FunctionName?: string };
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
   Retry?: unknown[];
   ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, StateDef> };
 }
@@ -117,6 +124,12 @@ export interface RunOptions {
   wrapTask?: TaskWrapper;
   /** Asked before every task call: true stops the execution there, as StopExecution does (ABORTED). */
   abortWhen?: (call: TaskCall) => boolean;
+  /**
+   * The answer to a `.waitForTaskToken` task, once its Lambda ran: the output SendTaskSuccess would
+   * send, or a thrown error named as Step Functions names it (`States.Timeout`, or SendTaskFailure's
+   * error). The token is unique per call, as Step Functions' are.
+   */
+  answerTask?: (token: string, call: TaskCall) => Promise<unknown>;
 }
 
 /**
@@ -186,6 +199,7 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
     if (state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') for (const name of Object.keys(state.ItemProcessor.States)) childStates.add(name);
   }
   const calls = new Map<string, number>();
+  const executionName = options.executionName ?? `test-run-${++executionCounter}`;
   let maxStateBytes = 0;
   let maxStateAt = '';
   const measure = (where: string, value: unknown) => {
@@ -201,7 +215,15 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
     if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs ?? 0;
     if (state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 0;
     if (state.Type !== 'Task') continue;
-    const key = state.Resource === CODEBUILD_RESOURCE ? 'bake' : byArn.get(state.Resource ?? '');
+    const callback = state.Resource === CALLBACK_RESOURCE;
+    if (callback && state.TimeoutSecondsPath) {
+      // aws-local-stepfunctions resolves TimeoutSecondsPath against the task's Parameters, where AWS
+      // resolves it against the state input; answerTask decides time-outs here (States.Timeout).
+      delete state.TimeoutSecondsPath;
+      state.TimeoutSeconds = 7 * 24 * 3600;
+    }
+    const key =
+      state.Resource === CODEBUILD_RESOURCE ? 'bake' : byArn.get((callback ? state.Parameters?.FunctionName : state.Resource) ?? '');
     if (!key) throw new Error(`state ${name} has a resource the test cannot route: ${state.Resource}`);
     localHandlers[name] = async (taskInput: any) => {
       const handler = handlers[key];
@@ -221,12 +243,20 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
         // The execution is stopped; this call never reaches the handler.
         return new Promise(() => undefined);
       }
-      const run = async () => handler(taskInput);
-      return options.wrapTask ? options.wrapTask(call, run) : run();
+      if (!callback) {
+        const run = async () => handler(taskInput);
+        return options.wrapTask ? options.wrapTask(call, run) : run();
+      }
+      // lambda:invoke.waitForTaskToken: the function gets the Payload with a token of its own call.
+      const token = `${executionName}/${name}/${cluster ?? ''}/${n}`;
+      const payload = { ...(taskInput?.Payload ?? {}), token };
+      const run = async () => handler(payload);
+      await (options.wrapTask ? options.wrapTask({ ...call, input: payload }, run) : run());
+      if (!options.answerTask) throw new Error(`state "${name}" waits for a task token and the run was given no answerTask`);
+      return options.answerTask(token, { ...call, input: payload });
     };
   }
 
-  const executionName = options.executionName ?? `test-run-${++executionCounter}`;
   const machine = machineFor(names, definition);
   const execution = machine.run(input as Parameters<typeof machine.run>[0], {
     overrides: {
@@ -241,6 +271,8 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
         Name: executionName,
         StartTime: options.startTime ?? new Date().toISOString(),
       },
+      // Step Functions gives each callback task a token; the local handler replaces this one per call.
+      Task: { Token: 'replaced-per-call' },
     },
   });
   abortNow = () => execution.abort();

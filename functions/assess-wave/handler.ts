@@ -1,17 +1,48 @@
 import type { Wave } from '../lib/contracts';
 import { createLogger, lambdaHandler } from '../lib/handler';
-import { assessWave, type ClusterBranchOutput, type RolloutState } from '../lib/decisions/rollout';
+import { readAnswer, timedOutAnswer } from '../lib/decisions/gates';
+import {
+  assessNotApproved,
+  assessSoakRollback,
+  assessWave,
+  type ClusterBranchOutput,
+  type RolloutState,
+} from '../lib/decisions/rollout';
 
 const logger = createLogger('assess-wave');
 
-export interface AssessWaveEvent {
-  executionArn: string;
-  rollout: RolloutState;
-  wave: Wave;
-  results: ClusterBranchOutput[];
-  totalWaves: number;
+/**
+ * What the state machine asks after a wave (`kind` absent: the wave rolled), after a wave's approval
+ * was not given, and after a failed soak put the wave's clusters back.
+ */
+export type AssessWaveEvent =
+  | {
+      kind?: 'rolled';
+      executionArn: string;
+      rollout: RolloutState;
+      wave: Wave;
+      results: ClusterBranchOutput[];
+      totalWaves: number;
+      /** The answer to the wave's approval, raw as it reached the task (null: the wave needed none). */
+      approval?: unknown;
+    }
+  | { kind: 'not-approved'; executionArn: string; rollout: RolloutState; wave: Wave; approval: unknown; timeoutSeconds: number }
+  | { kind: 'soak-rolled-back'; executionArn: string; rollout: RolloutState; results: ClusterBranchOutput[] };
+
+export function assess(event: AssessWaveEvent, now: Date): RolloutState {
+  switch (event.kind) {
+    case 'not-approved': {
+      const raw = event.approval as { decision?: unknown } | null;
+      const answer = raw?.decision === 'TIMED_OUT' ? timedOutAnswer(event.wave.name, event.timeoutSeconds, now) : readAnswer(event.approval, event.wave.name, now);
+      return assessNotApproved(event.rollout, event.wave, answer.decision === 'APPROVED' ? { ...answer, decision: 'REJECTED' } : answer);
+    }
+    case 'soak-rolled-back':
+      return assessSoakRollback(event.rollout, event.results, now);
+    default: {
+      const approval = event.approval === undefined || event.approval === null ? null : readAnswer(event.approval, event.wave.name, now);
+      return assessWave(event.rollout, event.wave, event.results, event.totalWaves, now, approval);
+    }
+  }
 }
 
-export const handler = lambdaHandler(logger, async (event: AssessWaveEvent): Promise<RolloutState> =>
-  assessWave(event.rollout, event.wave, event.results, event.totalWaves, new Date()),
-);
+export const handler = lambdaHandler(logger, async (event: AssessWaveEvent): Promise<RolloutState> => assess(event, new Date()));

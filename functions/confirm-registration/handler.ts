@@ -7,6 +7,7 @@ import { readClusterRecord, writeClusterRecord } from '../lib/aws/cluster-record
 import { clusterRegistration } from '../lib/aws/cluster-registration';
 import { auditFields, type ClusterTarget } from '../lib/contracts';
 import type { RunAudit } from '../lib/contracts/plan';
+import type { ApprovalAnswer } from '../lib/contracts/gates';
 import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { createLogger, lambdaHandler, registrationTimeoutSeconds, runLedgerTable, stageParameters } from '../lib/handler';
 import { holdFleet } from '../lib/aws/run-ledger';
@@ -30,6 +31,8 @@ export interface ConfirmRegistrationEvent {
   purpose: 'rollout' | 'rollback';
   /** Who started the run and why: the record keeps it. */
   audit?: RunAudit;
+  /** The answer to the wave's approval (null when the wave needed none); kept on a rollout's record. */
+  approval?: ApprovalAnswer | null;
 }
 
 export interface ConfirmRegistrationResult {
@@ -64,6 +67,9 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
         confirmedAt: checkedAt.toISOString(),
         summary: assessment.summary,
         ...auditFields(event.audit),
+        ...(event.purpose === 'rollout' && event.approval?.decision === 'APPROVED'
+          ? { approval: { by: event.approval.by, reason: event.approval.reason, at: event.approval.at } }
+          : {}),
       });
     }
     return { confirmed: true, summary: assessment.summary, checkedAt: checkedAt.toISOString() };

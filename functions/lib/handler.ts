@@ -127,6 +127,11 @@ export function retentionMode(): ImageRetentionMode {
   return value as ImageRetentionMode;
 }
 
+/** How long a wave's approval waits before it counts as a rejection (param approvalTimeoutHours). */
+export function approvalTimeoutHours(): number {
+  return boundedInteger(LAMBDA_ENV.approvalTimeoutHours, DEFAULTS.approvalTimeoutHours, LIMITS.approvalTimeoutHours);
+}
+
 /** How long a stack may stay busy, or keep updating, before the pipeline stops waiting for it. */
 export function maxRolloutMinutes(): number {
   return positiveNumber(LAMBDA_ENV.maxRolloutMinutes, DEFAULTS.maxRolloutMinutes);

@@ -93,6 +93,7 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
     trigger: plan.audit?.trigger ?? plan.trigger,
     requestedBy: plan.audit?.requestedBy ?? plan.requestedBy ?? null,
     requestReason: plan.audit?.reason ?? plan.reason ?? null,
+    approvals: rollout.waves.flatMap((w) => (w.approval ? [{ wave: w.name, by: w.approval.by, reason: w.approval.reason, at: w.approval.at }] : [])),
   };
   await writeParameter(ssm, names.currentAmiRecord, JSON.stringify(record), {
     description: `Record of the current AMI ${release.amiId} (${record.reason})`,

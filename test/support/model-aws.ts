@@ -28,7 +28,15 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
-import { DescribeClustersCommand, DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeClustersCommand,
+  DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListContainerInstancesCommand,
+  ListServicesCommand,
+} from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
@@ -124,6 +132,10 @@ export class ModelAws {
   readonly published: PublishedMessage[] = [];
   readonly stacks = new Map<string, ModelStack>();
   readonly mutations: Mutation[] = [];
+  /** CloudWatch alarms by name (a soak watches them). */
+  readonly alarms = new Map<string, { state: string; reason?: string }>();
+  /** ECS services by cluster name: desired and running task counts. */
+  readonly services = new Map<string, { name: string; desired: number; running: number }[]>();
   /** Values of `aws:ec2:image` parameters SSM will refuse after answering (asynchronous validation). */
   readonly ssmRefuses = new Set<string>();
   /**
@@ -143,7 +155,26 @@ export class ModelAws {
     const cfn = mockClient(CloudFormationClient);
     const asg = mockClient(AutoScalingClient);
     const ecs = mockClient(ECSClient);
-    this.mocks.push(ssm, ec2, ddb, sfn, sns, cfn, asg, ecs);
+    const cloudwatch = mockClient(CloudWatchClient);
+    this.mocks.push(ssm, ec2, ddb, sfn, sns, cfn, asg, ecs, cloudwatch);
+
+    cloudwatch.on(DescribeAlarmsCommand).callsFake(({ AlarmNames }: { AlarmNames: string[] }) => ({
+      MetricAlarms: AlarmNames.filter((n) => this.alarms.has(n)).map((n) => ({
+        AlarmName: n,
+        StateValue: this.alarms.get(n)!.state,
+        StateReason: this.alarms.get(n)!.reason,
+      })),
+      CompositeAlarms: [],
+    }));
+    ecs.on(ListServicesCommand).callsFake(({ cluster }: { cluster: string }) => ({
+      serviceArns: (this.services.get(cluster) ?? []).map((s) => `arn:aws:ecs:us-east-1:123456789012:service/${cluster}/${s.name}`),
+    }));
+    ecs.on(DescribeServicesCommand).callsFake(({ cluster, services }: { cluster: string; services: string[] }) => ({
+      services: services.map((arn) => {
+        const s = (this.services.get(cluster) ?? []).find((x) => arn.endsWith(`/${x.name}`))!;
+        return { serviceName: s.name, serviceArn: arn, status: 'ACTIVE', desiredCount: s.desired, runningCount: s.running };
+      }),
+    }));
 
     ssm.on(GetParameterCommand).callsFake(({ Name }: { Name: string }) => {
       const latest = this.parameters.get(Name)?.at(-1);

@@ -4,6 +4,9 @@
  * stand-in (it registers a tagged image in the model, as Packer would in EC2).
  */
 import { handler as assessWave } from '../../functions/assess-wave/handler';
+import { checkSoak } from '../../functions/check-soak/handler';
+import { handler as requestApproval } from '../../functions/request-approval/handler';
+import type { RolloutState } from '../../functions/lib/decisions/rollout';
 import { handler as checkRequest } from '../../functions/check-request/handler';
 import { handler as confirmRegistration } from '../../functions/confirm-registration/handler';
 import { handler as checkStackUpdate } from '../../functions/check-stack-update/handler';
@@ -124,6 +127,22 @@ export class ModelWorld {
     this.aws.restore();
   }
 
+  /** What each approval is answered with (default: approved by ops); set per test. */
+  answerApproval: (call: TaskCall) => Promise<unknown> | unknown = () => ({
+    decision: 'APPROVED',
+    by: 'arn:aws:iam::123456789012:user/ops',
+    reason: 'looks good',
+    at: '2026-11-28T10:00:00.000Z',
+  });
+  /** Task tokens the approvals were given, in order. */
+  readonly approvalTokens: string[] = [];
+
+  private soakClock(rollout: RolloutState): Date {
+    const soak = rollout.soak;
+    if (soak?.status === 'SOAKING' && soak.checkedAt) return new Date(Date.parse(soak.checkedAt) + (soak.nextCheckSeconds ?? 0) * 1000);
+    return new Date();
+  }
+
   bake(options: { fail?: boolean; exported?: boolean } = {}) {
     return async (input: BakeCall) => {
       this.bakeCalls.push(input);
@@ -175,6 +194,9 @@ export class ModelWorld {
       checkStackUpdate,
       confirmRegistration,
       assessWave,
+      requestApproval,
+      // The soak runs on a clock of its own: each check is as late as the Wait before it said.
+      checkSoak: (event: { rollout: RolloutState }) => checkSoak(event as never, this.soakClock(event.rollout)),
       promoteAmi,
       notify,
       releaseFleet,
@@ -202,6 +224,10 @@ export class ModelWorld {
       wrapTask: (call: TaskCall, run) =>
         actor.run({ executionArn, fn: call.key }, () => (options.wrapTask ? options.wrapTask(call, run) : run())),
       abortWhen: options.abortWhen,
+      answerTask: async (token, call) => {
+        this.approvalTokens.push(token);
+        return this.answerApproval(call);
+      },
     });
     this.outcomes.set(executionArn, outcome);
     this.aws.executions.set(executionArn, { status: outcome.status, input: JSON.stringify(input) });

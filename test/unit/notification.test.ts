@@ -21,6 +21,7 @@ const WAVES: Wave[] = [
 function plan(extra: Partial<RunPlan> = {}): RunPlan {
   return {
     runId: 'weekly-2026-01-01',
+    approvalTimeoutSeconds: 86400,
     executionArn: EXEC_ID,
     startedAt: START,
     trigger: 'weekly',

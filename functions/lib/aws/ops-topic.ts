@@ -12,7 +12,7 @@ export async function publishToOps(
   sns: SNSClient,
   topicArn: string,
   ops: OpsMessage,
-  chat: { threadId?: string; eventType: 'run' | 'retention' | 'alert' },
+  chat: { threadId?: string; eventType: 'run' | 'retention' | 'alert' | 'approval' },
 ): Promise<string | undefined> {
   const MessageAttributes = Object.fromEntries(Object.entries(ops.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
   const structured = process.env[LAMBDA_ENV.chatNotifications] === 'true';

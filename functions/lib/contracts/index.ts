@@ -7,6 +7,8 @@
  * tests show every place that must follow.
  */
 
+import type { SoakSettings } from './gates';
+
 export const SERVICE_NAME = 'ecs-ami-pipeline';
 
 /** The value of the {@link AMI_TAGS.managedBy} tag on every image this pipeline bakes. */
@@ -152,6 +154,8 @@ export interface PromotionRecord {
   trigger?: Trigger;
   requestedBy?: string | null;
   requestReason?: string | null;
+  /** Every wave approval of the run that promoted: who approved it, when and why. */
+  approvals?: { wave: string; by: string | null; reason: string | null; at: string }[];
 }
 
 /**
@@ -175,6 +179,8 @@ export interface ClusterRecord {
   trigger?: Trigger;
   requestedBy?: string | null;
   requestReason?: string | null;
+  /** Who approved the wave that rolled this cluster, and why (waves with requireApproval). */
+  approval?: { by: string | null; reason: string | null; at: string };
 }
 
 /** The audit fields a record keeps from the run that wrote it. */
@@ -197,10 +203,16 @@ export interface ClusterTarget {
   imageParameter: string;
 }
 
-/** Clusters rolled together; waves run in order and the first failure stops the rollout. */
+/**
+ * Clusters rolled together; waves run in order and the first failure stops the rollout. A wave may
+ * wait for a person's approval before it starts and soak (alarms, services) after it confirmed
+ * (contracts/gates.ts).
+ */
 export interface Wave {
   name: string;
   clusters: ClusterTarget[];
+  requireApproval?: boolean;
+  soak?: SoakSettings;
 }
 
 export const TRIGGERS = ['weekly', 'base-ami', 'manual'] as const;
@@ -220,11 +232,13 @@ export const RUN_STATUSES = [
   'FAILED',
   'ROLLED_BACK',
   'CRITICAL',
+  /** A wave's approval was rejected or not answered in time: later waves untouched, nothing promoted. */
+  'NOT_APPROVED',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The steps of a run, named as in notifications and logs. */
-export const PIPELINE_STEPS = ['request', 'bake', 'record', 'rollout', 'registration', 'rollback', 'promote'] as const;
+export const PIPELINE_STEPS = ['request', 'bake', 'record', 'approval', 'rollout', 'registration', 'soak', 'rollback', 'promote'] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 /** Environment variables the Lambdas read their configuration from (set by serverless.yml). */
@@ -255,6 +269,8 @@ export const LAMBDA_ENV = {
   shareWith: 'SHARE_WITH',
   /** `true`: ops messages also carry the chat (Amazon Q Developer / AWS Chatbot) form (param chatNotifications). */
   chatNotifications: 'CHAT_NOTIFICATIONS',
+  /** How long a wave's approval waits before it counts as a rejection (param approvalTimeoutHours). */
+  approvalTimeoutHours: 'APPROVAL_TIMEOUT_HOURS',
 } as const;
 
 /**
@@ -269,6 +285,8 @@ export const RUN_LEDGER = {
   key: 'pk',
   lockKey: 'fleet-lock',
   notifiedKey: (executionArn: string) => `notified#${executionArn}`,
+  /** The approval a run waits for ({@link ApprovalWaiting}): its task token, readable by approvers only. */
+  approvalKey: (executionArn: string) => `approval#${executionArn}`,
   /** Attribute DynamoDB's time to live reads (epoch seconds): markers expire after a year. */
   expiresAt: 'expiresAt',
 } as const;
@@ -292,6 +310,8 @@ export const DEFAULTS = {
   bakeLeftoverHours: 4,
   staleFleetDays: 14,
   maxClusterImageAgeDays: 35,
+  approvalTimeoutHours: 24,
+  soakCheckEverySeconds: 60,
 } as const;
 
 /**
@@ -332,6 +352,14 @@ export const LIMITS = {
   /** The alarms read one daily figure; a day or less would alarm between two of them. */
   staleFleetDays: { min: 2, max: 365 },
   maxClusterImageAgeDays: { min: 2, max: 3650 },
+  /** A run lives at most 7 days (the state machine's TimeoutSeconds): two waves' approvals must fit with the bake. */
+  approvalTimeoutHours: { min: 1, max: 72 },
+  soakMinutes: { min: 1, max: 1440 },
+  soakCheckEverySeconds: { min: 10, max: 900 },
+  /** Checks per soak: each is about nine history events of the run's 25,000; a long soak checks less often. */
+  soakChecks: 200,
+  /** DescribeAlarms takes up to 100 names per call; a wave watches at most this many. */
+  soakAlarms: 20,
 } as const;
 
 /**

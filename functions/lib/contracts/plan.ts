@@ -15,6 +15,8 @@ export interface RunPlan {
   /** The caller chose to roll later waves without the earlier ones (request field skipEarlierWaves). */
   skipEarlierWaves?: boolean;
   waves: Wave[];
+  /** How long a wave's approval waits before it counts as a rejection (param approvalTimeoutHours). */
+  approvalTimeoutSeconds: number;
   /** The promoted AMI before this run, when there is one. */
   currentAmiId?: string;
   /** Bake mode: the ECS-optimized base to build from. */

@@ -39,6 +39,8 @@ const STATUS_EMOJI: Record<string, string> = {
   ABORTED: ':octagonal_sign:',
   CLEANED_UP: ':broom:',
   WOULD_CLEAN_UP: ':broom:',
+  APPROVAL_NEEDED: ':raised_hand:',
+  NOT_APPROVED: ':no_entry:',
 };
 
 const NEXT_STEPS: Record<string, string[]> = {
@@ -46,6 +48,7 @@ const NEXT_STEPS: Record<string, string[]> = {
   FAILED: ['Read the cause in the message (and the build log for a bake)', 'Fix it, then start a run again: ami-pipeline run --stage <stage>'],
   ROLLED_BACK: ['The cluster is back on the image it last confirmed; look at why the new instances did not register'],
   REJECTED: ['Fix the field the message names and start the run again'],
+  NOT_APPROVED: ['Nothing was promoted and later waves were not touched; start a new run when the image may go on'],
   TIMED_OUT: ['ami-pipeline status --stage <stage> shows where each cluster stands'],
   ABORTED: ['ami-pipeline status --stage <stage> shows where each cluster stands'],
 };
@@ -62,7 +65,7 @@ function clip(text: string, limit: number): string {
   return `${cut.slice(0, cut.lastIndexOf('\n') > 0 ? cut.lastIndexOf('\n') : limit)}\n… (the full message is in the e-mail)`;
 }
 
-export function chatNotification(ops: OpsMessage, context: { threadId?: string; eventType: 'run' | 'retention' | 'alert' }): ChatNotification {
+export function chatNotification(ops: OpsMessage, context: { threadId?: string; eventType: 'run' | 'retention' | 'alert' | 'approval' }): ChatNotification {
   const status = ops.attributes.status ?? 'UNKNOWN';
   const stage = ops.attributes.stage ?? '';
   const steps = (NEXT_STEPS[status] ?? []).map((s) => s.replace('<stage>', stage));

@@ -2,7 +2,8 @@ import type { PipelineStep, RunStatus } from '../contracts';
 import { executionConsoleUrl, executionNameOf } from '../contracts/executions';
 import type { BakedAmi, Release, RunPlan } from '../contracts/plan';
 import type { ClusterBehind } from './promotion';
-import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState } from './rollout';
+import type { ApprovalAnswer, SoakOutcome } from '../contracts/gates';
+import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState, type WaveRecord } from './rollout';
 
 /**
  * Everything the state machine knows when it notifies: the state document at that point, plus
@@ -167,13 +168,40 @@ function clusterSection(doc: RunDocument): string[] {
     const finished = done[i];
     if (finished) {
       lines.push(`Wave ${wave.name}:`);
+      if (finished.approval) lines.push(`  ${approvalLine(finished.approval)}`);
       for (const r of finished.results) lines.push(...clusterLine(r).split('\n').map((l) => `  ${l}`));
+      if (finished.soak) lines.push(`  ${soakLine(finished.soak)}`, ...finished.soak.problems.map((p) => `    ${p}`));
     } else {
       const names = wave.clusters.map((c) => c.stackName).join(', ');
       lines.push(`Wave ${wave.name}: not started (${names})`);
     }
   });
   return lines;
+}
+
+function approvalLine(a: ApprovalAnswer): string {
+  const why = a.reason ? `: ${a.reason}` : '';
+  switch (a.decision) {
+    case 'APPROVED':
+      return `Approved by ${a.by ?? 'an unnamed caller'} at ${a.at}${why}`;
+    case 'REJECTED':
+      return `REJECTED by ${a.by ?? 'an unnamed caller'} at ${a.at}${why}`;
+    default:
+      return `NOT APPROVED: ${a.reason ?? 'nobody answered in time'} (timed out at ${a.at})`;
+  }
+}
+
+function soakLine(soak: SoakOutcome): string {
+  const took = between(soak.startedAt, soak.endedAt) ?? '?';
+  return soak.status === 'PASSED'
+    ? `Soak passed: ${took}, ${plural(soak.checks, 'check')}, no alarm and every watched service at its desired count`
+    : `SOAK FAILED after ${took} (${plural(soak.checks, 'check')}):`;
+}
+
+/** The wave a gate stopped, with its record. */
+function stoppedWave(rollout: RolloutState | undefined): WaveRecord | undefined {
+  const waves = rollout?.waves ?? [];
+  return waves[waves.length - 1];
 }
 
 interface Story {
@@ -247,7 +275,32 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
         leftAsItWas: 'Everything: nothing was baked, recorded or rolled.',
         pipelineDid: 'Nothing. Fix the input and start the run again.',
       };
+    case 'NOT_APPROVED': {
+      const wave = stoppedWave(doc.rollout);
+      const a = wave?.approval;
+      const who = a?.decision === 'TIMED_OUT' ? 'nobody answered in time' : `rejected by ${a?.by ?? 'an unnamed caller'}`;
+      return {
+        headline: `wave ${wave?.name ?? '?'} ${who}`,
+        happened:
+          a?.decision === 'TIMED_OUT'
+            ? `Wave ${wave?.name} waited for approval until ${a.at}; ${a.reason ?? 'nobody answered'}, which counts as a rejection.`
+            : `${a?.by ?? 'An unnamed caller'} rejected wave ${wave?.name} at ${a?.at ?? '?'}: ${a?.reason ?? 'no reason given'}.`,
+        leftAsItWas: `${current}; wave ${wave?.name ?? '?'} and later waves were not touched.${rolledNote}`,
+        pipelineDid: `Stopped before wave ${wave?.name ?? '?'} and promoted nothing. Start a new run when ${ami} may go on.`,
+      };
+    }
     case 'ROLLED_BACK': {
+      if (step === 'soak') {
+        const wave = stoppedWave(doc.rollout);
+        const back = (wave?.results ?? []).filter((r) => r.status === 'ROLLED_BACK');
+        const problems = wave?.soak?.problems ?? [];
+        return {
+          headline: `wave ${wave?.name ?? '?'} failed its soak: ${problems[0] ?? 'an alarm or a service'}`,
+          happened: `While wave ${wave?.name} soaked on ${ami}:\n${problems.join('\n')}`,
+          leftAsItWas: `${current}; later waves were not touched.`,
+          pipelineDid: `Rolled ${back.map((r) => `${r.stackName} back to ${r.leftOn ?? 'its last confirmed image'}`).join(', ')}, the image${back.length === 1 ? '' : 's'} confirmed before this run, and confirmed ${back.length === 1 ? 'it' : 'them'}; promoted nothing.`,
+        };
+      }
       const back = failedClusters(doc.rollout).filter((r) => r.status === 'ROLLED_BACK');
       return {
         headline: `${ami} not confirmed on ${back.map((r) => r.stackName).join(', ') || 'a cluster'}`,
@@ -303,6 +356,26 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
           happened: notReady ? notReady.join('\n') : (error ?? 'Checking the request failed.'),
           leftAsItWas: 'Everything: nothing was baked, recorded or rolled.',
           pipelineDid: 'Stopped before baking. Fix what is named above and start the run again.',
+        };
+      }
+      if (step === 'approval') {
+        return {
+          headline: 'asking for approval failed',
+          happened: error ?? 'The approval request could not be recorded or sent.',
+          leftAsItWas: `${current}; the wave that needed approval and later waves were not touched.${rolledNote}`,
+          pipelineDid: 'Stopped and promoted nothing. Start a new run once the cause is fixed.',
+        };
+      }
+      if (step === 'soak') {
+        const wave = stoppedWave(doc.rollout);
+        const problems = wave?.soak?.problems ?? [];
+        return {
+          headline: problems.length ? `wave ${wave?.name ?? '?'} failed its soak` : `wave ${wave?.name ?? '?'}'s soak could not be checked`,
+          happened: problems.length ? problems.join('\n') : (error ?? 'The soak check failed.'),
+          leftAsItWas: `${current}; later waves were not touched.${rolledNote}`,
+          pipelineDid: problems.length
+            ? 'Stopped; no cluster had an earlier confirmed image to go back to. Promoted nothing.'
+            : `Stopped with wave ${wave?.name ?? '?'} on ${ami} (not rolled back: its health was not known to be bad). Promoted nothing.`,
         };
       }
       if (step === 'rollout' || step === 'registration') {

@@ -1,5 +1,7 @@
 import type { Wave } from '../contracts';
 import { ERROR_NAMES } from '../contracts/errors';
+import type { ApprovalAnswer, SoakOutcome } from '../contracts/gates';
+import type { SoakProgress, SoakRollbackItem } from './gates';
 
 /**
  * How one cluster's roll ended, as the run reports it:
@@ -156,13 +158,27 @@ export function clusterResult(output: ClusterBranchOutput, now: Date): ClusterRe
   };
 }
 
-export type RolloutStatus = 'IN_PROGRESS' | 'COMPLETE' | 'FAILED' | 'ROLLED_BACK' | 'CRITICAL';
+export type RolloutStatus = 'IN_PROGRESS' | 'COMPLETE' | 'FAILED' | 'ROLLED_BACK' | 'CRITICAL' | 'NOT_APPROVED';
+
+/** One wave as the run kept it: its clusters' results, and its gates when it had them. */
+export interface WaveRecord {
+  name: string;
+  results: ClusterResult[];
+  /** The answer to the wave's approval (who, why, when), when the wave required one. */
+  approval?: ApprovalAnswer;
+  /** How the wave's soak ended, when it had one. */
+  soak?: SoakOutcome;
+}
 
 export interface RolloutState {
   /** Index into the plan's waves of the wave to roll next. */
   nextWave: number;
   status: RolloutStatus;
-  waves: { name: string; results: ClusterResult[] }[];
+  waves: WaveRecord[];
+  /** The soak of the wave just rolled, while it runs (the state machine's Wait loop reads it). */
+  soak?: SoakProgress;
+  /** The clusters a failed soak puts back, the items of "Roll the wave back after its soak". */
+  soakRollBack?: SoakRollbackItem[];
 }
 
 /**
@@ -176,6 +192,7 @@ export function assessWave(
   outputs: ClusterBranchOutput[],
   totalWaves: number,
   now: Date,
+  approval?: ApprovalAnswer | null,
 ): RolloutState {
   const results = outputs.map((o) => clusterResult(o, now));
   const statuses = new Set(results.map((r) => r.status));
@@ -187,6 +204,39 @@ export function assessWave(
   return {
     nextWave: previous.nextWave + 1,
     status,
-    waves: [...previous.waves, { name: wave.name, results }],
+    waves: [...previous.waves, { name: wave.name, results, ...(approval ? { approval } : {}) }],
   };
+}
+
+/** A wave whose approval was rejected or timed out: the rollout stops before touching it. */
+export function assessNotApproved(previous: RolloutState, wave: Wave, approval: ApprovalAnswer): RolloutState {
+  return {
+    nextWave: previous.nextWave,
+    status: 'NOT_APPROVED',
+    waves: [...previous.waves, { name: wave.name, results: [], approval }],
+  };
+}
+
+/**
+ * The wave's soak ended: a passed soak is kept on the wave and the rollout goes on as assessed;
+ * a failed one keeps the clusters to put back (the rollout's status is decided once they are back).
+ */
+export function recordSoak(previous: RolloutState, outcome: SoakOutcome, rollBack: SoakRollbackItem[]): RolloutState {
+  const waves = previous.waves.map((w, i) => (i === previous.waves.length - 1 ? { ...w, soak: outcome } : w));
+  return outcome.status === 'PASSED' ? { ...previous, waves, soakRollBack: undefined } : { ...previous, waves, soakRollBack: rollBack };
+}
+
+/**
+ * After a failed soak's rollback: each cluster put back is ROLLED_BACK (or ROLLBACK_FAILED, which
+ * needs a person); clusters that had nothing to go back to keep their result. The rollout is
+ * CRITICAL when a rollback failed, ROLLED_BACK when a cluster went back, FAILED when none could.
+ */
+export function assessSoakRollback(previous: RolloutState, outputs: ClusterBranchOutput[], now: Date): RolloutState {
+  const back = new Map(outputs.map((o) => [o.stackName, clusterResult(o, now)]));
+  const last = previous.waves.length - 1;
+  const waves = previous.waves.map((w, i) => (i === last ? { ...w, results: w.results.map((r) => back.get(r.stackName) ?? r) } : w));
+  const statuses = new Set([...back.values()].map((r) => r.status));
+  const status: RolloutStatus =
+    statuses.has('ROLLBACK_FAILED') || statuses.has('UNCONFIRMED') ? 'CRITICAL' : statuses.has('ROLLED_BACK') ? 'ROLLED_BACK' : 'FAILED';
+  return { nextWave: previous.nextWave, status, waves, soak: previous.soak };
 }

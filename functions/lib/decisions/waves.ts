@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_IMAGE_PARAMETER, LIMITS, type ClusterTarget, type Wave } from '../contracts';
+import { DEFAULT_IMAGE_PARAMETER, DEFAULTS, LIMITS, type ClusterTarget, type Wave } from '../contracts';
 import { ConfigurationError } from '../contracts/errors';
 
 // CloudFormation stack names: letters, digits and hyphens, starting with a letter, up to 128.
@@ -18,6 +18,36 @@ export const clusterTargetSchema = z
   })
   .strict();
 
+// CloudWatch alarm names: 1-255 characters, no control characters.
+const alarmNameSchema = z
+  .string()
+  .regex(/^[^\u0000-\u001f\u007f]{1,255}$/, 'must be a CloudWatch alarm name (1-255 characters, no control characters)')
+  .refine((name) => name.trim() === name, 'must not start or end with spaces');
+
+const soakSchema = z
+  .object({
+    minutes: z
+      .number({ invalid_type_error: 'must be a number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(LIMITS.soakMinutes.min, `must be at least ${LIMITS.soakMinutes.min}`)
+      .max(LIMITS.soakMinutes.max, `must be at most ${LIMITS.soakMinutes.max} (a day); a longer watch belongs to the services' own alarms`),
+    alarms: z
+      .array(alarmNameSchema)
+      .max(LIMITS.soakAlarms, `a wave watches at most ${LIMITS.soakAlarms} alarms; combine them in a composite alarm`)
+      .default([]),
+    checkServices: z.boolean({ invalid_type_error: 'must be true or false' }).default(true),
+    checkEverySeconds: z
+      .number({ invalid_type_error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(LIMITS.soakCheckEverySeconds.min, `must be at least ${LIMITS.soakCheckEverySeconds.min}`)
+      .max(LIMITS.soakCheckEverySeconds.max, `must be at most ${LIMITS.soakCheckEverySeconds.max}`)
+      .default(DEFAULTS.soakCheckEverySeconds),
+  })
+  .strict()
+  .refine((soak) => soak.alarms.length > 0 || soak.checkServices, {
+    message: 'a soak that watches no alarm and no service checks nothing: name alarms or leave checkServices on',
+  });
+
 export const wavesSchema = z
   .array(
     z
@@ -28,6 +58,8 @@ export const wavesSchema = z
           .min(1, 'a wave needs at least one cluster')
           // A wave's results pass through one Step Functions state (256 KiB): split bigger waves.
           .max(LIMITS.clustersPerWave, `a wave has at most ${LIMITS.clustersPerWave} clusters; split it into several waves`),
+        requireApproval: z.boolean({ invalid_type_error: 'must be true or false' }).optional(),
+        soak: soakSchema.optional(),
       })
       .strict(),
   )

@@ -51,6 +51,7 @@ const COMPLETE: RolloutState = {
 function plan(extra: Partial<RunPlan> = {}): RunPlan {
   return {
     runId: 'weekly-1',
+    approvalTimeoutSeconds: 86400,
     executionArn: EXEC,
     startedAt: '2026-01-01T10:00:00.000Z',
     trigger: 'weekly',
