@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { SERVICE_NAME, defaultParameterPrefix } from '../functions/lib/contracts';
+import { registerApprovals } from './commands/approve';
 import { registerCheck } from './commands/check';
 import { registerHistory } from './commands/history';
 import { registerImages } from './commands/images';
@@ -45,6 +46,7 @@ export function buildProgram(output: ProgramOutput = {}): Command {
   registerRun(program);
   registerHistory(program);
   registerRollback(program);
+  registerApprovals(program);
   registerCheck(program);
   registerImages(program);
   return program;

@@ -91,8 +91,10 @@ export async function claimAnswer(
       new UpdateItemCommand({
         TableName: table,
         Key: key(waiting.executionArn),
-        UpdateExpression: 'SET answer = :answer',
-        ConditionExpression: 'attribute_not_exists(answer) AND token = :token',
+        // `token` is a DynamoDB reserved word.
+        UpdateExpression: 'SET #answer = :answer',
+        ConditionExpression: 'attribute_not_exists(#answer) AND #token = :token',
+        ExpressionAttributeNames: { '#answer': 'answer', '#token': 'token' },
         ExpressionAttributeValues: { ':answer': { S: JSON.stringify(answer) }, ':token': { S: waiting.token } },
       }),
     );
@@ -110,8 +112,9 @@ export async function releaseClaim(ddb: DynamoDBClient, table: string, waiting: 
     new UpdateItemCommand({
       TableName: table,
       Key: key(waiting.executionArn),
-      UpdateExpression: 'REMOVE answer',
-      ConditionExpression: 'token = :token',
+      UpdateExpression: 'REMOVE #answer',
+      ConditionExpression: '#token = :token',
+      ExpressionAttributeNames: { '#answer': 'answer', '#token': 'token' },
       ExpressionAttributeValues: { ':token': { S: waiting.token } },
     }),
   );
