@@ -128,6 +128,6 @@ ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... ma
 
 SCENARIO ?= success
 .PHONY: demo
-demo: deps ## The pipeline end to end on a local emulated AWS account: make demo [SCENARIO=build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention]
+demo: deps ## The pipeline end to end on a local emulated AWS account: make demo [SCENARIO=build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention|approval-rejected|alarm-during-soak]
 	@scripts/ensure-tools.sh moto_server packer jq
 	$(NODE_BIN)/tsx local/demo.ts --scenario "$(SCENARIO)"

@@ -96,6 +96,9 @@ export function rebuildOf(state: BaseAmiCheckState): Rebuild {
   if (decision.reason === 'retry-later') {
     return { due: true, reason: `${decision.attempts} run(s) for ${newestBaseAmiId} did not promote it; the check tries again after ${decision.retryAt}` };
   }
+  if (decision.reason === 'not-approved') {
+    return { due: true, reason: `run ${executionNameOf(decision.lastExecutionArn)} for ${newestBaseAmiId} was not approved; the check does not ask again for this base` };
+  }
   if (decision.reason === 'gave-up') {
     return { due: true, reason: `${decision.attempts} run(s) for ${newestBaseAmiId} did not promote it; the check gave up: start a run once the cause is fixed` };
   }

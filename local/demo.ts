@@ -4,7 +4,7 @@
  * state machine bakes (simulated CodeBuild), records, rolls the dev then the prod cluster stack
  * (simulated rolling updates), confirms through the ECS API, promotes and notifies ops.
  *
- * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention]
+ * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention|approval-rejected|alarm-during-soak]
  */
 import { Command, Option } from 'commander';
 import { startMoto, type Moto } from './moto';
@@ -12,6 +12,7 @@ import type { RunEvent, RunOutcome } from './state-machine';
 import { describeRetention, SCENARIOS, World, type Scenario } from './world';
 import { LAMBDA_ENV } from '../functions/lib/contracts';
 import type { OpsMessage } from './deployment';
+import { MOTO_SERVER_ENVIRONMENT } from './gates';
 
 const started = Date.now();
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -174,7 +175,7 @@ async function demo(scenario: Scenario): Promise<number> {
     void stop().then(() => process.exit(130));
   });
   try {
-    moto = await startMoto();
+    moto = await startMoto(undefined, MOTO_SERVER_ENVIRONMENT);
     line('setup', `moto_server listening on ${moto.endpoint}`);
     world = await World.create(moto, { scenario, log: line });
     if (scenario === 'retention') {

@@ -42,6 +42,8 @@ import { SimulatedEcsAgent } from './ecs-agent';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
 import { runPipeline, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
+import { DEMO_DEV_SOAK, DEMO_PROD_REQUIRES_APPROVAL, answerWithCli, prepareGates, setAlarm, soakClock, type OpsAnswer } from './gates';
+import type { RolloutState } from '../functions/lib/decisions/rollout';
 import type { RetainImagesResult } from '../functions/retain-images/handler';
 
 /** One line for a retention pass, for the demo's timeline. */
@@ -65,7 +67,17 @@ function emulatorGaps(warnings: string[]): string[] {
     : rest;
 }
 
-export const SCENARIOS = ['success', 'build-fails', 'registration-timeout', 'stack-update-fails', 'partial-run', 'concurrent', 'retention'] as const;
+export const SCENARIOS = [
+  'success',
+  'build-fails',
+  'registration-timeout',
+  'stack-update-fails',
+  'partial-run',
+  'concurrent',
+  'retention',
+  'approval-rejected',
+  'alarm-during-soak',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** How the images this run bakes behave, per scenario (the base AMI always boots fine). */
@@ -77,7 +89,19 @@ const BAKED_IMAGE_BEHAVIOUR: Record<Scenario, ImageBehaviour> = {
   'partial-run': 'healthy',
   concurrent: 'healthy',
   retention: 'healthy',
+  'approval-rejected': 'healthy',
+  'alarm-during-soak': 'healthy',
 };
+
+/** Scenarios whose fleet has the gates (dev soaks, prod needs approval), and how ops answer prod's approval. */
+const GATED: Partial<Record<Scenario, OpsAnswer>> = {
+  success: { decision: 'approve', reason: 'dev soaked clean' },
+  'approval-rejected': { decision: 'reject', reason: 'change freeze until Monday' },
+  'alarm-during-soak': { decision: 'approve', reason: 'dev soaked clean' },
+};
+
+/** At which check of dev's soak its alarm goes off (alarm-during-soak). */
+const ALARM_AT_CHECK = 2;
 
 export type Log = (source: string, message: string) => void;
 
@@ -158,15 +182,22 @@ export class World {
 
     // The reference stack names its cluster after itself, so the waves are known before it exists.
     const stages = ['dev', 'prod'] as const;
+    const gated = GATED[settings.scenario] !== undefined;
     const waves: Wave[] = stages.map((stage) => ({
       name: stage,
       clusters: [{ stackName: `ecs-${stage}`, clusterName: `ecs-${stage}`, imageParameter: DEFAULT_IMAGE_PARAMETER }],
+      ...(gated && stage === 'dev' ? { soak: DEMO_DEV_SOAK } : {}),
+      ...(gated && stage === 'prod' ? { requireApproval: DEMO_PROD_REQUIRES_APPROVAL } : {}),
     }));
     const deployment = await deployPipeline({ stage: settings.stage, region, waves });
     Object.assign(process.env, deployment.lambdaEnvironment, {
       [LAMBDA_ENV.registrationTimeoutSeconds]: String(settings.registrationTimeoutSeconds),
     });
-    settings.log('setup', `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod`);
+    settings.log(
+      'setup',
+      `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod` +
+        (gated ? ` (dev soaks ${DEMO_DEV_SOAK.minutes} min on alarm ${DEMO_DEV_SOAK.alarms.join(', ')} and its services; prod needs approval)` : ''),
+    );
 
     const stacks: DeployedClusterStack[] = [];
     const world = new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked, fleet);
@@ -193,6 +224,10 @@ export class World {
       settings.log('setup', `cluster stack ${stack.stackName}: ${stack.parameters.ApplicationDesiredCount} instance(s) on ${firstImage}, registered with ECS`);
       stacks.push(stack);
     }
+    if (gated) {
+      await prepareGates(region, stacks.map((s) => s.clusterName));
+      settings.log('setup', `alarm ${DEMO_DEV_SOAK.alarms.join(', ')} is OK; each cluster runs a service, web, at 2 of 2 tasks`);
+    }
     return world;
   }
 
@@ -211,6 +246,7 @@ export class World {
 
   /** The real handlers, imported only now: their clients read the endpoints set up above. */
   async handlers(): Promise<Handlers> {
+    const [requestApproval, checkSoak] = await Promise.all([import('../functions/request-approval/handler'), import('../functions/check-soak/handler')]);
     const [checkRequest, recordBakedAmi, findConfirmedImage, updateStack, checkStackUpdate, confirmRegistration, assessWave, promoteAmi, notify, releaseFleet] =
       await Promise.all([
         import('../functions/check-request/handler'),
@@ -232,6 +268,9 @@ export class World {
       checkStackUpdate: checkStackUpdate.handler,
       confirmRegistration: confirmRegistration.handler,
       assessWave: assessWave.handler,
+      requestApproval: requestApproval.handler,
+      // A soak takes minutes: each check runs as late as the Wait before it said, on a clock of its own.
+      checkSoak: (event: { rollout: RolloutState }) => checkSoak.checkSoak(event as never, soakClock(event.rollout)),
       promoteAmi: promoteAmi.handler,
       notify: notify.handler,
       releaseFleet: releaseFleet.handler,
@@ -308,7 +347,20 @@ export class World {
       retryMs: this.options.pauseMs,
       onEvent,
       // The build runs with CodeBuild's role, not a function's: its simulated calls are the harness's.
-      wrapTask: (call, run) => (call.key === 'bake' ? run() : this.options.actAs(call.key, run)),
+      wrapTask: async (call, run) => {
+        if (call.state === 'Check the wave while it soaks' && call.call === ALARM_AT_CHECK && this.options.scenario === 'alarm-during-soak') {
+          const reason = 'Threshold Crossed: 1 datapoint [12.0 (28/11/26 10:02:00)] was greater than the threshold (5.0)';
+          await setAlarm(this.region, DEMO_DEV_SOAK.alarms[0]!, 'ALARM', reason);
+          this.options.log('cloudwatch', `alarm ${DEMO_DEV_SOAK.alarms[0]} goes to ALARM: ${reason}`);
+        }
+        return call.key === 'bake' ? run() : this.options.actAs(call.key, run);
+      },
+      answerTask: async () => {
+        const answer = GATED[this.options.scenario];
+        if (!answer) throw new Error(`scenario ${this.options.scenario} has no approval to answer`);
+        const log = (message: string) => this.options.log('ops (CLI)', message);
+        return answerWithCli({ region: this.region, stage: this.options.stage, table: this.deployment.config.runLedgerTable, executionArn, answer }, log);
+      },
     });
     await this.updates.idle();
     await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));

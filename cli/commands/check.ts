@@ -15,6 +15,7 @@ export function formatCheck(result: BaseAmiCheckResult, style: Style): string {
     'up-to-date': style.green('Up to date'),
     'retry-later': style.yellow('Retry later'),
     'gave-up': style.red('Waiting for a person'),
+    'not-approved': style.yellow('Not approved'),
   }[result.outcome];
   lines.push('', `${headline}: ${result.message}`);
   if (result.executionArn) lines.push(`Execution: ${result.executionArn}`);

@@ -7,6 +7,7 @@ import { handler as assessWave } from '../../functions/assess-wave/handler';
 import { checkSoak } from '../../functions/check-soak/handler';
 import { handler as requestApproval } from '../../functions/request-approval/handler';
 import type { RolloutState } from '../../functions/lib/decisions/rollout';
+import { soakClock } from '../../local/gates';
 import { handler as checkRequest } from '../../functions/check-request/handler';
 import { handler as confirmRegistration } from '../../functions/confirm-registration/handler';
 import { handler as checkStackUpdate } from '../../functions/check-stack-update/handler';
@@ -137,11 +138,6 @@ export class ModelWorld {
   /** Task tokens the approvals were given, in order. */
   readonly approvalTokens: string[] = [];
 
-  private soakClock(rollout: RolloutState): Date {
-    const soak = rollout.soak;
-    if (soak?.status === 'SOAKING' && soak.checkedAt) return new Date(Date.parse(soak.checkedAt) + (soak.nextCheckSeconds ?? 0) * 1000);
-    return new Date();
-  }
 
   bake(options: { fail?: boolean; exported?: boolean } = {}) {
     return async (input: BakeCall) => {
@@ -196,7 +192,7 @@ export class ModelWorld {
       assessWave,
       requestApproval,
       // The soak runs on a clock of its own: each check is as late as the Wait before it said.
-      checkSoak: (event: { rollout: RolloutState }) => checkSoak(event as never, this.soakClock(event.rollout)),
+      checkSoak: (event: { rollout: RolloutState }) => checkSoak(event as never, soakClock(event.rollout)),
       promoteAmi,
       notify,
       releaseFleet,

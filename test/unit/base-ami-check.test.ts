@@ -33,6 +33,13 @@ describe('decideBaseAmiCheck', () => {
     });
   });
 
+  it('does not ask again for a base whose last run a person rejected (or let time out), however long ago', () => {
+    const rejected = state({ attempts: tried(1, minutesBefore(10_000)), lastAttemptNotApproved: true });
+    expect(decideBaseAmiCheck(rejected)).toEqual({ action: 'none', reason: 'not-approved', baseAmiId: NEW_BASE, lastExecutionArn: EXEC(`base-${NEW_BASE}-a1`) });
+    // A newer base is a new question.
+    expect(decideBaseAmiCheck({ ...rejected, attempts: tried(1, minutesBefore(10_000), OLD_BASE) })).toMatchObject({ action: 'start', attempt: 1 });
+  });
+
   it('starts when the holder of the fleet is dead (its lock is stale)', () => {
     const decision = decideBaseAmiCheck(state({ holder: { executionArn: EXEC('weekly-1'), alive: false } }));
     expect(decision).toMatchObject({ action: 'start', baseAmiId: NEW_BASE, attempt: 1 });

@@ -6,13 +6,13 @@ import { recommendedBaseAmi } from './aws-lookups';
 import { decideBaseAmiCheck, type BaseAmiCheckState } from '../decisions/base-ami-check';
 import { parameterNames, recommendedBaseAmiParameter, type BaseAmiArchitecture, type BaseAmiAttempts } from '../contracts';
 import { isAwsError } from '../contracts/errors';
-import { executionArnFor } from '../contracts/executions';
+import { executionArnFor, executionNameOf } from '../contracts/executions';
 import { readJsonParameter, readParameter, writeParameter } from './parameters';
 import { readLock } from './run-ledger';
 
 export interface BaseAmiCheckResult {
   /** started: a run was started; already-started: that run name exists; the rest: nothing started. */
-  outcome: 'started' | 'already-started' | 'up-to-date' | 'run-in-flight' | 'retry-later' | 'gave-up';
+  outcome: 'started' | 'already-started' | 'up-to-date' | 'run-in-flight' | 'retry-later' | 'gave-up' | 'not-approved';
   baseAmiId: string;
   baseAmiName?: string;
   currentBaseAmiId?: string;
@@ -24,8 +24,14 @@ export interface BaseAmiCheckResult {
 
 /** The status of an execution, or undefined when Step Functions no longer knows it. */
 export async function executionStatus(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+  return (await executionEnd(sfn, executionArn))?.status;
+}
+
+/** An execution's status and, once it failed, its error (the Fail state's Error). */
+export async function executionEnd(sfn: SFNClient, executionArn: string): Promise<{ status?: string; error?: string } | undefined> {
   try {
-    return (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
+    const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return { status: out.status, error: out.error };
   } catch (error) {
     if (isAwsError(error, 'ExecutionDoesNotExist')) return undefined;
     throw error;
@@ -60,10 +66,11 @@ export async function baseAmiCheckState(
   const attempts = await readJsonParameter<BaseAmiAttempts>(ssm, names.baseAmiAttempts);
   const lock = await readLock(ddb, settings.runLedgerTable);
   const holderStatus = lock ? await executionStatus(sfn, lock.ownerExecutionArn) : undefined;
-  const lastStatus =
+  const last =
     attempts?.baseAmiId === recommended.imageId && attempts.lastExecutionArn !== lock?.ownerExecutionArn
-      ? await executionStatus(sfn, attempts.lastExecutionArn)
-      : holderStatus;
+      ? await executionEnd(sfn, attempts.lastExecutionArn)
+      : { status: holderStatus };
+  const lastStatus = last?.status;
   const alive = (status: string | undefined) => status === 'RUNNING' || status === 'PENDING_REDRIVE';
   return {
     recommended,
@@ -71,6 +78,8 @@ export async function baseAmiCheckState(
     attempts,
     holder: lock ? { executionArn: lock.ownerExecutionArn, alive: alive(holderStatus) } : undefined,
     lastAttemptAlive: attempts?.baseAmiId === recommended.imageId && alive(lastStatus),
+    // The Fail state "Stopped: a wave was not approved" (statemachine/pipeline.asl.json).
+    lastAttemptNotApproved: attempts?.baseAmiId === recommended.imageId && last?.status === 'FAILED' && last.error === 'NotApproved',
     now,
     maxAttempts: settings.maxAttempts,
     requestedBy: settings.requestedBy,
@@ -113,6 +122,13 @@ export async function runBaseAmiCheck(
           executionArn: decision.lastExecutionArn,
           attempts: decision.attempts,
           message: `${decision.attempts} run(s) for base AMI ${decision.baseAmiId} did not promote it; the next one starts after ${decision.retryAt}`,
+        };
+      case 'not-approved':
+        return {
+          ...common,
+          outcome: 'not-approved',
+          executionArn: decision.lastExecutionArn,
+          message: `run ${executionNameOf(decision.lastExecutionArn)} for base AMI ${decision.baseAmiId} was not approved; the check does not ask again for this base (the next weekly run, a newer base, or ami-pipeline run does)`,
         };
       case 'gave-up':
         return {

@@ -18,6 +18,8 @@ export interface BaseAmiCheckState {
   holder?: { executionArn: string; alive: boolean };
   /** Whether the last run started for this base is still going (it may not hold the lock yet). */
   lastAttemptAlive?: boolean;
+  /** Whether the last run started for this base ended because a person rejected a wave (or nobody answered). */
+  lastAttemptNotApproved?: boolean;
   now: Date;
   maxAttempts: number;
   /** Who asks: the scheduled check, or the caller of `ami-pipeline check`. Recorded with the run. */
@@ -29,6 +31,7 @@ export type BaseAmiDecision =
   | { action: 'none'; reason: 'run-in-flight'; baseAmiId: string; runningExecutionArn: string }
   | { action: 'none'; reason: 'retry-later'; baseAmiId: string; attempts: number; retryAt: string; lastExecutionArn: string }
   | { action: 'none'; reason: 'gave-up'; baseAmiId: string; attempts: number; lastExecutionArn: string }
+  | { action: 'none'; reason: 'not-approved'; baseAmiId: string; lastExecutionArn: string }
   | {
       action: 'start';
       baseAmiId: string;
@@ -46,19 +49,22 @@ function stamp(now: Date): string {
  * Should the recommended base start a run? Decided from recorded state, not from execution names:
  * - the base of the current image is the recommended one: nothing to do;
  * - another run holds the fleet: wait for the next check (a started run would only be skipped);
+ * - a person rejected the last run for this base (or let its approval time out): do not ask again
+ *   for the same base; the next weekly run, a newer base or `ami-pipeline run` does;
  * - runs already started for this base failed: start again after a growing pause, at most
  *   `maxAttempts` runs in all, then wait for a person (the weekly run still rebuilds);
  * - otherwise start a run. A recommendation that went back to an older base (AWS pulled a release)
  *   differs from the current base just the same, so the fleet follows it back.
  */
 export function decideBaseAmiCheck(state: BaseAmiCheckState): BaseAmiDecision {
-  const { recommended, currentBaseAmiId, attempts, holder, now, maxAttempts, lastAttemptAlive, requestedBy } = state;
+  const { recommended, currentBaseAmiId, attempts, holder, now, maxAttempts, lastAttemptAlive, lastAttemptNotApproved, requestedBy } = state;
   const baseAmiId = recommended.imageId;
   if (baseAmiId === currentBaseAmiId) return { action: 'none', reason: 'up-to-date', baseAmiId };
   if (holder?.alive) return { action: 'none', reason: 'run-in-flight', baseAmiId, runningExecutionArn: holder.executionArn };
 
   const tried = attempts?.baseAmiId === baseAmiId ? attempts : undefined;
   if (tried && lastAttemptAlive) return { action: 'none', reason: 'run-in-flight', baseAmiId, runningExecutionArn: tried.lastExecutionArn };
+  if (tried && lastAttemptNotApproved) return { action: 'none', reason: 'not-approved', baseAmiId, lastExecutionArn: tried.lastExecutionArn };
   const done = tried?.attempts ?? 0;
   if (tried && done >= maxAttempts) {
     return { action: 'none', reason: 'gave-up', baseAmiId, attempts: done, lastExecutionArn: tried.lastExecutionArn };

@@ -1,0 +1,106 @@
+/**
+ * The demo's gates between waves (issue 13): dev soaks while an alarm and the clusters' services are
+ * watched, prod waits for a person's approval, which the demo gives (or refuses) with the CLI, as ops
+ * would. moto keeps real CloudWatch alarms and ECS services; what it cannot do is send a task token's
+ * answer back to a run, so the run's answer is read from the run ledger, where `ami-pipeline
+ * approve|reject` claims it before it calls SendTaskSuccess with the same JSON.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { readApprovalWaiting } from '../functions/lib/aws/approvals';
+import type { SoakSettings } from '../functions/lib/contracts/gates';
+import { executionNameOf } from '../functions/lib/contracts/executions';
+
+/** dev soaks two minutes on its error alarm and services; prod needs approval (deploy/packaged-stages.js packages the same). */
+export const DEMO_DEV_SOAK: SoakSettings = { minutes: 2, alarms: ['ecs-dev-errors'], checkServices: true, checkEverySeconds: 30 };
+export const DEMO_PROD_REQUIRES_APPROVAL = true;
+
+/** Tasks each demo service wants; moto reports every service as running this many (MOTO_SERVER_ENVIRONMENT). */
+const DEMO_SERVICE_TASKS = 2;
+export const MOTO_SERVER_ENVIRONMENT = { MOTO_ECS_SERVICE_RUNNING: String(DEMO_SERVICE_TASKS) };
+
+/** The alarm the dev soak watches, OK to start with, and a service on each cluster. */
+export async function prepareGates(region: string, clusters: string[]): Promise<void> {
+  const cloudwatch = new CloudWatchClient({ region });
+  for (const alarm of DEMO_DEV_SOAK.alarms) {
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: alarm,
+        Namespace: 'Demo/Web',
+        MetricName: 'Http5xx',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    await setAlarm(region, alarm, 'OK', 'Threshold Crossed: no datapoint was greater than the threshold (5.0)');
+  }
+  const ecs = new ECSClient({ region });
+  const family = 'demo-web';
+  await ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:stable', memory: 128 }] }));
+  for (const cluster of clusters) {
+    await ecs.send(new CreateServiceCommand({ cluster, serviceName: `${cluster}-web`, taskDefinition: family, desiredCount: DEMO_SERVICE_TASKS }));
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: [`${cluster}-web`] }))).services?.[0];
+    if (service?.runningCount !== DEMO_SERVICE_TASKS) {
+      throw new Error(`moto reports ${service?.runningCount ?? 'no'} running tasks for ${cluster}-web: start moto_server with ${JSON.stringify(MOTO_SERVER_ENVIRONMENT)} (local/gates.ts)`);
+    }
+  }
+}
+
+export async function setAlarm(region: string, name: string, state: 'OK' | 'ALARM', reason: string): Promise<void> {
+  await new CloudWatchClient({ region }).send(new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: reason }));
+}
+
+/**
+ * When a soak check runs locally: as late as the Wait before it said, so a soak of minutes passes in
+ * moments (every Wait is shortened here) and each check still sees the time it would on AWS.
+ */
+export function soakClock(rollout: { soak?: { status: string; checkedAt?: string; nextCheckSeconds?: number } }): Date {
+  const soak = rollout.soak;
+  if (soak?.status === 'SOAKING' && soak.checkedAt) return new Date(Date.parse(soak.checkedAt) + (soak.nextCheckSeconds ?? 0) * 1000);
+  return new Date();
+}
+
+const CLI = path.join(__dirname, '..', 'bin', 'ami-pipeline.js');
+
+/** Runs `ami-pipeline <args>` as ops would, with this process's AWS environment (the emulator). */
+export function runOpsCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface OpsAnswer {
+  decision: 'approve' | 'reject';
+  reason: string;
+}
+
+/**
+ * Answers the approval a run waits for with the CLI and returns what the CLI sent with
+ * SendTaskSuccess (the answer it claimed in the ledger), the task's output on AWS.
+ */
+export async function answerWithCli(
+  options: { region: string; stage: string; table: string; executionArn: string; answer: OpsAnswer },
+  log: (message: string) => void,
+): Promise<unknown> {
+  const run = executionNameOf(options.executionArn);
+  const args = [options.answer.decision, run, '--stage', options.stage, '--yes', '--reason', options.answer.reason];
+  log(`ami-pipeline ${args.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`);
+  const result = await runOpsCli(args);
+  for (const text of `${result.stdout}${result.stderr}`.trim().split('\n')) if (text) log(`  ${text}`);
+  if (result.code !== 0) throw new Error(`ami-pipeline ${options.answer.decision} exited ${result.code}: ${result.stderr.trim()}`);
+  const waiting = await readApprovalWaiting(new DynamoDBClient({ region: options.region }), options.table, options.executionArn);
+  if (!waiting?.answer) throw new Error(`ami-pipeline ${options.answer.decision} exited 0 but the run ledger holds no answer for ${run}`);
+  return waiting.answer;
+}
