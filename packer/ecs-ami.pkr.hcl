@@ -169,11 +169,19 @@ build {
     destination = "/tmp/firstrun.sh"
   }
 
+  # firstrun.sh hands the wait for the ECS agent and the cfn-signal to this script, outside
+  # cloud-final (see docs/image.md, "Boot order").
+  provisioner "file" {
+    source      = "${path.root}/../files/await-registration.sh"
+    destination = "/tmp/await-registration.sh"
+  }
+
   provisioner "shell" {
     script          = "${path.root}/scripts/firstrun-install.sh"
     execute_command = local.sudo_execute
     environment_vars = [
       "FIRSTRUN_SOURCE=/tmp/firstrun.sh",
+      "AWAIT_REGISTRATION_SOURCE=/tmp/await-registration.sh",
       "FIRSTRUN_PATH=${local.firstrun_path}",
     ]
   }
