@@ -36,6 +36,18 @@ locals {
     PackerAssetsSha256 = var.packer_assets_sha256
   }
 
+  # The base AMI enables ecs.service: with an instance profile that allows it, the build
+  # instance would join the `default` cluster (creating it) while being baked. bootcmd runs in
+  # cloud-init.service, before network-online.target and so before Docker and the agent can
+  # start, whatever the vendor units' ordering. --runtime keeps the mask in /run, off the image
+  # even if cleanup.sh never ran; cleanup.sh still unmasks it before it disables the agent,
+  # because systemd skips a masked unit on disable and would leave it enabled in the image.
+  build_user_data = <<-EOT
+    #cloud-config
+    bootcmd:
+      - [systemctl, mask, --runtime, ecs.service]
+  EOT
+
   # Provisioners run as ec2-user; `env` passes the provisioner's variables through sudo
   # whatever the sudoers env policy is.
   sudo_execute = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
@@ -59,6 +71,8 @@ source "amazon-ebs" "ecs" {
       most_recent = true
     }
   }
+
+  user_data = local.build_user_data
 
   instance_type        = var.instance_type
   iam_instance_profile = var.iam_instance_profile == "" ? null : var.iam_instance_profile

@@ -123,7 +123,7 @@ variable "temporary_security_group_source_cidrs" {
 
 variable "iam_instance_profile" {
   type        = string
-  description = "Optional instance profile for the build instance (needed for session_manager). Empty = none, so the ECS agent of the base image cannot register anywhere during the build."
+  description = "Optional instance profile for the build instance (needed for session_manager). Empty = none. Either way the build's user data masks the base image's ECS agent, so the build instance joins no cluster."
   default     = ""
 }
 
