@@ -61,9 +61,12 @@ source "amazon-ebs" "ecs" {
     for_each = var.source_ami == "" ? ["newest"] : []
     content {
       # GPU and Neuron variants are named al2023-ami-ecs-gpu-* / -neuron-*, so they do not match.
+      # Only a fallback: the newest by name is not always AWS's recommended image (AWS has
+      # pulled releases), which is why the pipeline and make ami resolve source_ami from the
+      # recommended parameter instead.
       filters = {
-        name                = "al2023-ami-ecs-hvm-*-x86_64"
-        architecture        = "x86_64"
+        name                = "al2023-ami-ecs-hvm-*-${var.architecture}"
+        architecture        = var.architecture
         root-device-type    = "ebs"
         virtualization-type = "hvm"
       }

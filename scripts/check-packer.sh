@@ -41,7 +41,8 @@ check_syntax() {
     EBS_KMS_KEY_ID=alias/ecs-ami-pipeline \
     buildspec/packer-vars.sh >"$work/public.pkrvars.json"
   jq -n '{region: "eu-west-1", subnet_id: "subnet-0123456789abcdef0", vpc_id: "vpc-0123456789abcdef0",
-          ssh_interface: "private_ip", temporary_security_group_source_cidrs: ["10.0.0.0/16"]}' \
+          ssh_interface: "private_ip", temporary_security_group_source_cidrs: ["10.0.0.0/16"],
+          architecture: "arm64", instance_type: "t4g.medium"}' \
     >"$work/private.pkrvars.json"
 
   local vars output
