@@ -123,7 +123,7 @@ bats: deps ## Run the shell test suites (image scripts, first-run script, builds
 	bats test/bats
 
 .PHONY: ami
-ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... make ami [SOURCE_AMI=ami-...]
+ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... make ami [ARCHITECTURE=arm64] [SOURCE_AMI=ami-...]
 	scripts/bake-ami-locally.sh
 
 SCENARIO ?= success

@@ -10,7 +10,7 @@
 #   BUILD_INSTANCE_TYPE     -> instance_type     DATA_VOLUME_SIZE_GB -> data_volume_size_gb
 #   BUILD_SUBNET_ID, BUILD_VPC_ID -> subnet_id, vpc_id (both or neither)
 #   EBS_KMS_KEY_ID          -> kms_key_id        OS_RELEASE_VERSION  -> os_release_version
-#   PIPELINE_STAGE          -> stage
+#   PIPELINE_STAGE          -> stage             ARCHITECTURE        -> architecture
 # A build subnet means a private build: the instance gets no public address, Packer connects
 # to its private IP (CodeBuild must then run in that VPC), and SSH is opened to the VPC's
 # CIDR blocks, read with `aws ec2 describe-vpcs`, instead of the builder's public IP.
@@ -57,6 +57,7 @@ main() {
     --arg kms_key_id "${EBS_KMS_KEY_ID:-}" \
     --arg os_release_version "${OS_RELEASE_VERSION:-}" \
     --arg stage "${PIPELINE_STAGE:-}" \
+    --arg architecture "${ARCHITECTURE:-}" \
     --argjson cidrs "$cidrs_json" '
       {
         region: $region,
@@ -72,6 +73,7 @@ main() {
         vpc_id: $vpc_id,
         kms_key_id: $kms_key_id,
         os_release_version: $os_release_version,
+        architecture: $architecture,
         stage: $stage
       }
       | with_entries(select(.value != ""))

@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # First-run configuration of an ECS container instance. The image keeps this script at
 # /opt/ecs-ami-pipeline/firstrun.sh; the cluster stack's cfn-init runs it once at instance
-# creation and cfn-signal reports its exit status to CloudFormation.
+# creation, from user data, that is inside cloud-final.service.
+#
+# It configures the instance, queues the starts of Docker and the ECS agent and returns; the
+# wait for the agent to join the cluster, and the success or failure signal to CloudFormation,
+# run in the transient unit ecs-ami-pipeline-registration.service (await-registration.sh, kept
+# beside this script). The vendor's ecs.service is ordered After=cloud-final.service: the agent
+# cannot start until cloud-final, and so this script, has ended, and a wait in here could only
+# time out. Handing the wait to a unit that is ordered after nothing leaves the vendor units as
+# they ship (ecs-init updates keep applying) and cannot deadlock. A non-zero exit here means
+# nothing was handed over; the stack's user data then signals the failure itself.
 #
 # Inputs (environment):
 #   ECS_CLUSTER          cluster the ECS agent joins (required)
-#   STACK_NAME           CloudFormation stack, first part of the log group names (required)
+#   STACK_NAME           CloudFormation stack, first part of the log group names and the stack
+#                        signalled (required)
 #   AUTOSCALING_GROUP    auto scaling group, second part of the log group names (required)
+#   CFN_SIGNAL_RESOURCE  logical id of the auto scaling group that waits for the signal (required)
 #   AWS_DEFAULT_REGION   region the CloudWatch agent sends logs to (required)
 #   PROXY_URL            optional HTTP proxy (http://host:port or host:port) for Docker, the
-#                        ECS agent and the CloudWatch agent; empty = no proxy settings at all
+#                        ECS agent, the CloudWatch agent and cfn-signal; empty = no proxy settings
+# Passed on to await-registration.sh: HEALTHCHECK_TIMEOUT_SECONDS (how long the agent has to
+#   join, default 300) and HEALTHCHECK_INTERVAL_SECONDS (pause between polls, default 5).
 # Test seams (production defaults unchanged):
 #   FIRSTRUN_ROOT                 prefix of every file written (default /)
-#   ECS_AGENT_METADATA_URL        agent introspection endpoint (default http://localhost:51678/v1/metadata)
-#   HEALTHCHECK_TIMEOUT_SECONDS   how long to wait for the agent to join the cluster (default 300)
-#   HEALTHCHECK_INTERVAL_SECONDS  pause between polls (default 5)
 #   CWAGENT_CTL                   the CloudWatch agent's control script
 #                                 (default /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl)
 #   CWAGENT_START_SECONDS         how long the CloudWatch agent has to report running (default 30)
-#   services are driven through the systemctl found on PATH.
+#   services are driven through the systemctl and systemd-run found on PATH.
 #
 # Every file is rewritten whole (never appended to), so running the script twice leaves the
 # same files as running it once, and a run without PROXY_URL removes proxy settings a
@@ -26,9 +36,9 @@
 set -euo pipefail
 
 readonly ROOT="${FIRSTRUN_ROOT:-/}"
-readonly METADATA_URL="${ECS_AGENT_METADATA_URL:-http://localhost:51678/v1/metadata}"
 readonly TIMEOUT_SECONDS="${HEALTHCHECK_TIMEOUT_SECONDS:-300}"
 readonly INTERVAL_SECONDS="${HEALTHCHECK_INTERVAL_SECONDS:-5}"
+readonly REGISTRATION_UNIT="ecs-ami-pipeline-registration.service"
 # Instance metadata (169.254.169.254), task IAM role credentials (169.254.170.2) and the
 # Docker socket must never go through the proxy.
 readonly NO_PROXY_LIST="169.254.169.254,169.254.170.2,/var/run/docker.sock"
@@ -54,7 +64,7 @@ target() {
 validate_inputs() {
   local name
   local -a missing=()
-  for name in ECS_CLUSTER STACK_NAME AUTOSCALING_GROUP AWS_DEFAULT_REGION; do
+  for name in ECS_CLUSTER STACK_NAME AUTOSCALING_GROUP CFN_SIGNAL_RESOURCE AWS_DEFAULT_REGION; do
     [[ -n "${!name:-}" ]] || missing+=("$name")
   done
   if ((${#missing[@]} > 0)); then
@@ -63,6 +73,8 @@ validate_inputs() {
   # These end up in ecs.config, systemd units and TOML: reject anything that could break out.
   [[ "$ECS_CLUSTER" =~ ^[A-Za-z0-9_-]{1,255}$ ]] ||
     die "ECS_CLUSTER '$ECS_CLUSTER' is not a valid cluster name (letters, digits, - and _)"
+  [[ "$CFN_SIGNAL_RESOURCE" =~ ^[A-Za-z0-9]{1,255}$ ]] ||
+    die "CFN_SIGNAL_RESOURCE '$CFN_SIGNAL_RESOURCE' is not a CloudFormation logical id (letters and digits)"
   [[ "$AWS_DEFAULT_REGION" =~ ^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$ ]] ||
     die "AWS_DEFAULT_REGION '$AWS_DEFAULT_REGION' is not a region name"
   if [[ -n "${PROXY_URL:-}" && ! "$PROXY_URL" =~ ^([a-z]+://)?[^[:space:]\"\'\\]+$ ]]; then
@@ -213,8 +225,9 @@ start_cloudwatch_agent() {
 }
 
 # Docker and the ECS agent were disabled in the image: enabling them keeps them running across
-# reboots. --no-block queues the starts instead of waiting on them, so a start that never
-# happens ends in the health check's timeout and message, never in a hang.
+# reboots. The starts must be --no-block: a blocking start of a unit ordered after cloud-final,
+# from inside cloud-final, would wait for itself. Queued, they run once cloud-final has ended,
+# and a start that never happens ends in await-registration.sh's timeout and message.
 start_services() {
   systemctl daemon-reload
   systemctl enable amazon-cloudwatch-agent.service docker.service ecs.service
@@ -224,35 +237,39 @@ start_services() {
   log "started the CloudWatch agent; Docker and the ECS agent are starting"
 }
 
-service_states() {
-  local unit state
-  for unit in docker.service ecs.service; do
-    state="$(systemctl is-active "$unit" 2>/dev/null || true)"
-    printf '%s=%s ' "$unit" "${state:-unknown}"
+# The wait and the signal run outside cloud-final (see the top of this file). The unit gets
+# systemd's default dependencies only (after basic.target), so its start never waits for
+# cloud-final; --no-block returns as soon as it is queued. A failed unit of an earlier run
+# would make the name taken, hence reset-failed; a unit still waiting is left alone and this
+# run fails, rather than signal twice.
+hand_over_registration_wait() {
+  local dir await
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  await="$dir/await-registration.sh"
+  [[ -f "$await" ]] || die "$await is missing: the image is incomplete"
+  if systemctl is-active --quiet "$REGISTRATION_UNIT"; then
+    die "$REGISTRATION_UNIT is already waiting for the agent; not starting a second one"
+  fi
+  systemctl reset-failed "$REGISTRATION_UNIT" >/dev/null 2>&1 || true
+  local -a env=(
+    "ECS_CLUSTER=$ECS_CLUSTER"
+    "STACK_NAME=$STACK_NAME"
+    "CFN_SIGNAL_RESOURCE=$CFN_SIGNAL_RESOURCE"
+    "AWS_DEFAULT_REGION=$AWS_DEFAULT_REGION"
+    "PROXY_URL=${PROXY_URL:-}"
+    "HEALTHCHECK_TIMEOUT_SECONDS=$TIMEOUT_SECONDS"
+    "HEALTHCHECK_INTERVAL_SECONDS=$INTERVAL_SECONDS"
+  )
+  local -a setenv=()
+  local pair
+  for pair in "${env[@]}"; do
+    setenv+=("--setenv=$pair")
   done
-}
-
-wait_for_cluster() {
-  local deadline body cluster last="no answer yet"
-  deadline=$((SECONDS + TIMEOUT_SECONDS))
-  log "waiting up to ${TIMEOUT_SECONDS}s for the ECS agent to join cluster ${ECS_CLUSTER}"
-  while true; do
-    # --noproxy: the introspection endpoint is local, whatever proxy the environment names.
-    if body="$(curl --silent --show-error --fail --noproxy '*' --max-time 5 "$METADATA_URL" 2>&1)"; then
-      cluster="$(jq -r '.Cluster // empty' <<<"$body" 2>/dev/null || true)"
-      if [[ "$cluster" == "$ECS_CLUSTER" ]]; then
-        log "the ECS agent joined cluster ${ECS_CLUSTER}"
-        return 0
-      fi
-      last="$body"
-    else
-      last="request failed: $body"
-    fi
-    if ((SECONDS >= deadline)); then
-      die "the ECS agent did not join cluster ${ECS_CLUSTER} within ${TIMEOUT_SECONDS}s; ${METADATA_URL} last said: ${last:0:500} ($(service_states))"
-    fi
-    sleep "$INTERVAL_SECONDS"
-  done
+  systemd-run --no-block --unit="$REGISTRATION_UNIT" \
+    --description="Wait for the ECS agent to join ${ECS_CLUSTER}, then signal ${CFN_SIGNAL_RESOURCE}" \
+    "${setenv[@]}" /bin/bash "$await" ||
+    die "could not start $REGISTRATION_UNIT; nothing will wait for the agent"
+  log "handed the wait for cluster ${ECS_CLUSTER} and the signal to ${CFN_SIGNAL_RESOURCE} to ${REGISTRATION_UNIT} (journalctl -u ${REGISTRATION_UNIT})"
 }
 
 main() {
@@ -267,7 +284,7 @@ main() {
     log "configured cluster ${ECS_CLUSTER} and CloudWatch logs (no proxy)"
   fi
   start_services
-  wait_for_cluster
+  hand_over_registration_wait
 }
 
 main "$@"

@@ -36,6 +36,18 @@ locals {
     PackerAssetsSha256 = var.packer_assets_sha256
   }
 
+  # The base AMI enables ecs.service: with an instance profile that allows it, the build
+  # instance would join the `default` cluster (creating it) while being baked. bootcmd runs in
+  # cloud-init.service, before network-online.target and so before Docker and the agent can
+  # start, whatever the vendor units' ordering. --runtime keeps the mask in /run, off the image
+  # even if cleanup.sh never ran; cleanup.sh still unmasks it before it disables the agent,
+  # because systemd skips a masked unit on disable and would leave it enabled in the image.
+  build_user_data = <<-EOT
+    #cloud-config
+    bootcmd:
+      - [systemctl, mask, --runtime, ecs.service]
+  EOT
+
   # Provisioners run as ec2-user; `env` passes the provisioner's variables through sudo
   # whatever the sudoers env policy is.
   sudo_execute = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
@@ -49,9 +61,12 @@ source "amazon-ebs" "ecs" {
     for_each = var.source_ami == "" ? ["newest"] : []
     content {
       # GPU and Neuron variants are named al2023-ami-ecs-gpu-* / -neuron-*, so they do not match.
+      # Only a fallback: the newest by name is not always AWS's recommended image (AWS has
+      # pulled releases), which is why the pipeline and make ami resolve source_ami from the
+      # recommended parameter instead.
       filters = {
-        name                = "al2023-ami-ecs-hvm-*-x86_64"
-        architecture        = "x86_64"
+        name                = "al2023-ami-ecs-hvm-*-${var.architecture}"
+        architecture        = var.architecture
         root-device-type    = "ebs"
         virtualization-type = "hvm"
       }
@@ -59,6 +74,8 @@ source "amazon-ebs" "ecs" {
       most_recent = true
     }
   }
+
+  user_data = local.build_user_data
 
   instance_type        = var.instance_type
   iam_instance_profile = var.iam_instance_profile == "" ? null : var.iam_instance_profile
@@ -169,11 +186,19 @@ build {
     destination = "/tmp/firstrun.sh"
   }
 
+  # firstrun.sh hands the wait for the ECS agent and the cfn-signal to this script, outside
+  # cloud-final (see docs/image.md, "Boot order").
+  provisioner "file" {
+    source      = "${path.root}/../files/await-registration.sh"
+    destination = "/tmp/await-registration.sh"
+  }
+
   provisioner "shell" {
     script          = "${path.root}/scripts/firstrun-install.sh"
     execute_command = local.sudo_execute
     environment_vars = [
       "FIRSTRUN_SOURCE=/tmp/firstrun.sh",
+      "AWAIT_REGISTRATION_SOURCE=/tmp/await-registration.sh",
       "FIRSTRUN_PATH=${local.firstrun_path}",
     ]
   }

@@ -14,9 +14,20 @@ variable "region" {
   }
 }
 
+variable "architecture" {
+  type        = string
+  description = "Architecture of the base AMI: x86_64 or arm64. Only the source_ami_filter fallback reads it; the pipeline and make ami pass a source_ami resolved from AWS's recommended parameter for it. The build instance type must match it."
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "The architecture variable must be x86_64 or arm64."
+  }
+}
+
 variable "source_ami" {
   type        = string
-  description = "Base ECS-optimized Amazon Linux 2023 AMI. The pipeline passes the one it resolved; empty selects the newest Amazon-owned ECS-optimized AL2023 x86_64 AMI."
+  description = "Base ECS-optimized Amazon Linux 2023 AMI. The pipeline and make ami pass the one AWS's recommended parameter names; empty selects the newest Amazon-owned ECS-optimized AL2023 AMI of var.architecture (a fallback that can differ from the recommended one)."
   default     = ""
 
   validation {
@@ -123,7 +134,7 @@ variable "temporary_security_group_source_cidrs" {
 
 variable "iam_instance_profile" {
   type        = string
-  description = "Optional instance profile for the build instance (needed for session_manager). Empty = none, so the ECS agent of the base image cannot register anywhere during the build."
+  description = "Optional instance profile for the build instance (needed for session_manager). Empty = none. Either way the build's user data masks the base image's ECS agent, so the build instance joins no cluster."
   default     = ""
 }
 

@@ -4,7 +4,7 @@
 #   2. `packer validate -syntax-only` with representative variables (a public and a private
 #      build, produced by buildspec/packer-vars.sh like in CodeBuild);
 #   3. the security settings are still there (IMDSv2, encrypted volumes, restricted SSH,
-#      pinned plugin, no credential variables).
+#      the build instance's ECS agent masked, pinned plugin, no credential variables).
 # The Debian Packer 1.6.6 used here rejects the `packer { required_plugins }` block, so the
 # template is validated from a temporary copy without packer/plugins.pkr.hcl. It also predates
 # fields such as metadata_options, hence -syntax-only: the full `packer validate` runs in
@@ -41,7 +41,8 @@ check_syntax() {
     EBS_KMS_KEY_ID=alias/ecs-ami-pipeline \
     buildspec/packer-vars.sh >"$work/public.pkrvars.json"
   jq -n '{region: "eu-west-1", subnet_id: "subnet-0123456789abcdef0", vpc_id: "vpc-0123456789abcdef0",
-          ssh_interface: "private_ip", temporary_security_group_source_cidrs: ["10.0.0.0/16"]}' \
+          ssh_interface: "private_ip", temporary_security_group_source_cidrs: ["10.0.0.0/16"],
+          architecture: "arm64", instance_type: "t4g.medium"}' \
     >"$work/private.pkrvars.json"
 
   local vars output
@@ -64,6 +65,8 @@ check_security_settings() {
   require_line "$template" '^[[:space:]]*snapshot_tags[[:space:]]*=[[:space:]]*local\.image_tags' "tags on the AMI's snapshots"
   require_line "$template" '^[[:space:]]*tags[[:space:]]*=[[:space:]]*local\.image_tags' "tags on the AMI"
   require_line "$template" '^[[:space:]]*type[[:space:]]*=[[:space:]]*"manifest"|post-processor "manifest"' "the manifest post-processor"
+  require_line "$template" '^[[:space:]]*user_data[[:space:]]*=[[:space:]]*local\.build_user_data$' "the build's user data (it masks the ECS agent)"
+  require_line "$template" '^[[:space:]]*-[[:space:]]*\[systemctl, mask, --runtime, ecs\.service\]$' "the ECS agent's mask on the build instance, so it joins no cluster"
   local encrypted mappings
   encrypted="$(grep -Ec '^[[:space:]]*encrypted[[:space:]]*=[[:space:]]*true' "$template" || true)"
   mappings="$(grep -Ec '^[[:space:]]*launch_block_device_mappings[[:space:]]*\{' "$template" || true)"

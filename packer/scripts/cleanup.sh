@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Leaves the image in the state of a machine that has never booted, so every instance
 # starts clean and none shares an identity with the build instance or with each other:
-#   - ECS agent stopped and its state (/var/lib/ecs/data) removed: a copied state file makes
+#   - ECS agent unmasked (the build's user data masked it so the build instance never joined
+#     a cluster), stopped, and its state (/var/lib/ecs/data) removed: a copied state file makes
 #     the agent try to re-register as the build instance's container instance;
-#   - Docker pruned, then Docker and the ECS agent stopped and disabled: only the first-run
-#     script starts them, after it has written /etc/ecs/ecs.config (ecs-init reloads the
-#     agent image from /var/cache/ecs on its next start, so pruning it is safe);
+#   - Docker pruned, then Docker and the ECS agent stopped and disabled, and checked to be
+#     exactly that (disabled, not masked): only the first-run script enables and starts them,
+#     after it has written /etc/ecs/ecs.config (ecs-init reloads the agent image from
+#     /var/cache/ecs on its next start, so pruning it is safe);
 #   - build logs, SSH host keys, authorized_keys, shell history and cloud-init state removed,
 #     so cloud-init runs as on a first boot and creates new host keys;
 #   - /etc/machine-id emptied, not deleted: systemd then generates a new id at boot
@@ -23,13 +25,34 @@ log() {
   printf 'cleanup.sh: %s\n' "$*"
 }
 
+die() {
+  printf 'cleanup.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# The unmask comes first: systemd skips a masked unit on disable ("masked, ignoring"), which
+# would leave ecs.service enabled in the image once the runtime mask is gone.
 stop_container_runtime() {
+  systemctl unmask --runtime ecs.service
   systemctl stop ecs.service
   systemctl is-active --quiet docker.service || systemctl start docker.service
   docker system prune --all --force --volumes
   systemctl stop docker.service docker.socket
   systemctl disable ecs.service docker.service docker.socket
+  require_disabled ecs.service docker.service docker.socket
   log "ECS agent and Docker stopped, pruned and disabled"
+}
+
+# Fails the bake unless each unit is disabled: enabled would start it before firstrun.sh
+# configured it, masked (or masked-runtime) would keep firstrun.sh from starting it at all.
+require_disabled() {
+  local unit state
+  for unit in "$@"; do
+    # is-enabled exits non-zero for "disabled"; its output is what counts.
+    state="$(systemctl is-enabled "$unit" 2>/dev/null || true)"
+    [[ "$state" == "disabled" ]] ||
+      die "$unit is '${state:-unknown}' after cleanup, not 'disabled': firstrun.sh could not rely on starting it"
+  done
 }
 
 remove_ecs_state() {

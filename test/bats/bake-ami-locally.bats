@@ -13,13 +13,20 @@ setup() {
   mkdir -p "$COPY/scripts"
   cp -R "$REPO_ROOT/packer" "$REPO_ROOT/buildspec" "$REPO_ROOT/files" "$REPO_ROOT/deploy" "$COPY/"
   cp "$REPO_ROOT/scripts/bake-ami-locally.sh" "$COPY/scripts/"
-  unset AWS_REGION AWS_PROFILE PACKER SOURCE_AMI BUILD_ID GIT_COMMIT PACKER_ASSETS_SHA256 \
+  unset AWS_REGION AWS_PROFILE PACKER SOURCE_AMI BUILD_ID GIT_COMMIT PACKER_ASSETS_SHA256 ARCHITECTURE \
     BUILD_SUBNET_ID BUILD_VPC_ID EBS_KMS_KEY_ID TIMEZONE AMI_NAME_PREFIX BUILD_INSTANCE_TYPE DATA_VOLUME_SIZE_GB
+  # The recommended parameters answer with a different image per architecture.
   stub aws '
 case "$1 $2" in
   "configure get") echo us-east-1 ;;
   "sts get-caller-identity") echo arn:aws:sts::000000000000:assumed-role/builder/session ;;
   "ec2 describe-images") echo snap-0aaaaaaaaaaaaaaa1 ;;
+  "ssm get-parameter")
+    case "$*" in
+      *" --name /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id "*) echo ami-0aaaaaaaaaaaaaaa6 ;;
+      *" --name /aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id "*) echo ami-0bbbbbbbbbbbbbbb4 ;;
+      *) echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: " >&2; exit 254 ;;
+    esac ;;
 esac'
   packer_writes "$REPO_ROOT/test/bats/fixtures/manifest-several-runs.json"
 }
@@ -103,4 +110,72 @@ esac"
   ours="$(cd "$COPY" && bash -c 'source scripts/bake-ami-locally.sh && assets_sha256')"
   theirs="$(node -e 'console.log(require(process.argv[1]).assetsSha256(process.argv[2]))' "$REPO_ROOT/deploy/packer-assets.js" "$COPY")"
   [ "$ours" = "$theirs" ]
+}
+
+@test "without SOURCE_AMI, bakes from AWS's recommended x86_64 image, like the pipeline" {
+  run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -eq 0 ]
+  grep -qx 'aws ssm get-parameter --region us-east-1 --name /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id --query Parameter.Value --output text' "$STUB_LOG"
+  [[ "$output" == *"base: ami-0aaaaaaaaaaaaaaa6, AWS's recommended ECS-optimized AL2023 x86_64 image in us-east-1"* ]]
+  local vars="$COPY/.build/packer.pkrvars.json"
+  [ "$(jq -c '[.source_ami, .architecture, .instance_type]' "$vars")" = '["ami-0aaaaaaaaaaaaaaa6","x86_64","t3.medium"]' ]
+}
+
+@test "ARCHITECTURE=arm64 takes the arm64 recommended image and a Graviton build instance" {
+  ARCHITECTURE=arm64 run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -eq 0 ]
+  grep -q -- '--name /aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id ' "$STUB_LOG"
+  local vars="$COPY/.build/packer.pkrvars.json"
+  [ "$(jq -c '[.source_ami, .architecture, .instance_type]' "$vars")" = '["ami-0bbbbbbbbbbbbbbb4","arm64","t4g.medium"]' ]
+}
+
+@test "keeps a chosen SOURCE_AMI and BUILD_INSTANCE_TYPE and reads no parameter" {
+  ARCHITECTURE=arm64 SOURCE_AMI=ami-0fedcba9876543210 BUILD_INSTANCE_TYPE=c7g.large run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -eq 0 ]
+  refute_line_in "$STUB_LOG" '^aws ssm '
+  [ "$(jq -c '[.source_ami, .instance_type]' "$COPY/.build/packer.pkrvars.json")" = '["ami-0fedcba9876543210","c7g.large"]' ]
+}
+
+@test "refuses an architecture other than x86_64 and arm64 before calling AWS" {
+  ARCHITECTURE=aarch64 run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"ARCHITECTURE 'aarch64' must be x86_64 or arm64"* ]]
+  refute_line_in "$STUB_LOG" '^(aws|packer) '
+}
+
+@test "stops before Packer, saying what AWS said and how to choose a base, when the parameter cannot be read" {
+  stub aws '
+case "$1 $2" in
+  "configure get") echo eu-west-1 ;;
+  "sts get-caller-identity") echo arn:aws:sts::000000000000:assumed-role/builder/session ;;
+  "ssm get-parameter") echo "An error occurred (AccessDeniedException) when calling the GetParameter operation" >&2; exit 254 ;;
+esac'
+  run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not read the base AMI from /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id in eu-west-1 (set SOURCE_AMI=ami-... to choose one): An error occurred (AccessDeniedException)"* ]]
+  refute_line_in "$STUB_LOG" '^packer (init|build)'
+}
+
+@test "refuses a parameter value that is not an AMI id, and ignores warnings the CLI prints on success" {
+  stub aws '
+case "$1 $2" in
+  "configure get") echo eu-west-1 ;;
+  "sts get-caller-identity") echo arn:aws:sts::000000000000:assumed-role/builder/session ;;
+  "ssm get-parameter") echo "PythonDeprecationWarning: upgrade" >&2; echo None ;;
+esac'
+  run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"holds 'None', not an AMI id"* ]]
+  refute_line_in "$STUB_LOG" '^packer (init|build)'
+}
+
+@test "says the AWS CLI is needed when there is none" {
+  local bin="$BATS_TEST_TMPDIR/no-aws-bin" tool
+  mkdir -p "$bin"
+  for tool in bash dirname; do
+    ln -s "$(command -v "$tool")" "$bin/$tool"
+  done
+  PATH="$bin" run "$COPY/scripts/bake-ami-locally.sh"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"the AWS CLI is needed (it reads the recommended base AMI"* ]]
 }

@@ -11,9 +11,11 @@ SCRIPT="$REPO_ROOT/packer/scripts/cleanup.sh"
 setup() {
   setup_stubs
   local tool
-  for tool in systemctl docker journalctl cloud-init dnf sync; do
+  for tool in docker journalctl cloud-init dnf sync; do
     stub "$tool"
   done
+  # is-enabled prints the state and exits 1 for a disabled unit, like systemctl.
+  stub systemctl 'if [[ "$1" == is-enabled ]]; then echo disabled; exit 1; fi'
   ROOT="$BATS_TEST_TMPDIR/root"
   export CLEANUP_ROOT="$ROOT"
   mkdir -p "$ROOT"/{etc/ssh,root/.ssh,home/ec2-user/.ssh,var/lib/ecs/data,var/log/ecs,var/log/journal/abc,var/lib/systemd}
@@ -31,16 +33,53 @@ setup() {
   echo "seed" >"$ROOT/var/lib/systemd/random-seed"
 }
 
-@test "stops the ECS agent, prunes Docker, then stops and disables both" {
+@test "unmasks the ECS agent, stops it, prunes Docker, then stops and disables both and checks they are disabled" {
   run "$SCRIPT"
   [ "$status" -eq 0 ]
   diff -u - <(grep -E '^(systemctl|docker) ' "$STUB_LOG") <<'LOG'
+systemctl unmask --runtime ecs.service
 systemctl stop ecs.service
 systemctl is-active --quiet docker.service
 docker system prune --all --force --volumes
 systemctl stop docker.service docker.socket
 systemctl disable ecs.service docker.service docker.socket
+systemctl is-enabled ecs.service
+systemctl is-enabled docker.service
+systemctl is-enabled docker.socket
 LOG
+}
+
+@test "leaves the agent disabled and unmasked, starting from the bake's state (runtime-masked and enabled)" {
+  # A stateful systemctl for ecs.service that, like systemd, skips a masked unit on disable.
+  local state="$BATS_TEST_TMPDIR/ecs-state"
+  printf 'masked=1\nenabled=1\n' >"$state"
+  stub systemctl "
+state='$state'
+source \"\$state\"
+case \"\$*\" in
+  'unmask --runtime ecs.service') masked=0 ;;
+  'disable '*ecs.service*)
+    if ((masked)); then echo 'Unit ecs.service is masked, ignoring.' >&2; else enabled=0; fi ;;
+  'is-enabled ecs.service')
+    if ((masked)); then echo masked-runtime; exit 0; elif ((enabled)); then echo enabled; exit 0; fi
+    echo disabled; exit 1 ;;
+  'is-enabled '*) echo disabled; exit 1 ;;
+esac
+printf 'masked=%s\nenabled=%s\n' \"\$masked\" \"\$enabled\" >\"\$state\""
+  run "$SCRIPT"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$state")" = $'masked=0\nenabled=0' ]
+}
+
+@test "fails the bake when the agent is left masked or enabled instead of disabled" {
+  local state
+  for state in masked-runtime masked enabled; do
+    : >"$STUB_LOG"
+    stub systemctl "if [[ \"\$1 \$2\" == 'is-enabled ecs.service' ]]; then echo $state; exit 0; elif [[ \"\$1\" == is-enabled ]]; then echo disabled; exit 1; fi"
+    run "$SCRIPT"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"ecs.service is '$state' after cleanup, not 'disabled'"* ]]
+  done
 }
 
 @test "removes the ECS agent state but keeps its directory" {

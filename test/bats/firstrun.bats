@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# files/firstrun.sh against a temporary root, a stub systemctl and a local fake of the ECS
-# agent's introspection endpoint.
+# files/firstrun.sh against a temporary root and stub systemctl and systemd-run; the boot-order
+# tests run it under a model of systemd's start-job ordering (helpers/fake_systemd) with the
+# vendor's ecs.service (fixtures/ecs.service), as if from inside cloud-final.
 # shellcheck disable=SC2016,SC2030,SC2031
 # (SC2016: stub bodies are code for the stub, quoted on purpose; SC2030/SC2031: bats runs
 # every test in its own subshell, so per-test exports are meant to stay local.)
@@ -9,28 +10,6 @@ load helpers/common
 
 FIRSTRUN="${FIRSTRUN_UNDER_TEST:-$REPO_ROOT/files/firstrun.sh}"
 CWAGENT_ETC=opt/aws/amazon-cloudwatch-agent/etc
-
-setup_file() {
-  export ENDPOINT_BODY="$BATS_FILE_TMPDIR/metadata.json"
-  local port_file="$BATS_FILE_TMPDIR/port"
-  python3 "$HELPERS/fake_endpoint.py" "$ENDPOINT_BODY" "$port_file" 3>&- &
-  echo "$!" >"$BATS_FILE_TMPDIR/endpoint.pid"
-  local _
-  for _ in $(seq 1 50); do
-    [[ -s "$port_file" ]] && break
-    sleep 0.1
-  done
-  [[ -s "$port_file" ]] || {
-    echo "the fake introspection endpoint did not start" >&2
-    return 1
-  }
-  ENDPOINT_URL="http://127.0.0.1:$(cat "$port_file")/v1/metadata"
-  export ENDPOINT_URL
-}
-
-teardown_file() {
-  kill "$(cat "$BATS_FILE_TMPDIR/endpoint.pid")" 2>/dev/null || true
-}
 
 setup() {
   setup_stubs
@@ -42,20 +21,27 @@ setup() {
   ROOT="$BATS_TEST_TMPDIR/root"
   mkdir -p "$ROOT"
   export FIRSTRUN_ROOT="$ROOT"
-  export ECS_AGENT_METADATA_URL="$ENDPOINT_URL"
-  export HEALTHCHECK_TIMEOUT_SECONDS=5
+  stub systemd-run
   export HEALTHCHECK_INTERVAL_SECONDS=0.1
   export ECS_CLUSTER=prod-cluster
   export STACK_NAME=ecs-prod
   export AUTOSCALING_GROUP=ecs-prod-Asg-1A2B3C
+  export CFN_SIGNAL_RESOURCE=AutoScalingGroup
   export AWS_DEFAULT_REGION=eu-west-1
-  unset PROXY_URL
-  agent_reports '{"Cluster": "prod-cluster", "ContainerInstanceArn": "arn:aws:ecs:eu-west-1:000000000000:container-instance/prod-cluster/0123", "Version": "Amazon ECS Agent - v1.0.0"}'
+  unset PROXY_URL HEALTHCHECK_TIMEOUT_SECONDS
 }
 
-agent_reports() {
-  printf '%s' "$1" >"$ENDPOINT_BODY.tmp"
-  mv -f "$ENDPOINT_BODY.tmp" "$ENDPOINT_BODY"
+# Replaces the systemctl and systemd-run stubs with the ordering model, the vendor's ecs.service
+# as its only known unit, and plays a caller inside cloud-final.service.
+inside_cloud_final_with_vendor_units() {
+  local tool
+  for tool in systemctl systemd-run; do
+    cp "$HELPERS/fake_systemd" "$STUB_BIN/$tool"
+  done
+  export FAKE_UNIT_DIR="$BATS_TEST_TMPDIR/units"
+  mkdir -p "$FAKE_UNIT_DIR"
+  cp "$REPO_ROOT/test/bats/fixtures/ecs.service" "$FAKE_UNIT_DIR/ecs.service"
+  export FAKE_INSIDE_CLOUD_FINAL=1
 }
 
 proxy_lines_under_root() {
@@ -140,7 +126,7 @@ EOF
 EOF
 }
 
-@test "starts the CloudWatch agent through fetch-config, then Docker and the ECS agent without blocking" {
+@test "starts the CloudWatch agent through fetch-config, queues Docker and ECS, then hands the wait to a transient unit" {
   run "$FIRSTRUN"
   [ "$status" -eq 0 ]
   diff -u - "$STUB_LOG" <<EOF
@@ -150,7 +136,77 @@ amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:$ROOT/$CWAGENT_ETC/am
 amazon-cloudwatch-agent-ctl -a status -m ec2
 systemctl start --no-block docker.service
 systemctl start --no-block ecs.service
+systemctl is-active --quiet ecs-ami-pipeline-registration.service
+systemctl reset-failed ecs-ami-pipeline-registration.service
+systemd-run --no-block --unit=ecs-ami-pipeline-registration.service --description=Wait for the ECS agent to join prod-cluster, then signal AutoScalingGroup --setenv=ECS_CLUSTER=prod-cluster --setenv=STACK_NAME=ecs-prod --setenv=CFN_SIGNAL_RESOURCE=AutoScalingGroup --setenv=AWS_DEFAULT_REGION=eu-west-1 --setenv=PROXY_URL= --setenv=HEALTHCHECK_TIMEOUT_SECONDS=300 --setenv=HEALTHCHECK_INTERVAL_SECONDS=0.1 /bin/bash $REPO_ROOT/files/await-registration.sh
 EOF
+  [[ "$output" == *"journalctl -u ecs-ami-pipeline-registration.service"* ]]
+}
+
+@test "the vendor ecs.service waits for cloud-final: a blocking start from inside it would never return" {
+  inside_cloud_final_with_vendor_units
+  grep -qx 'After=cloud-final.service' "$FAKE_UNIT_DIR/ecs.service"
+  run systemctl start ecs.service
+  [ "$status" -eq 99 ]
+  [[ "$output" == *"DEADLOCK"*"ecs.service is ordered after it"* ]]
+}
+
+@test "from inside cloud-final, with the vendor units as they ship, it returns without waiting on anything cloud-final blocks" {
+  inside_cloud_final_with_vendor_units
+  local started=$SECONDS
+  run "$FIRSTRUN"
+  [ "$status" -eq 0 ]
+  ((SECONDS - started < 10))
+  refute_line_in "$STUB_LOG" 'DEADLOCK'
+  # Docker and ECS were queued, not waited for; the registration unit has no ordering of its
+  # own, so not even its --no-block start is held behind cloud-final.
+  grep -qx 'systemctl start --no-block ecs.service' "$STUB_LOG"
+  grep -Eq '^systemd-run (.* )?--no-block .*--unit=ecs-ami-pipeline-registration.service ' "$STUB_LOG"
+  refute_line_in "$STUB_LOG" 'transient unit ordered after cloud-final'
+  refute_line_in "$STUB_LOG" '^systemd-run .*(--property|-p )'
+}
+
+@test "leaves the vendor units alone: writes no unit file, only the proxy drop-ins" {
+  export PROXY_URL=http://proxy.internal:3128
+  run "$FIRSTRUN"
+  [ "$status" -eq 0 ]
+  diff -u - <(cd "$ROOT" && find etc/systemd -type f | sort) <<'EOF'
+etc/systemd/system/docker.service.d/http-proxy.conf
+etc/systemd/system/ecs.service.d/http-proxy.conf
+EOF
+}
+
+@test "fails, so that the user data signals the failure, when the transient unit cannot be started" {
+  stub systemd-run 'echo "Failed to start transient service unit: Unit ecs-ami-pipeline-registration.service already exists." >&2; exit 1'
+  run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"could not start ecs-ami-pipeline-registration.service"* ]]
+}
+
+@test "does not start a second wait (and so a second signal) while one is running" {
+  stub systemctl 'if [[ "$1 $2 $3" == "is-active --quiet ecs-ami-pipeline-registration.service" ]]; then exit 0; fi'
+  run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"already waiting for the agent"* ]]
+  refute_line_in "$STUB_LOG" '^systemd-run '
+}
+
+@test "passes the proxy and the wait's settings on to the transient unit" {
+  export PROXY_URL=http://proxy.internal:3128 HEALTHCHECK_TIMEOUT_SECONDS=600
+  run "$FIRSTRUN"
+  [ "$status" -eq 0 ]
+  grep -q -- '--setenv=PROXY_URL=http://proxy.internal:3128 --setenv=HEALTHCHECK_TIMEOUT_SECONDS=600 ' "$STUB_LOG"
+}
+
+@test "rejects a CFN_SIGNAL_RESOURCE that is not a logical id, and a missing one, before writing anything" {
+  CFN_SIGNAL_RESOURCE='Auto Scaling' run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"not a CloudFormation logical id"* ]]
+  unset CFN_SIGNAL_RESOURCE
+  run "$FIRSTRUN"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"missing required environment variable(s): CFN_SIGNAL_RESOURCE"* ]]
+  [ -z "$(find "$ROOT" -type f)" ]
 }
 
 @test "fails, naming the configuration, when the CloudWatch agent refuses it, and starts nothing else" {
@@ -167,37 +223,6 @@ EOF
   [ "$status" -ne 0 ]
   [[ "$output" == *"the CloudWatch agent is not running 1s after it was started (status: stopped)"* ]]
   refute_line_in "$STUB_LOG" '^systemctl start'
-}
-
-@test "succeeds once the endpoint reports the configured cluster" {
-  agent_reports '{"error": "not registered yet"}'
-  (sleep 1 && agent_reports '{"Cluster": "prod-cluster"}') &
-  run "$FIRSTRUN"
-  wait
-  [ "$status" -eq 0 ]
-  [[ "$output" == *"joined cluster prod-cluster"* ]]
-}
-
-@test "exits non-zero after the timeout, naming the cluster and what the endpoint last said" {
-  export HEALTHCHECK_TIMEOUT_SECONDS=1
-  agent_reports '{"Cluster": "some-other-cluster"}'
-  local started=$SECONDS
-  run "$FIRSTRUN"
-  [ "$status" -ne 0 ]
-  ((SECONDS - started >= 1))
-  ((SECONDS - started < 15))
-  [[ "$output" == *"did not join cluster prod-cluster within 1s"* ]]
-  [[ "$output" == *"some-other-cluster"* ]]
-  [[ "$output" == *"ecs.service=activating"* ]]
-}
-
-@test "exits non-zero after the timeout when the endpoint never answers" {
-  export HEALTHCHECK_TIMEOUT_SECONDS=1
-  export ECS_AGENT_METADATA_URL="http://127.0.0.1:9/v1/metadata"
-  run "$FIRSTRUN"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"did not join cluster prod-cluster"* ]]
-  [[ "$output" == *"last said: request failed"* ]]
 }
 
 @test "a second run leaves the same files, with and without a proxy" {

@@ -72,6 +72,44 @@ scratch_copy() {
   done <<<"$refs"
 }
 
+# Prints the build's user data: the body of the build_user_data heredoc, unindented like <<-EOT.
+build_user_data() {
+  sed -n '/^[[:space:]]*build_user_data[[:space:]]*=[[:space:]]*<<-EOT$/,/^[[:space:]]*EOT$/p' "$TEMPLATE" |
+    sed '1d;$d' | sed -E 's/^    //'
+}
+
+@test "the build instance's user data masks the ECS agent from its first boot (cloud-config bootcmd, runtime only)" {
+  grep -Eq '^[[:space:]]*user_data[[:space:]]*=[[:space:]]*local\.build_user_data$' "$TEMPLATE"
+  build_user_data >"$BATS_TEST_TMPDIR/user-data"
+  [ "$(head -n 1 "$BATS_TEST_TMPDIR/user-data")" = "#cloud-config" ]
+  yaml_to_json "$BATS_TEST_TMPDIR/user-data" >"$BATS_TEST_TMPDIR/user-data.json"
+  [ "$(jq -c . "$BATS_TEST_TMPDIR/user-data.json")" = '{"bootcmd":[["systemctl","mask","--runtime","ecs.service"]]}' ]
+}
+
+@test "cleanup.sh unmasks what the build's user data masked" {
+  local cleanup="$REPO_ROOT/packer/scripts/cleanup.sh"
+  build_user_data | grep -Fqx -- '  - [systemctl, mask, --runtime, ecs.service]'
+  grep -Eq '^[[:space:]]*systemctl unmask --runtime ecs\.service$' "$cleanup"
+}
+
+@test "no provisioner before cleanup reads ecs.service's unit properties, which are /dev/null's while it is masked" {
+  local script
+  for script in "$REPO_ROOT"/packer/scripts/*.sh; do
+    [[ "$script" == */cleanup.sh ]] && continue
+    grep -Ev '^[[:space:]]*#' "$script" >"$BATS_TEST_TMPDIR/code"
+    refute_line_in "$BATS_TEST_TMPDIR/code" 'systemctl (show|cat)|FragmentPath|DropInPaths'
+  done
+}
+
+@test "scripts/check-packer.sh fails when the build no longer masks the ECS agent" {
+  local copy
+  copy="$(scratch_copy)"
+  sed -i '/^[[:space:]]*user_data[[:space:]]*=/d' "$copy/packer/ecs-ami.pkr.hcl"
+  run "$copy/scripts/check-packer.sh"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"masks the ECS agent"* ]]
+}
+
 @test "scripts/check-packer.sh passes on the template" {
   run "$REPO_ROOT/scripts/check-packer.sh"
   [ "$status" -eq 0 ]

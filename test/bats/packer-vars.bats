@@ -19,16 +19,18 @@ vars() {
 
 @test "maps every pipeline and project variable to its Packer variable" {
   run vars AWS_REGION=eu-west-1 SOURCE_AMI=ami-0abcdef1234567890 BUILD_ID=weekly-1 GIT_COMMIT=abc123 \
-    PACKER_ASSETS_SHA256=ffff AMI_NAME_PREFIX=ecs-prod TIMEZONE=Europe/Berlin BUILD_INSTANCE_TYPE=m6i.large \
-    DATA_VOLUME_SIZE_GB=50 EBS_KMS_KEY_ID=alias/ebs OS_RELEASE_VERSION=2023.9.20251110 PIPELINE_STAGE=prod
+    PACKER_ASSETS_SHA256=ffff AMI_NAME_PREFIX=ecs-prod TIMEZONE=Europe/Berlin BUILD_INSTANCE_TYPE=m7g.large \
+    DATA_VOLUME_SIZE_GB=50 EBS_KMS_KEY_ID=alias/ebs OS_RELEASE_VERSION=2023.9.20251110 PIPELINE_STAGE=prod \
+    ARCHITECTURE=arm64
   [ "$status" -eq 0 ]
   diff -u - <(jq -S . <<<"$output") <<'EOF'
 {
   "ami_name_prefix": "ecs-prod",
+  "architecture": "arm64",
   "build_id": "weekly-1",
   "data_volume_size_gb": 50,
   "git_commit": "abc123",
-  "instance_type": "m6i.large",
+  "instance_type": "m7g.large",
   "kms_key_id": "alias/ebs",
   "os_release_version": "2023.9.20251110",
   "packer_assets_sha256": "ffff",
@@ -41,7 +43,7 @@ EOF
 }
 
 @test "leaves empty optional variables out, so the template defaults apply" {
-  run vars AWS_REGION=eu-west-1 SOURCE_AMI= TIMEZONE= EBS_KMS_KEY_ID= BUILD_SUBNET_ID= BUILD_VPC_ID= DATA_VOLUME_SIZE_GB= OS_RELEASE_VERSION= PIPELINE_STAGE=
+  run vars AWS_REGION=eu-west-1 SOURCE_AMI= TIMEZONE= EBS_KMS_KEY_ID= BUILD_SUBNET_ID= BUILD_VPC_ID= DATA_VOLUME_SIZE_GB= OS_RELEASE_VERSION= PIPELINE_STAGE= ARCHITECTURE=
   [ "$status" -eq 0 ]
   [ "$(jq -c . <<<"$output")" = '{"region":"eu-west-1"}' ]
   [ ! -s "$STUB_LOG" ]

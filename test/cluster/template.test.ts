@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_IMAGE_PARAMETER, FIRSTRUN_PATH_IN_IMAGE } from '../../functions/lib/contracts';
@@ -143,17 +143,54 @@ describe('monitoring (Control Tower controls CT.ECS.PR.2 and CT.EC2.PR.10)', () 
 });
 
 describe('user data and cfn-init', () => {
-  it('runs cfn-init against the launch template and signals its exit status to the group, without set -e', () => {
+  it('runs cfn-init against the launch template and signals the group only when cfn-init fails, without set -e', () => {
     const script = userDataScript();
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);
     expect(script).not.toMatch(/^\s*set\s+-[a-z]*e/m);
     expect(script).not.toMatch(/errexit/);
     const lines = script.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^/opt/aws/bin/cfn-init -v --stack \\$\\{AWS::StackName\\} --resource ${ltId} `));
-    expect(lines[1]).toMatch(new RegExp(`^/opt/aws/bin/cfn-signal -e \\$\\? --stack \\$\\{AWS::StackName\\} --resource ${asgId} `));
+    expect(lines[0]).toMatch(new RegExp(`^/opt/aws/bin/cfn-init -v --stack \\$\\{AWS::StackName\\} --resource ${ltId} .*\\|\\|$`));
+    expect(lines[1]).toMatch(new RegExp(`^\\s+/opt/aws/bin/cfn-signal -e \\$\\? --stack \\$\\{AWS::StackName\\} --resource ${asgId} `));
     expect(launchTemplate.Metadata?.['AWS::CloudFormation::Init']).toBeDefined();
     expect(asg.CreationPolicy).toBeDefined();
+  });
+
+  /**
+   * Runs the user data with stand-ins for the helper scripts: `cfn-init` exits with `initStatus`,
+   * `cfn-signal` records its arguments. Returns the script's status and the recorded signals.
+   */
+  function runUserData(initStatus: number): { status: number | null; signals: string[] } {
+    const dir = mkdtempSync(join(tmpdir(), 'user-data-'));
+    try {
+      const log = join(dir, 'calls.log');
+      writeFileSync(join(dir, 'cfn-init'), `#!/bin/sh\nexit ${initStatus}\n`);
+      writeFileSync(join(dir, 'cfn-signal'), `#!/bin/sh\necho "cfn-signal $*" >> '${log}'\n`);
+      for (const tool of ['cfn-init', 'cfn-signal']) chmodSync(join(dir, tool), 0o755);
+      const script = userDataScript()
+        .replaceAll('/opt/aws/bin/', `${dir}/`)
+        .replaceAll('${AWS::StackName}', 'ecs-dev')
+        .replaceAll('${AWS::Region}', 'eu-west-1')
+        .replaceAll('${ProxyOption}', '');
+      const result = spawnSync('/bin/bash', ['-c', script], { encoding: 'utf8' });
+      let signals: string[] = [];
+      try {
+        signals = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+      } catch {
+        // No signal at all.
+      }
+      return { status: result.status, signals };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('sends no signal of its own when cfn-init succeeds: the registration unit signals once the agent joined', () => {
+    expect(runUserData(0)).toEqual({ status: 0, signals: [] });
+  });
+
+  it("signals cfn-init's failure at once, with its exit status", () => {
+    expect(runUserData(3).signals).toEqual([`cfn-signal -e 3 --stack ecs-dev --resource ${asgId} --region eu-west-1`]);
   });
 
   it('runs the image first-run script with the contract environment, after creating the host directories', () => {
@@ -167,6 +204,7 @@ describe('user data and cfn-init', () => {
       ECS_CLUSTER: { Ref: clusterId },
       STACK_NAME: { Ref: 'AWS::StackName' },
       AUTOSCALING_GROUP: props(asg).AutoScalingGroupName,
+      CFN_SIGNAL_RESOURCE: asgId,
       AWS_DEFAULT_REGION: { Ref: 'AWS::Region' },
       PROXY_URL: { Ref: 'ProxyUrl' },
     });

@@ -424,5 +424,8 @@ export const STACK_OUTPUTS = {
   imageParameterName: 'ImageParameterName',
 } as const;
 
-/** What the cluster stack's cfn-init passes to the first-run script (PROXY_URL may be empty). */
-export const FIRSTRUN_ENV = ['ECS_CLUSTER', 'STACK_NAME', 'AUTOSCALING_GROUP', 'AWS_DEFAULT_REGION', 'PROXY_URL'] as const;
+/**
+ * What the cluster stack's cfn-init passes to the first-run script (PROXY_URL may be empty).
+ * CFN_SIGNAL_RESOURCE is the logical id of the group the image's registration unit signals.
+ */
+export const FIRSTRUN_ENV = ['ECS_CLUSTER', 'STACK_NAME', 'AUTOSCALING_GROUP', 'CFN_SIGNAL_RESOURCE', 'AWS_DEFAULT_REGION', 'PROXY_URL'] as const;
