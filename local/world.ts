@@ -39,9 +39,10 @@ import { deployClusterStack, groupInstances, type DeployedClusterStack } from '.
 import { simulatedBake } from './codebuild';
 import { deployPipeline, receivedMessages, type EmulatedDeployment, type OpsMessage } from './deployment';
 import { SimulatedEcsAgent } from './ecs-agent';
+import { ExecutionRecords } from './execution-records';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
-import { runPipeline, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
+import { allStates, runPipeline, substitutedDefinition, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
 import type { RetainImagesResult } from '../functions/retain-images/handler';
 
 /** One line for a retention pass, for the demo's timeline. */
@@ -200,6 +201,14 @@ export class World {
   settingUp = false;
   /** The image the setup baked and created the cluster stacks on. */
   firstImage = '';
+  /** What every run this world ran really did (moto only knows RUNNING and ABORTED), for the Step Functions proxy. */
+  readonly executions = new ExecutionRecords();
+  private stateTypes?: Map<string, string>;
+
+  /** Where the functions' CloudFormation calls go: the proxy that shows the simulated rolling updates. */
+  get cloudFormationEndpoint(): string {
+    return this.proxy.endpoint;
+  }
 
   get region(): string {
     return this.moto.region;
@@ -299,6 +308,15 @@ export class World {
   async runExecution(executionArn: string, onEvent?: (event: RunEvent) => void): Promise<RunOutcome> {
     const sfn = new SFNClient({ region: this.region });
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const record = this.executions.begin({
+      executionArn,
+      stateMachineArn: execution.stateMachineArn ?? this.deployment.config.stateMachineArn,
+      name: execution.name ?? executionArn.split(':').pop()!,
+      input: execution.input ?? '{}',
+      startDate: execution.startDate ?? new Date(),
+    });
+    this.stateTypes ??= new Map([...allStates(substitutedDefinition(this.deployment.names))].map(([name, state]) => [name, state.Type]));
+    const stateTypes = this.stateTypes;
     const outcome = await runPipeline(JSON.parse(execution.input ?? '{}'), await this.handlers(), {
       names: this.deployment.names,
       executionArn,
@@ -306,10 +324,19 @@ export class World {
       startTime: execution.startDate?.toISOString(),
       waitMs: this.options.pauseMs,
       retryMs: this.options.pauseMs,
-      onEvent,
+      onEvent: (event) => {
+        // The run's own history: on AWS the Distributed Map's iterations (those with an index) are child executions.
+        if (event.type === 'StateEntered' && event.index === undefined) {
+          this.executions.entered(executionArn, { name: event.state, stateType: stateTypes.get(event.state) ?? 'Task', input: event.input });
+        }
+        onEvent?.(event);
+      },
       // The build runs with CodeBuild's role, not a function's: its simulated calls are the harness's.
       wrapTask: (call, run) => (call.key === 'bake' ? run() : this.options.actAs(call.key, run)),
+      // A StopExecution through the Step Functions proxy: the run stops before its next task.
+      abortWhen: () => record.stopRequested,
     });
+    this.executions.end(executionArn, outcome);
     await this.updates.idle();
     await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));
     // On AWS every end raises the status-change event the run-end rule forwards to run-ended...
