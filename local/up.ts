@@ -167,7 +167,7 @@ async function up(dir: string, options: { stage: string; scenario: string; port:
     say('another make up started at the same moment; run make up again to see it');
     return 1;
   }
-  say(`starting (pid ${pid}; log ${logPath(dir)}): moto_server, the pipeline deployed, a first image baked, two cluster stacks...`);
+  say(`starting (pid ${pid}; log ${shown(logPath(dir))}): moto_server, the pipeline deployed, a first image baked, two cluster stacks...`);
   const started = Date.now();
   const state = await waitUntilReady(dir, pid);
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -195,7 +195,7 @@ async function down(dir: string): Promise<number> {
   }
   stopLeftoverMoto(state);
   removeFiles(dir);
-  say(`stopped (pid ${pid}); the log stays in ${logPath(dir)}`);
+  say(`stopped (pid ${pid}); the log stays in ${shown(logPath(dir))}`);
   return 0;
 }
 
