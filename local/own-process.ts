@@ -32,11 +32,20 @@ export function commandLine(pid: number): string | undefined {
   return Number.isInteger(pid) && pid > 0 ? psField(pid, 'args') : undefined;
 }
 
-/** Alive, and its command line holds every one of `marks` (e.g. the script and its --dir). */
-export function isOurs(pid: number, marks: string[]): boolean {
+/** Alive, and its command line is what we started: `pattern` should anchor on whole words (see `words`). */
+export function isOurs(pid: number, pattern: RegExp): boolean {
   if (!isAlive(pid)) return false;
   const args = commandLine(pid);
-  return args !== undefined && marks.every((mark) => args.includes(mark));
+  return args !== undefined && pattern.test(args);
+}
+
+/**
+ * A pattern for these words in a command line, each whole: `-p 5000` must not match a server on port
+ * 50001, nor `--dir /tmp/a` one in /tmp/ab. The first may end a path (`/usr/bin/moto_server`).
+ */
+export function words(text: string): RegExp {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[\\s/])${escaped}(\\s|$)`);
 }
 
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {

@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isAlive, isOurs, waitForExit } from './own-process';
+import { isAlive, isOurs, waitForExit, words } from './own-process';
 import { envPath, exportLines, logPath, pidPath, statePath, type UpState } from './up-state';
 
 const ROOT = path.join(__dirname, '..');
@@ -28,8 +28,14 @@ const STOP_TIMEOUT_MS = 15_000;
 
 const say = (text = '') => process.stderr.write(`${text}\n`);
 
-function serverMarks(dir: string): string[] {
-  return [SERVER, `--dir ${dir}`];
+/** The command line up() gives the server: its script, then this --dir. */
+function serverPattern(dir: string): RegExp {
+  return words(`${SERVER} --dir ${dir} --stage`);
+}
+
+/** How local/moto.ts starts moto_server. */
+function motoPattern(port: number): RegExp {
+  return words(`moto_server -H 127.0.0.1 -p ${port}`);
 }
 
 function readPid(dir: string): number | undefined {
@@ -59,7 +65,7 @@ function tail(file: string, lines = 30): string {
 
 /** A moto_server the environment's process left running when it died without stopping it. */
 function stopLeftoverMoto(state: UpState | undefined): void {
-  if (!state?.motoPid || !isOurs(state.motoPid, ['moto_server', `-p ${state.motoPort}`])) return;
+  if (!state?.motoPid || !isOurs(state.motoPid, motoPattern(state.motoPort))) return;
   try {
     // Its own process group (local/moto.ts): the group reaches python behind a pyenv shim.
     process.kill(-state.motoPid, 'SIGTERM');
@@ -130,7 +136,7 @@ async function up(dir: string, options: { stage: string; scenario: string; port:
   mkdirSync(dir, { recursive: true });
   const running = readPid(dir);
   if (running !== undefined) {
-    if (isOurs(running, serverMarks(dir))) {
+    if (isOurs(running, serverPattern(dir))) {
       say(readState(dir) ? `already up (pid ${running}): make down stops it` : `already starting (pid ${running}): waiting until it is ready`);
       printEnvironment(dir, await waitUntilReady(dir, running));
       return 0;
@@ -182,7 +188,7 @@ async function down(dir: string): Promise<number> {
     else say(`not up (no ${pidPath(dir)})`);
     return 0;
   }
-  if (!isOurs(pid, serverMarks(dir))) {
+  if (!isOurs(pid, serverPattern(dir))) {
     clearStale(dir, isAlive(pid) ? `pid ${pid} is another program now; left alone` : `pid ${pid} is gone`);
     return 0;
   }
