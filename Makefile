@@ -127,6 +127,18 @@ ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... ma
 	scripts/bake-ami-locally.sh
 
 SCENARIO ?= success
+# make up keeps its pid file, log and exports here (under .build/, so git ignores them).
+UP_DIR ?= .build/up
+
+.PHONY: up
+up: deps ## Start a local emulated account that stays up for the CLI (runs execute for real): make up [STAGE=dev] [PORT=5000] [SCENARIO=...]
+	@scripts/ensure-tools.sh moto_server
+	@$(NODE_BIN)/tsx local/up.ts up --dir "$(UP_DIR)" --stage "$(STAGE)" --scenario "$(SCENARIO)" $(if $(PORT),--port "$(PORT)")
+
+.PHONY: down
+down: ## Stop what make up started (only that process, by its pid file)
+	@$(NODE_BIN)/tsx local/up.ts down --dir "$(UP_DIR)"
+
 .PHONY: demo
 demo: deps ## The pipeline end to end on a local emulated AWS account: make demo [SCENARIO=build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention|approval-rejected|alarm-during-soak]
 	@scripts/ensure-tools.sh moto_server packer jq

@@ -13,6 +13,7 @@ import { CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskD
 import { readApprovalWaiting } from '../functions/lib/aws/approvals';
 import type { SoakSettings } from '../functions/lib/contracts/gates';
 import { executionNameOf } from '../functions/lib/contracts/executions';
+import { forgetTask, waitForTaskAnswer, type TaskAnswer } from './task-tokens';
 
 /** dev soaks two minutes on its error alarm and services; prod needs approval (deploy/packaged-stages.js packages the same). */
 export const DEMO_DEV_SOAK: SoakSettings = { minutes: 2, alarms: ['ecs-dev-errors'], checkServices: true, checkEverySeconds: 30 };
@@ -79,6 +80,28 @@ export function runOpsCli(args: string[]): Promise<{ code: number | null; stdout
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * The answer a person sends with the CLI (SendTaskSuccess, or SendTaskFailure) to this token through
+ * the Step Functions proxy, as the task's output or error. A run stopped meanwhile stops waiting.
+ */
+export async function waitForOpsAnswer(token: string, stopped: () => boolean): Promise<unknown> {
+  let poll: NodeJS.Timeout | undefined;
+  const stop = new Promise<TaskAnswer>((resolve) => {
+    poll = setInterval(() => {
+      if (!stopped()) return;
+      forgetTask(token);
+      resolve({ error: 'States.Runtime', cause: 'the run was stopped while it waited for approval' });
+    }, 250);
+  });
+  try {
+    const answer = await Promise.race([waitForTaskAnswer(token), stop]);
+    if ('output' in answer) return JSON.parse(answer.output) as unknown;
+    throw Object.assign(new Error(answer.cause ?? answer.error), { name: answer.error });
+  } finally {
+    clearInterval(poll);
+  }
 }
 
 export interface OpsAnswer {

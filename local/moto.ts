@@ -12,6 +12,8 @@ export interface Moto {
   region: string;
   /** Environment for a child process or SDK client that should talk to this moto. */
   env: Record<string, string>;
+  /** The server's process id, also its process group's: what `make down` checks and stops after a crash. */
+  pid?: number;
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -71,13 +73,13 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
 
 /**
  * `serverEnvironment` reaches the moto_server process only, e.g. SF_EXECUTION_HISTORY_TYPE=FAILURE
- * to make moto's fixed execution history a failing one.
+ * to make moto's fixed execution history a failing one. `port` 0 (the default): a free one.
  */
-export async function startMoto(region: string = TEST_REGION, serverEnvironment: Record<string, string> = {}): Promise<Moto> {
+export async function startMoto(region: string = TEST_REGION, serverEnvironment: Record<string, string> = {}, port = 0): Promise<Moto> {
   if (!motoAvailable()) {
     throw new Error(`moto_server is not on PATH. ${INSTALL_HINT}`);
   }
-  const port = await freePort();
+  port ||= await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   // Its own process group: moto_server is often a shim (pyenv) in front of python, and killing the
   // group reaches the server itself. The exit hook covers a caller that dies without stop()
@@ -116,6 +118,7 @@ export async function startMoto(region: string = TEST_REGION, serverEnvironment:
     endpoint,
     region,
     env,
+    pid: child.pid,
     async reset() {
       await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
     },

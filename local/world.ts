@@ -39,10 +39,11 @@ import { deployClusterStack, groupInstances, type DeployedClusterStack } from '.
 import { simulatedBake } from './codebuild';
 import { deployPipeline, receivedMessages, type EmulatedDeployment, type OpsMessage } from './deployment';
 import { SimulatedEcsAgent } from './ecs-agent';
+import { ExecutionRecords } from './execution-records';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
-import { runPipeline, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
-import { DEMO_DEV_SOAK, DEMO_PROD_REQUIRES_APPROVAL, answerWithCli, prepareGates, setAlarm, soakClock, type OpsAnswer } from './gates';
+import { allStates, runPipeline, substitutedDefinition, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
+import { DEMO_DEV_SOAK, DEMO_PROD_REQUIRES_APPROVAL, answerWithCli, prepareGates, setAlarm, soakClock, waitForOpsAnswer, type OpsAnswer } from './gates';
 import type { RolloutState } from '../functions/lib/decisions/rollout';
 import type { RetainImagesResult } from '../functions/retain-images/handler';
 
@@ -118,6 +119,11 @@ export interface WorldOptions {
   registrationTimeoutSeconds?: number;
   /** Pause of each Wait state and Retry of the state machine, and of each simulated CloudFormation step. */
   pauseMs?: number;
+  /**
+   * Who answers a wave's approval: `cli`, the demo, as ops would (default); `wait`, a person with
+   * `ami-pipeline approve|reject` through the Step Functions proxy (make up).
+   */
+  approvals?: 'cli' | 'wait';
 }
 
 export interface ClusterState {
@@ -152,6 +158,7 @@ export class World {
       stage: 'demo',
       registrationTimeoutSeconds: 3,
       pauseMs: 100,
+      approvals: 'cli' as const,
       log: () => undefined,
       actAs: (<T>(_actor: string, fn: () => T) => fn()) as ActAs,
       ...options,
@@ -235,6 +242,14 @@ export class World {
   settingUp = false;
   /** The image the setup baked and created the cluster stacks on. */
   firstImage = '';
+  /** What every run this world ran really did (moto only knows RUNNING and ABORTED), for the Step Functions proxy. */
+  readonly executions = new ExecutionRecords();
+  private stateTypes?: Map<string, string>;
+
+  /** Where the functions' CloudFormation calls go: the proxy that shows the simulated rolling updates. */
+  get cloudFormationEndpoint(): string {
+    return this.proxy.endpoint;
+  }
 
   get region(): string {
     return this.moto.region;
@@ -338,6 +353,15 @@ export class World {
   async runExecution(executionArn: string, onEvent?: (event: RunEvent) => void): Promise<RunOutcome> {
     const sfn = new SFNClient({ region: this.region });
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const record = this.executions.begin({
+      executionArn,
+      stateMachineArn: execution.stateMachineArn ?? this.deployment.config.stateMachineArn,
+      name: execution.name ?? executionArn.split(':').pop()!,
+      input: execution.input ?? '{}',
+      startDate: execution.startDate ?? new Date(),
+    });
+    this.stateTypes ??= new Map([...allStates(substitutedDefinition(this.deployment.names))].map(([name, state]) => [name, state.Type]));
+    const stateTypes = this.stateTypes;
     const outcome = await runPipeline(JSON.parse(execution.input ?? '{}'), await this.handlers(), {
       names: this.deployment.names,
       executionArn,
@@ -345,7 +369,13 @@ export class World {
       startTime: execution.startDate?.toISOString(),
       waitMs: this.options.pauseMs,
       retryMs: this.options.pauseMs,
-      onEvent,
+      onEvent: (event) => {
+        // The run's own history: on AWS the Distributed Map's iterations (those with an index) are child executions.
+        if (event.type === 'StateEntered' && event.index === undefined) {
+          this.executions.entered(executionArn, { name: event.state, stateType: stateTypes.get(event.state) ?? 'Task', input: event.input });
+        }
+        onEvent?.(event);
+      },
       // The build runs with CodeBuild's role, not a function's: its simulated calls are the harness's.
       wrapTask: async (call, run) => {
         if (call.state === 'Check the wave while it soaks' && call.call === ALARM_AT_CHECK && this.options.scenario === 'alarm-during-soak') {
@@ -355,13 +385,19 @@ export class World {
         }
         return call.key === 'bake' ? run() : this.options.actAs(call.key, run);
       },
-      answerTask: async () => {
+      answerTask: async (token) => {
+        // make up: a person answers with the CLI, through the Step Functions proxy.
+        if (this.options.approvals === 'wait') return waitForOpsAnswer(token, () => record.stopRequested);
+        // The demo answers as ops would, with the CLI.
         const answer = GATED[this.options.scenario];
         if (!answer) throw new Error(`scenario ${this.options.scenario} has no approval to answer`);
         const log = (message: string) => this.options.log('ops (CLI)', message);
         return answerWithCli({ region: this.region, stage: this.options.stage, table: this.deployment.config.runLedgerTable, executionArn, answer }, log);
       },
+      // A StopExecution through the Step Functions proxy: the run stops before its next task.
+      abortWhen: () => record.stopRequested,
     });
+    this.executions.end(executionArn, outcome);
     await this.updates.idle();
     await sfn.send(new StopExecutionCommand({ executionArn, cause: `ran in-process: ${outcome.status}` }));
     // On AWS every end raises the status-change event the run-end rule forwards to run-ended...
