@@ -57,8 +57,17 @@ interface Reporter {
 // A spinner only where someone watches: on a terminal it shows the current step's time; in CI and
 // pipes every step is one plain line. A terminal that reports no width (some CI pseudo-terminals)
 // gets plain lines too: ora divides by the width to know how many lines to clear.
-async function createReporter(ctx: Context): Promise<Reporter> {
-  const print = (step: Step) => ctx.print(formatStep(step, ctx.style.dim));
+/** The state that waits for a person (statemachine/pipeline.asl.json), and how to answer it. */
+export const APPROVAL_STATE = 'Ask ops to approve the wave';
+export function approvalHint(run: string, stage: string): string {
+  return `  waiting for approval: ami-pipeline approve ${run} --stage ${stage}  (or: reject ${run} --stage ${stage} --reason "...")`;
+}
+
+async function createReporter(ctx: Context, run: string): Promise<Reporter> {
+  const print = (step: Step) => {
+    ctx.print(formatStep(step, ctx.style.dim));
+    if (step.state === APPROVAL_STATE) ctx.print(ctx.style.yellow(approvalHint(run, ctx.stage)));
+  };
   if (!process.stderr.isTTY || !(process.stderr.columns > 0)) return { step: print, stop: () => undefined };
   const { default: ora } = await import('ora');
   const spinner = ora({ stream: process.stderr, color: ctx.style.enabled ? 'cyan' : false, discardStdin: false });
@@ -102,7 +111,7 @@ export async function startRun(ctx: Context, stateMachineArn: string, request: R
   ctx.print(ctx.style.dim(`  ${executionConsoleUrl(executionArn)}`));
   ctx.print();
 
-  const reporter = await createReporter(ctx);
+  const reporter = await createReporter(ctx, name);
   const interrupted = () => {
     reporter.stop();
     ctx.note(`\nStopped following. The run goes on: ${executionArn}`);

@@ -245,6 +245,8 @@ function functionRoles(c) {
       // Every target is checked before anything is baked.
       ...stacksOnly('CheckConfiguredStacks', ['cloudformation:DescribeStacks']),
       ...(c.clusters.length ? [statement('CheckConfiguredClusters', ['ecs:DescribeClusters'], c.clusterArns)] : []),
+      // A wave's soak alarms must exist before anything is baked.
+      ...(c.soakAlarmArns.length ? [statement('CheckTheSoakAlarmsExist', ['cloudwatch:DescribeAlarms'], c.soakAlarmArns)] : []),
     ],
     checkBaseAmi: [
       statement('ReadCurrentBaseAndAttempts', ['ssm:GetParameter'], [p.currentBaseAmi, p.baseAmiAttempts].map(c.parameter)),

@@ -17,12 +17,18 @@ const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, '.build', 'packaged');
 
 /**
- * The demo fleet's stacks and clusters (local/world.ts), so the IAM evaluation of the demo scenarios
- * reads roles granted on the demo's names; prod names its image parameter, to package a non-default.
+ * The demo fleet's stacks, clusters and gates (local/world.ts), so the IAM evaluation of the demo
+ * scenarios reads roles granted on the demo's names and alarm; prod names its image parameter, to
+ * package a non-default.
  */
 const DEMO_WAVES = [
-  { name: 'dev', clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev' }] },
-  { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }] },
+  {
+    name: 'dev',
+    clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev' }],
+    // local/gates.ts DEMO_DEV_SOAK (test/deploy/packaged-stages.test.ts keeps them equal).
+    soak: { minutes: 2, alarms: ['ecs-dev-errors'], checkServices: true, checkEverySeconds: 30 },
+  },
+  { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }], requireApproval: true },
 ];
 
 const STAGES = {

@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -16,6 +17,7 @@ import { checkSourceImage, resolveRollbackTarget } from '../lib/aws/request-imag
 import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches, type RunRequest } from '../lib/decisions/request';
 import { readLock, writeLock } from '../lib/aws/run-ledger';
 import { lookUpTargets } from '../lib/aws/target-lookups';
+import { readAlarms } from '../lib/aws/soak-health';
 import { preflight } from '../lib/decisions/targets';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
 
@@ -25,6 +27,7 @@ const ec2 = new EC2Client({});
 const ddb = new DynamoDBClient({});
 const cfn = new CloudFormationClient({});
 const ecs = new ECSClient({});
+const cloudwatch = new CloudWatchClient({});
 const logger = createLogger('check-request');
 
 export interface CheckRequestEvent {
@@ -105,6 +108,15 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     const targets = allTargets(waves);
     const { stacks, clusters } = await lookUpTargets({ cfn, ecs }, targets);
     const problems = preflight(targets, stacks, clusters);
+    // A soak that cannot see its alarm would roll a healthy wave back after the roll: say so now.
+    const soakAlarms = plan.mode === 'bake' ? [...new Set(waves.flatMap((w) => w.soak?.alarms ?? []))] : [];
+    if (soakAlarms.length) {
+      const { missing } = await readAlarms(cloudwatch, soakAlarms);
+      for (const name of missing) {
+        const wave = waves.find((w) => w.soak?.alarms.includes(name))!;
+        problems.push({ stackName: wave.clusters[0]!.stackName, problem: `wave ${wave.name}: the soak's alarm ${name} does not exist in this region; create it or fix the wave's soak.alarms` });
+      }
+    }
     // Reported, not thrown: the run keeps its plan, so the message can say what stays as it was.
     if (problems.length > 0) plan.notReady = problems.map((p) => p.problem);
   }

@@ -59,7 +59,7 @@ describe.each([
 
   it('runs every function on nodejs24.x with its own role', () => {
     const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(13);
+    expect(functions).toHaveLength(15);
     const roles = new Set<string>();
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
@@ -139,6 +139,30 @@ describe('a configured stage', () => {
     expect(plainStatements.flatMap((s) => s.Action).filter((a) => a.startsWith('ec2:Modify'))).toEqual([]);
   });
 
+  it('lets the soak read only the configured alarms and the soaking clusters\' services, and the approval write only approval items', () => {
+    const statements = (role: string) =>
+      configured.template.Resources[role]!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Action: string[]; Resource: unknown; Condition?: any }[];
+    const soak = statements('CheckSoakRole');
+    const alarms = soak.find((s) => s.Action.includes('cloudwatch:DescribeAlarms'))!;
+    expect(JSON.stringify(alarms.Resource)).toContain(':alarm:ecs-dev-errors');
+    const list = soak.find((s) => s.Action.includes('ecs:ListServices'))!;
+    expect(JSON.stringify(list.Condition)).toContain(':cluster/ecs-dev');
+    expect(JSON.stringify(list.Condition)).not.toContain('ecs-prod');
+    const approval = statements('RequestApprovalRole').find((s) => s.Action.includes('dynamodb:PutItem'))!;
+    expect(approval.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['approval#*'] } });
+    // A stage without soaks grants the soak nothing beyond its logs.
+    const plainSoak = plain.template.Resources.CheckSoakRole!.Properties.Policies[0].PolicyDocument.Statement as { Action: string[] }[];
+    expect(plainSoak.flatMap((s) => s.Action)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(fn('CheckRequest').Environment.Variables[LAMBDA_ENV.approvalTimeoutHours]).toBe('24');
+  });
+
+  it('packages the demo\'s gates as local/gates.ts runs them', () => {
+    const { DEMO_WAVES } = require('../../deploy/packaged-stages') as { DEMO_WAVES: { soak?: unknown; requireApproval?: boolean }[] };
+    const { DEMO_DEV_SOAK, DEMO_PROD_REQUIRES_APPROVAL } = require('../../local/gates') as typeof import('../../local/gates');
+    expect(DEMO_WAVES[0]!.soak).toEqual(DEMO_DEV_SOAK);
+    expect(DEMO_WAVES[1]!.requireApproval).toBe(DEMO_PROD_REQUIRES_APPROVAL);
+  });
+
   it('turns the chat form of the messages on, and retention to report, only when asked', () => {
     expect(fn('Notify').Environment.Variables[LAMBDA_ENV.chatNotifications]).toBe('true');
     expect(fn('RetainImages').Environment.Variables[LAMBDA_ENV.imageRetention]).toBe('report');
@@ -204,8 +228,12 @@ describe('the config parameter tools read', () => {
       runLedgerTable: 'ecs-ami-pipeline-demo-runs',
       baseAmiMaxAttempts: 3,
       waves: [
-        { name: 'dev', clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev', imageParameter: 'ApplicationImageId' }] },
-        { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }] },
+        {
+          name: 'dev',
+          clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev', imageParameter: 'ApplicationImageId' }],
+          soak: { minutes: 2, alarms: ['ecs-dev-errors'], checkServices: true, checkEverySeconds: 30 },
+        },
+        { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }], requireApproval: true },
       ],
       amiNamePrefix: 'ecs-ami-pipeline-demo',
       // The configured stage sets imageRetention=report.

@@ -236,12 +236,26 @@ describe('soak after a wave', () => {
     expect(runMessage(world, 'soak-rollback-fails')[0]!.attributes.status).toBe('CRITICAL');
   });
 
-  it('fails the soak when a watched alarm no longer exists', async () => {
+  it('fails the soak when a watched alarm is deleted during it', async () => {
     const world = setUp({ waves: gatedWaves({ devSoak: soak() }) });
-    world.aws.alarms.delete('dev-errors');
-    const run = await world.run({ trigger: 'weekly' }, 'alarm-gone');
+    const run = await world.run({ trigger: 'weekly' }, 'alarm-gone', {
+      wrapTask: async (call, go) => {
+        // Deleted after the request check saw it.
+        if (call.state === 'Check the wave while it soaks' && call.call === 1) world.aws.alarms.delete('dev-errors');
+        return go();
+      },
+    });
     expect(run.error?.name).toBe('RolledBack');
     expect(runMessage(world, 'alarm-gone')[0]!.message).toContain('alarm dev-errors does not exist any more');
+  });
+
+  it('refuses to bake when a wave\'s soak alarm does not exist, before touching anything', async () => {
+    const world = setUp({ waves: gatedWaves({ devSoak: soak({ alarms: ['dev-errors', 'dev-typo'] }) }) });
+    const run = await world.run({ trigger: 'weekly' }, 'alarm-typo');
+    expect(run.path).toContain('A cluster target is not ready');
+    expect(world.bakeCalls).toEqual([]);
+    expect(world.aws.mutations).toEqual([]);
+    expect(runMessage(world, 'alarm-typo')[0]!.message).toContain("wave dev: the soak's alarm dev-typo does not exist in this region");
   });
 
   it('keeps a day-long soak checked every 10 s within its bound of checks', async () => {

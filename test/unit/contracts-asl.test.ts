@@ -68,3 +68,16 @@ it('notifies on every top-level outcome, and every notification ends the run', (
   for (const c of choices.filter((c) => c.Variable !== '$.outcome.status')) expect(top[c.Next].Type).toBe('Fail');
   expect(top[top['How did the run end?'].Default].Type).toBe('Fail');
 });
+
+it('waits for approval on a callback task whose timeout comes from the plan the request check writes, and names it as the CLI does', () => {
+  const { APPROVAL_STATE } = require('../../cli/start-run') as { APPROVAL_STATE: string };
+  const approval = states.find(([name]) => name === APPROVAL_STATE)?.[1];
+  expect(approval?.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+  expect(approval?.TimeoutSecondsPath).toBe('$.plan.approvalTimeoutSeconds');
+  expect(approval?.Parameters.Payload['token.$']).toBe('$$.Task.Token');
+  // A time-out is a rejection, never a retry.
+  const retried = (approval?.Retry ?? []).flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
+  expect(retried).not.toContain('States.Timeout');
+  expect(retried).not.toContain('States.ALL');
+  expect(approval?.Catch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'Nobody answered the approval in time' });
+});

@@ -171,3 +171,26 @@ describe('allTargets', () => {
     expect(allTargets([{ name: 'one', clusters: [a, b] }, { name: 'two', clusters: [c] }])).toEqual([a, b, c]);
   });
 });
+
+describe('the gates of a wave', () => {
+  const cluster = { stackName: 'dev-ecs', clusterName: 'dev' };
+  const parse = (wave: Record<string, unknown>) => validateWaves([{ name: 'dev', clusters: [cluster], ...wave }]);
+
+  it('fills a soak\'s defaults: services checked, a check a minute, no alarms unless named', () => {
+    expect(parse({ soak: { minutes: 30 } })[0]!.soak).toEqual({ minutes: 30, alarms: [], checkServices: true, checkEverySeconds: 60 });
+    expect(parse({ requireApproval: true })[0]!.requireApproval).toBe(true);
+  });
+
+  it.each([
+    [{ soak: { minutes: 0 } }, 'waves[0].soak.minutes: must be at least 1'],
+    [{ soak: { minutes: 2000 } }, 'waves[0].soak.minutes: must be at most 1440'],
+    [{ soak: { minutes: 10, checkServices: false } }, 'waves[0].soak: a soak that watches no alarm and no service checks nothing'],
+    [{ soak: { minutes: 10, alarms: ['ok', 'bad\nname'] } }, 'waves[0].soak.alarms[1]: must be a CloudWatch alarm name'],
+    [{ soak: { minutes: 10, alarms: Array.from({ length: 21 }, (_, i) => `a${i}`) } }, 'a wave watches at most 20 alarms'],
+    [{ soak: { minutes: 10, checkEverySeconds: 5 } }, 'waves[0].soak.checkEverySeconds: must be at least 10'],
+    [{ soak: { minutes: 10, extra: 1 } }, "Unrecognized key(s) in object: 'extra'"],
+    [{ requireApproval: 'yes' }, 'waves[0].requireApproval: must be true or false'],
+  ])('refuses %j, naming the field', (wave, message) => {
+    expect(() => parse(wave)).toThrow(message);
+  });
+});
