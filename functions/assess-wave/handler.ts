@@ -32,8 +32,10 @@ export type AssessWaveEvent =
 export function assess(event: AssessWaveEvent, now: Date): RolloutState {
   switch (event.kind) {
     case 'not-approved': {
-      const raw = event.approval as { decision?: unknown } | null;
-      const answer = raw?.decision === 'TIMED_OUT' ? timedOutAnswer(event.wave.name, event.timeoutSeconds, now) : readAnswer(event.approval, event.wave.name, now);
+      // "Nobody answered the approval in time" sets exactly {decision: TIMED_OUT}; anything else is an answer.
+      const raw = event.approval as Record<string, unknown> | null;
+      const timedOut = raw?.decision === 'TIMED_OUT' && Object.keys(raw).length === 1;
+      const answer = timedOut ? timedOutAnswer(event.wave.name, event.timeoutSeconds, now) : readAnswer(event.approval, event.wave.name, now);
       return assessNotApproved(event.rollout, event.wave, answer.decision === 'APPROVED' ? { ...answer, decision: 'REJECTED' } : answer);
     }
     case 'soak-rolled-back':

@@ -6,7 +6,7 @@ import { LAMBDA_ENV, SERVICE_NAME, type Wave } from '../lib/contracts';
 import type { RunAudit } from '../lib/contracts/plan';
 import { composeApprovalRequest } from '../lib/decisions/approval-message';
 import type { RolloutState } from '../lib/decisions/rollout';
-import { approvalTimeoutHours, createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
+import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
 
 const ddb = new DynamoDBClient({});
 const sns = new SNSClient({});
@@ -22,6 +22,8 @@ export interface RequestApprovalEvent {
   baseAmi?: { id?: string; name?: string } | null;
   audit: RunAudit;
   rollout: RolloutState;
+  /** The task's own timeout (the plan's approvalTimeoutSeconds): the message's deadline is the one Step Functions keeps. */
+  timeoutSeconds: number;
 }
 
 function earlierWaves(rollout: RolloutState): string[] {
@@ -37,8 +39,11 @@ function earlierWaves(rollout: RolloutState): string[] {
  * waits on the token until `ami-pipeline approve|reject` answers or the stage's timeout passes.
  */
 export const handler = lambdaHandler(logger, async (event: RequestApprovalEvent) => {
+  if (!Number.isInteger(event.timeoutSeconds) || event.timeoutSeconds <= 0) {
+    throw new Error(`timeoutSeconds is ${JSON.stringify(event.timeoutSeconds)}; the state machine passes the plan's approvalTimeoutSeconds`);
+  }
   const now = new Date();
-  const expiresAt = new Date(now.getTime() + approvalTimeoutHours() * 3600_000);
+  const expiresAt = new Date(now.getTime() + event.timeoutSeconds * 1000);
   await recordApprovalWaiting(ddb, runLedgerTable(), {
     executionArn: event.executionArn,
     wave: event.wave.name,

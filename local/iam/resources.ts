@@ -47,6 +47,7 @@ export const SERVICE_REFERENCE: Record<string, string> = {
   logs: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html',
   s3: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html',
   xray: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html',
+  cloudwatch: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html',
   cloudformation: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html',
   codebuild: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodebuild.html',
   dynamodb: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html',
@@ -723,6 +724,37 @@ const MAPPINGS: Record<string, Mapping> = {
         resourceType: 'container-instance',
         context: { 'ecs:cluster': cluster },
       }));
+    },
+  },
+
+  'ecs:ListServices': {
+    // no resource type; condition key ecs:cluster (the cluster ARN).
+    resourceTypes: [null],
+    requests: (input, ctx) => [{ resource: '*', resourceType: null, context: { 'ecs:cluster': clusterArn(input.cluster, ctx) } }],
+  },
+  'ecs:DescribeServices': {
+    // resource type "service", arn:${Partition}:ecs:${Region}:${Account}:service/${ClusterName}/${ServiceName};
+    // condition key ecs:cluster. Services may be named by ARN or by name.
+    resourceTypes: ['service'],
+    requests: (input, ctx) => {
+      const services = input.services as unknown;
+      if (!Array.isArray(services) || services.length === 0) throw new Error('ecs:DescribeServices: input has no services');
+      const cluster = clusterName(input.cluster as string | undefined);
+      return services.map((s) => ({
+        resource: String(s).startsWith('arn:') ? String(s) : arn(ctx, 'ecs', `service/${cluster}/${String(s)}`),
+        resourceType: 'service',
+        context: { 'ecs:cluster': clusterArn(input.cluster, ctx) },
+      }));
+    },
+  },
+
+  // ---- CloudWatch (list_amazoncloudwatch.html) ----
+  'cloudwatch:DescribeAlarms': {
+    // resource type "alarm", arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${AlarmName}; without names, every alarm.
+    resourceTypes: ['alarm'],
+    requests: (input, ctx) => {
+      const names = Array.isArray(input.AlarmNames) && input.AlarmNames.length ? (input.AlarmNames as string[]) : ['*'];
+      return names.map((n) => ({ resource: arn(ctx, 'cloudwatch', `alarm:${n}`), resourceType: 'alarm' }));
     },
   },
 

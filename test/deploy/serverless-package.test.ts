@@ -65,7 +65,7 @@ describe.each([
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       roles.add(JSON.stringify(fn.Properties.Role));
     }
-    expect(roles.size).toBe(13);
+    expect(roles.size).toBe(15);
   });
 
   it('fills every placeholder of the state machine definition', () => {

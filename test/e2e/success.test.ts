@@ -69,11 +69,20 @@ it('leaves every instance of both clusters on the new AMI, registered and ACTIVE
   }
 });
 
-it('tells ops once, with the outcome as filterable attributes', async () => {
+it('asks ops to approve prod once, then tells them once how the run ended, with filterable attributes', async () => {
   const messages = await run.world.opsMessages();
-  expect(messages).toHaveLength(1);
-  expect(messages[0]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 2 clusters`);
-  expect(messages[0]!.attributes).toEqual({ status: 'SUCCEEDED', stage: 'demo', step: 'promote' });
+  expect(messages.map((m) => m.attributes.status)).toEqual(['APPROVAL_NEEDED', 'SUCCEEDED']);
+  expect(messages[0]!.subject).toBe(`[ecs-ami-pipeline demo] APPROVAL NEEDED: wave prod of run ${runName()}`.slice(0, 99));
+  expect(messages[0]!.message).toContain(`ami-pipeline approve ${runName()} --stage demo`);
+  expect(messages[1]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 2 clusters`);
+  expect(messages[1]!.attributes).toEqual({ status: 'SUCCEEDED', stage: 'demo', step: 'promote' });
+  // Who approved, and dev's soak, are in the run's message and in the records.
+  expect(messages[1]!.message).toMatch(/Approved by arn:aws:\S+ at \S+: dev soaked clean/);
+  expect(messages[1]!.message).toMatch(/Soak passed: 2m 0s, 5 checks/);
+  const record = JSON.parse((await run.world.parameter(run.world.names.clusterRecord('ecs-prod')))!);
+  expect(record.approval).toMatchObject({ by: expect.stringMatching(/^arn:aws:/), reason: 'dev soaked clean' });
+  const promotion = JSON.parse((await run.world.parameter(run.world.names.currentAmiRecord))!);
+  expect(promotion.approvals).toEqual([expect.objectContaining({ wave: 'prod', reason: 'dev soaked clean' })]);
 });
 
 it('finds nothing to do when the check runs again', async () => {
@@ -88,6 +97,6 @@ it('made only calls each function\'s packaged role allows, on their real resourc
   // Every function that calls AWS did (assessWave decides without calling anything), the check job,
   // run-ended, which sees every end, and retention, which the successful end starts.
   expect(new Set(run.calls.map((c) => c.actor))).toEqual(
-    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),
+    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'requestApproval', 'checkSoak', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),
   );
 });

@@ -1,5 +1,5 @@
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DescribeServicesCommand, paginateListServices, type ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ListServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import type { AlarmView, ServiceView, SoakObservation } from '../decisions/gates';
 
 /** What a soak check reads: the wave's alarms (metric and composite) and the services on its clusters. */
@@ -22,7 +22,12 @@ export async function readServices(ecs: ECSClient, clusters: string[]): Promise<
   const views: ServiceView[] = [];
   for (const cluster of clusters) {
     const arns: string[] = [];
-    for await (const page of paginateListServices({ client: ecs }, { cluster })) arns.push(...(page.serviceArns ?? []));
+    let nextToken: string | undefined;
+    do {
+      const page = await ecs.send(new ListServicesCommand({ cluster, nextToken }));
+      arns.push(...(page.serviceArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
     // DescribeServices takes at most 10 services per call.
     for (let i = 0; i < arns.length; i += 10) {
       const out = await ecs.send(new DescribeServicesCommand({ cluster, services: arns.slice(i, i + 10) }));

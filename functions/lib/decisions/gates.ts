@@ -1,5 +1,5 @@
 import { LIMITS, type ClusterTarget, type Wave } from '../contracts';
-import { APPROVAL_DECISIONS, REASON_LIMIT, type ApprovalAnswer, type SoakOutcome, type SoakSettings } from '../contracts/gates';
+import { REASON_LIMIT, type ApprovalAnswer, type SoakOutcome, type SoakSettings } from '../contracts/gates';
 import { sanitized } from './request';
 
 /** A person's free text as records and messages keep it: one line, bounded. */
@@ -7,7 +7,9 @@ export function boundedReason(text: string | null | undefined): string | null {
   if (text === undefined || text === null) return null;
   const line = sanitized(text);
   if (line === '') return null;
-  return line.length <= REASON_LIMIT ? line : `${line.slice(0, REASON_LIMIT - 3)}...`;
+  // By code points, so a cut never splits a character (an emoji is two UTF-16 units).
+  const chars = Array.from(line);
+  return chars.length <= REASON_LIMIT ? line : `${chars.slice(0, REASON_LIMIT - 3).join('')}...`;
 }
 
 export type AnswerProblem = { field: string; problem: string };
@@ -37,16 +39,21 @@ export function composeAnswer(
  */
 export function readAnswer(output: unknown, wave: string, now: Date): ApprovalAnswer {
   const raw = (output && typeof output === 'object' ? output : {}) as Record<string, unknown>;
-  const decision = APPROVAL_DECISIONS.includes(raw.decision as never) ? (raw.decision as ApprovalAnswer['decision']) : undefined;
+  // A person answers APPROVED or REJECTED; TIMED_OUT is the state machine's own (timedOutAnswer).
+  const decision = PERSON_DECISIONS.includes(raw.decision as never) ? (raw.decision as ApprovalAnswer['decision']) : undefined;
   const text = (value: unknown) => (typeof value === 'string' ? boundedReason(value) : null);
+  const at = typeof raw.at === 'string' ? new Date(Date.parse(raw.at)) : undefined;
   return {
     decision: decision ?? 'REJECTED',
     by: text(raw.by),
-    reason: decision ? text(raw.reason) : `the answer was not an approval the pipeline understands (${boundedReason(JSON.stringify(output ?? null)) ?? 'empty'})`,
-    at: typeof raw.at === 'string' && !Number.isNaN(Date.parse(raw.at)) ? raw.at : now.toISOString(),
+    reason: decision ? text(raw.reason) : boundedReason(`the answer was not an approval the pipeline understands: ${JSON.stringify(output ?? null)}`),
+    // Kept only as a normalised time: a date string may carry any text Date.parse skips.
+    at: at && !Number.isNaN(at.getTime()) ? at.toISOString() : now.toISOString(),
     wave,
   };
 }
+
+const PERSON_DECISIONS: readonly ApprovalAnswer['decision'][] = ['APPROVED', 'REJECTED'];
 
 /** What a wave waiting past the stage's approval timeout counts as. */
 export function timedOutAnswer(wave: string, timeoutSeconds: number, now: Date): ApprovalAnswer {
