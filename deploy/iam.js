@@ -283,7 +283,12 @@ function functionRoles(c) {
       statement('RecordConfirmedImages', ['ssm:GetParameter', 'ssm:PutParameter'], names.clusterRecords),
       fence(),
     ],
-    assessWave: [],
+    // Decides without AWS; keeps a refused approval (its parameter history is the audit trail).
+    assessWave: [
+      statement('KeepRefusedApprovals', ['ssm:GetParameter', 'ssm:PutParameter'], c.parameter(p.refusedApproval), {
+        usedOn: 'a wave whose approval is rejected or not answered in time (make demo SCENARIO=approval-rejected; the e2e success scenario approves)',
+      }),
+    ],
     requestApproval: [
       ledger(c, 'KeepTheApprovalsTaskToken', ['dynamodb:PutItem'], APPROVAL_ITEMS),
       statement('AskOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),

@@ -1,5 +1,8 @@
-import type { Wave } from '../lib/contracts';
-import { createLogger, lambdaHandler } from '../lib/handler';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { readParameter, writeParameter } from '../lib/aws/parameters';
+import { auditFields, type RefusedApproval, type Wave } from '../lib/contracts';
+import type { RunAudit } from '../lib/contracts/plan';
+import { createLogger, lambdaHandler, stageParameters } from '../lib/handler';
 import { readAnswer, timedOutAnswer } from '../lib/decisions/gates';
 import {
   assessNotApproved,
@@ -9,6 +12,7 @@ import {
   type RolloutState,
 } from '../lib/decisions/rollout';
 
+const ssm = new SSMClient({});
 const logger = createLogger('assess-wave');
 
 /**
@@ -26,7 +30,17 @@ export type AssessWaveEvent =
       /** The answer to the wave's approval, raw as it reached the task (null: the wave needed none). */
       approval?: unknown;
     }
-  | { kind: 'not-approved'; executionArn: string; rollout: RolloutState; wave: Wave; approval: unknown; timeoutSeconds: number }
+  | {
+      kind: 'not-approved';
+      executionArn: string;
+      rollout: RolloutState;
+      wave: Wave;
+      approval: unknown;
+      timeoutSeconds: number;
+      /** The image the wave would have rolled, and who started the run: the refusal's record keeps them. */
+      amiId?: string;
+      audit?: RunAudit;
+    }
   | { kind: 'soak-rolled-back'; executionArn: string; rollout: RolloutState; results: ClusterBranchOutput[] };
 
 export function assess(event: AssessWaveEvent, now: Date): RolloutState {
@@ -47,4 +61,34 @@ export function assess(event: AssessWaveEvent, now: Date): RolloutState {
   }
 }
 
-export const handler = lambdaHandler(logger, async (event: AssessWaveEvent): Promise<RolloutState> => assess(event, new Date()));
+/**
+ * A refusal is kept in SSM (`approvals/refused`), whose history outlives the run's: approvals live in
+ * the promotion and cluster records, refusals change neither. A retry finds its own record and writes
+ * nothing twice.
+ */
+async function recordRefusal(event: Extract<AssessWaveEvent, { kind: 'not-approved' }>, rollout: RolloutState): Promise<void> {
+  const answer = rollout.waves[rollout.waves.length - 1]?.approval;
+  if (!answer || answer.decision === 'APPROVED') return;
+  const names = stageParameters();
+  const record: RefusedApproval = {
+    executionArn: event.executionArn,
+    wave: event.wave.name,
+    amiId: event.amiId ?? '',
+    decision: answer.decision,
+    by: answer.by,
+    reason: answer.reason,
+    at: answer.at,
+    ...auditFields(event.audit),
+  };
+  const existing = await readParameter(ssm, names.refusedApproval);
+  const same = existing && (JSON.parse(existing) as RefusedApproval).executionArn === record.executionArn;
+  if (same) return;
+  await writeParameter(ssm, names.refusedApproval, JSON.stringify(record), { description: `Wave ${record.wave} not approved (${record.decision})` });
+  logger.info('wave not approved', { ...record });
+}
+
+export const handler = lambdaHandler(logger, async (event: AssessWaveEvent): Promise<RolloutState> => {
+  const rollout = assess(event, new Date());
+  if (event.kind === 'not-approved') await recordRefusal(event, rollout);
+  return rollout;
+});

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { InvalidRequestError } from '../../functions/lib/contracts/errors';
 import { formatCheck } from '../../cli/commands/check';
 import { CliError, NO_CREDENTIALS, describeError } from '../../cli/errors';
-import { formatHistory, promotionsFrom } from '../../cli/history-report';
+import { formatHistory, formatRefusals, promotionsFrom, refusalsFrom } from '../../cli/history-report';
 import { clusterList } from '../../cli/options';
 import { confirm, describeRequest, formatEnd, manualExecutionName } from '../../cli/start-run';
 import { formatStatus, groupInstances, rebuildOf, type StatusReport } from '../../cli/status-report';
@@ -190,7 +190,7 @@ describe('promotionsFrom / formatHistory', () => {
 
   it('reads each version newest first, keeping the ones it cannot read', () => {
     expect(promotionsFrom(versions)).toEqual([
-      { version: 3, promotedAt: '2026-11-10T08:00:00.000Z', clusters: [], unreadable: 'edited by hand' },
+      { version: 3, promotedAt: '2026-11-10T08:00:00.000Z', clusters: [], approvals: [], unreadable: 'edited by hand' },
       {
         version: 2,
         promotedAt: '2026-11-05T07:00:00.000Z',
@@ -201,6 +201,7 @@ describe('promotionsFrom / formatHistory', () => {
         executionArn: EXEC('weekly-1'),
         reason: 'rollback',
         clusters: ['a-ecs'],
+        approvals: [],
       },
       expect.objectContaining({ version: 1, amiId: OLD, baseAmiId: BASE, promotedAt: '2026-11-01T05:00:00.000Z' }),
     ]);
@@ -217,12 +218,40 @@ describe('promotionsFrom / formatHistory', () => {
 
   it('prints one aligned row per promotion', () => {
     expect(formatHistory(promotionsFrom(versions), '/p', plain).split('\n')).toEqual([
-      'PROMOTED              AMI                    BASE                   RUN       KIND      STARTED BY  WHY  REPLACED               CLUSTERS',
+      'PROMOTED              AMI                    BASE                   RUN       KIND      STARTED BY  WHY  APPROVED BY  REPLACED               CLUSTERS',
       '2026-11-10 08:00 UTC  version 3 is not a promotion record: edited by hand',
-      `2026-11-05 07:00 UTC  ${CURRENT}  -                      weekly-1  rollback  -           -    ${OLD}  a-ecs`,
-      `2026-11-01 05:00 UTC  ${OLD}  ${BASE}  weekly-1  rollout   -           -    -                      a-ecs`,
+      `2026-11-05 07:00 UTC  ${CURRENT}  -                      weekly-1  rollback  -           -    -            ${OLD}  a-ecs`,
+      `2026-11-01 05:00 UTC  ${OLD}  ${BASE}  weekly-1  rollout   -           -    -            -                      a-ecs`,
     ]);
     expect(formatHistory([], '/ecs-ami-pipeline/dev/ami/current/record', plain)).toBe('No promotion yet: /ecs-ami-pipeline/dev/ami/current/record has no history.');
+  });
+});
+
+describe('refusalsFrom / formatRefusals and approvals in the history', () => {
+  const refusal = (n: number, extra: object = {}) =>
+    JSON.stringify({ executionArn: EXEC(`weekly-${n}`), wave: 'prod', amiId: CURRENT, decision: 'REJECTED', by: 'arn:aws:sts::1:assumed-role/ops/bob', reason: 'freeze', at: `2026-11-0${n}T10:00:00.000Z`, ...extra });
+
+  it('lists the waves not approved newest first, skipping versions it cannot read', () => {
+    const refusals = refusalsFrom([
+      { version: 1, value: refusal(1) },
+      { version: 2, value: 'not json' },
+      { version: 3, value: refusal(3, { decision: 'TIMED_OUT', by: null, reason: 'nobody answered within 24 hours' }) },
+    ]);
+    expect(refusals.map((r) => [r.executionArn, r.decision])).toEqual([
+      [EXEC('weekly-3'), 'TIMED_OUT'],
+      [EXEC('weekly-1'), 'REJECTED'],
+    ]);
+    const lines = formatRefusals(refusals, plain).split('\n');
+    expect(lines[0]).toBe('Waves not approved');
+    expect(lines[2]).toContain('weekly-3  timed out  -');
+    expect(lines[3]).toContain('weekly-1  rejected   arn:aws:sts::1:assumed-role/ops/bob  freeze');
+    expect(formatRefusals([], plain)).toBe('');
+  });
+
+  it('names who approved each wave of the run that promoted', () => {
+    const record = { amiId: CURRENT, executionArn: EXEC('weekly-9'), promotedAt: '2026-11-20T10:00:00.000Z', reason: 'rollout', clusters: ['a-ecs'], approvals: [{ wave: 'prod', by: 'arn:aws:sts::1:assumed-role/ops/alice', reason: 'ok', at: '2026-11-20T09:00:00.000Z' }] };
+    const [promotion] = promotionsFrom([{ version: 1, value: JSON.stringify(record) }]);
+    expect(formatHistory([promotion!], '/p', plain).split('\n')[1]).toContain('prod: arn:aws:sts::1:assumed-role/ops/alice');
   });
 });
 

@@ -94,7 +94,7 @@ it('finds nothing to do when the check runs again', async () => {
 it('made only calls each function\'s packaged role allows, on their real resources', async () => {
   const { report } = await evaluateAgainstPackagedRoles(run.calls, run.world.region);
   expect(report.summary()).toBe('');
-  // Every function that calls AWS did (assessWave decides without calling anything), the check job,
+  // Every function that calls AWS did (assessWave writes only when an approval is refused), the check job,
   // run-ended, which sees every end, and retention, which the successful end starts.
   expect(new Set(run.calls.map((c) => c.actor))).toEqual(
     new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'requestApproval', 'checkSoak', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),

@@ -121,7 +121,8 @@ describe('the calls each handler can reach', () => {
     expect(Object.keys(reachable).sort()).toEqual(Object.keys(stages.configured!.iam.functionRoles).sort());
     expect(reachable.updateStack).toEqual(expect.arrayContaining(['cloudformation:UpdateStack', 'cloudformation:DescribeStackEvents', 'dynamodb:GetItem']));
     expect(reachable.notify).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt']));
-    expect(reachable.assessWave).toEqual([]);
+    // It decides without AWS; it only keeps a refused approval.
+    expect(reachable.assessWave).toEqual(['ssm:GetParameter', 'ssm:PutParameter']);
   });
 
   it('are read from the commands a bundle constructs, not those it only imports', () => {

@@ -96,6 +96,19 @@ describe('approval before a wave', () => {
     expect(message!.subject).toContain('wave prod rejected by arn:aws:iam::123456789012:user/bob');
     expect(message!.message).toContain('freeze until Monday');
     expect(message!.message).toContain('dev-ecs runs');
+    // The refusal outlives the run: approvals/refused, whose history ami-pipeline history shows.
+    expect(JSON.parse(world.aws.value(names.refusedApproval)!)).toEqual({
+      executionArn: executionArnOf('rejected'),
+      wave: 'prod',
+      amiId: ami,
+      decision: 'REJECTED',
+      by: 'arn:aws:iam::123456789012:user/bob',
+      reason: 'freeze until Monday',
+      at: '2026-11-28T10:05:00.000Z',
+      trigger: 'weekly',
+      requestedBy: null,
+      requestReason: null,
+    });
   });
 
   it('counts an approval nobody answered in time as a rejection', async () => {
@@ -113,6 +126,7 @@ describe('approval before a wave', () => {
     const [message] = runMessage(world, 'unanswered');
     expect(message!.subject).toContain('wave prod nobody answered in time');
     expect(message!.message).toContain('nobody answered within 24 hours');
+    expect(JSON.parse(world.aws.value(names.refusedApproval)!)).toMatchObject({ decision: 'TIMED_OUT', by: null, wave: 'prod' });
   });
 
   it.each([

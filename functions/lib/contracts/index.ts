@@ -95,6 +95,11 @@ export function parameterNames(prefix: string) {
     config: `${p}/config`,
     /** Runs the base-AMI check started for the newest recommended base ({@link BaseAmiAttempts}). */
     baseAmiAttempts: `${p}/base-ami/attempts`,
+    /**
+     * The last wave approval that was refused or not answered ({@link RefusedApproval}); its parameter
+     * history is the audit trail of refusals (approvals are in the promotion and cluster records).
+     */
+    refusedApproval: `${p}/approvals/refused`,
     /** Folder of the per-cluster records ({@link ClusterRecord}), one parameter per stack. */
     clusterRecords: `${p}/clusters`,
     /** The image a cluster last confirmed through the ECS API, and which run confirmed it. */
@@ -181,6 +186,21 @@ export interface ClusterRecord {
   requestReason?: string | null;
   /** Who approved the wave that rolled this cluster, and why (waves with requireApproval). */
   approval?: { by: string | null; reason: string | null; at: string };
+}
+
+/** JSON value of `approvals/refused`: a wave a person rejected, or nobody approved in time. */
+export interface RefusedApproval {
+  executionArn: string;
+  wave: string;
+  amiId: string;
+  decision: 'REJECTED' | 'TIMED_OUT';
+  by: string | null;
+  reason: string | null;
+  at: string;
+  /** Who started the run, and why. */
+  trigger?: Trigger;
+  requestedBy?: string | null;
+  requestReason?: string | null;
 }
 
 /** The audit fields a record keeps from the run that wrote it. */
