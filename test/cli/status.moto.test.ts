@@ -243,7 +243,7 @@ describe('ami-pipeline history', () => {
     const [header, ...rows] = lines(result.stdout);
     expect(header).toMatch(/PROMOTED\s+AMI\s+BASE\s+RUN\s+KIND\s+STARTED BY\s+WHY/);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatch(new RegExp(`2026-11-15 11:00 UTC\\s+${newAmi}\\s+${oldBase}\\s+manual-20261115-101500-abc123\\s+rollout\\s+-\\s+-\\s+${oldAmi}\\s+dev-ecs, prod-ecs`));
+    expect(rows[0]).toMatch(new RegExp(`2026-11-15 11:00 UTC\\s+${newAmi}\\s+${oldBase}\\s+manual-20261115-101500-abc123\\s+rollout\\s+-\\s+-\\s+-\\s+${oldAmi}\\s+dev-ecs, prod-ecs`));
   });
 
   it('says so when a stage has promoted nothing yet', async () => {

@@ -152,6 +152,8 @@ describe('check-request handler', () => {
         requestedBy: 'schedule',
         audit: { trigger: 'weekly', requestedBy: 'schedule', reason: 'weekly rebuild', runId: 'run-1' },
         waves: PLANNED_WAVES,
+        approvalTimeoutSeconds: 86400,
+        copyRegions: [],
         currentAmiId: CURRENT_AMI,
         sourceAmi: { id: BASE, name: BASE_NAME },
       });

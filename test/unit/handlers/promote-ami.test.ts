@@ -52,6 +52,7 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
   return {
     runId: 'weekly-1',
     approvalTimeoutSeconds: 86400,
+    copyRegions: [],
     executionArn: EXEC,
     startedAt: '2026-01-01T10:00:00.000Z',
     trigger: 'weekly',
@@ -170,6 +171,7 @@ describe('promote-ami handler', () => {
       trigger: 'weekly',
       requestedBy: 'weekly schedule',
       requestReason: null,
+      approvals: [],
     });
     expect(base).toEqual({
       Name: CURRENT_BASE,
