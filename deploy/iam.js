@@ -334,6 +334,7 @@ function functionRoles(c) {
       ...stacksOnly('ReadConfiguredStacksImages', ['cloudformation:DescribeStacks'], { usedOn: PATHS.runEnded }),
     ],
     retainImages: retentionStatements(c, stacksOnly),
+    copyImage: copyStatements(c, fence),
   };
   const resources = {};
   for (const [fn, statements] of Object.entries(work)) {
@@ -391,6 +392,56 @@ function retentionStatements(c, stacksOnly) {
     ),
     statement('TellOps', ['sns:Publish'], { Ref: 'NotificationsTopic' }),
     statement('UseTheTopicKey', ['kms:GenerateDataKey*', 'kms:Decrypt'], { 'Fn::GetAtt': ['NotificationsKey', 'Arn'] }),
+  ];
+}
+
+/**
+ * Copying each baked image to the configured regions (param copyToRegions): the copy is created and
+ * tagged there (tag-on-create only), encrypted with the region's key, shared like the image, and
+ * recorded as ami/latest in that region's SSM. Nothing when no region is configured.
+ */
+function copyStatements(c, fence) {
+  const targets = c.copyToRegions ?? [];
+  if (!targets.length) return [];
+  const inRegion = (region, rest) => sub(`${ARN}:${rest.service}:${region}:${rest.account ?? '${AWS::AccountId}'}:${rest.resource}`);
+  const images = targets.map((t) => inRegion(t.region, { service: 'ec2', account: '', resource: 'image/*' }));
+  const snapshots = targets.map((t) => inRegion(t.region, { service: 'ec2', account: '', resource: 'snapshot/*' }));
+  const p = c.parameterNames;
+  const keys = targets.map((t) => t.kmsKeyId).filter(Boolean);
+  const share = c.shareWith ?? { accounts: [], organizationArns: [], organizationalUnitArns: [] };
+  const sharing = share.accounts.length + share.organizationArns.length + share.organizationalUnitArns.length > 0;
+  const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
+  const stageTags = { StringEquals: { [`aws:ResourceTag/${AMI_TAGS.managedBy}`]: MANAGED_BY_VALUE, [`aws:ResourceTag/${AMI_TAGS.stage}`]: c.stage } };
+  return [
+    DESCRIBE_IMAGES(),
+    fence(),
+    // The source image (this region) and the new image and snapshots in each configured region.
+    statement('CopyTheImageToTheConfiguredRegions', ['ec2:CopyImage'], [sub(`${ARN}:ec2:\${AWS::Region}::image/*`), ...images, ...snapshots]),
+    statement('TagTheCopiesAsCopyImageCreatesThem', ['ec2:CreateTags'], [...images, ...snapshots], { StringEquals: { 'ec2:CreateAction': 'CopyImage' } }),
+    ...(keys.length
+      ? [
+          // What EBS does with the caller's permissions on a customer managed key (as for the bake).
+          statement('EncryptTheCopiesWithTheirRegionsKeys', ['kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:Decrypt', 'kms:ReEncrypt*'], keys, {
+            usedOn: { 'kms:ReEncrypt*': 'a copy of an image encrypted under another key (EBS re-encrypts it under the region\'s key)' },
+          }),
+        ]
+      : []),
+    ...(c.ebsKmsKeyId
+      ? [statement('ReadTheImagesOwnKeyForTheCopy', ['kms:Decrypt', 'kms:DescribeKey'], c.ebsKmsKeyId, { usedOn: 'copying an image encrypted under the stage\'s customer managed key (ebsKmsKeyId)' })]
+      : []),
+    ...(sharing
+      ? [
+          statement('ShareTheCopies', ['ec2:ModifyImageAttribute'], images, stageTags, { usedOn: 'a stage that shares its images (shareWith) and copies them' }),
+          ...(share.accounts.length
+            ? [statement('LetTheAccountsCopyTheCopiesSnapshots', ['ec2:ModifySnapshotAttribute'], snapshots, stageTags, { usedOn: 'a stage that shares its images with accounts and copies them' })]
+            : []),
+        ]
+      : []),
+    statement(
+      'RecordTheCopiesInTheirRegions',
+      ['ssm:PutParameter'],
+      targets.flatMap((t) => [p.latestAmi, p.latestAmiRecord].map((name) => inRegion(t.region, { service: 'ssm', resource: `parameter${name}` }))),
+    ),
   ];
 }
 
@@ -593,6 +644,7 @@ const FUNCTION_KEYS = [
   'checkStackUpdate',
   'confirmRegistration',
   'assessWave',
+  'copyImage',
   'requestApproval',
   'checkSoak',
   'promoteAmi',
@@ -632,7 +684,7 @@ function grantNotes(ctx) {
 }
 
 async function resolveContext(resolveVariable) {
-  const { validatedWaves, validatedEbsKmsKeyId, validatedShareWith } = require('./settings');
+  const { validatedWaves, validatedEbsKmsKeyId, validatedShareWith, validatedCopyToRegions } = require('./settings');
   const { AMI_TAGS, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
   const value = async (name) => {
     const v = await resolveVariable(name);
@@ -646,6 +698,7 @@ async function resolveContext(resolveVariable) {
     stackRoleArn: await value('param:stackRoleArn'),
     ebsKmsKeyId: await validatedEbsKmsKeyId(resolveVariable),
     shareWith: await validatedShareWith(resolveVariable),
+    copyToRegions: await validatedCopyToRegions(resolveVariable),
     buildVpcId: await value('param:buildVpcId'),
     buildSubnetId: await value('param:buildSubnetId'),
     managedByTag: AMI_TAGS.managedBy,

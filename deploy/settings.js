@@ -104,8 +104,28 @@ async function validatedShareWith(resolveVariable) {
   return result.targets;
 }
 
+/** params.<stage>.copyToRegions, checked with shareWith (a shared image's copies need a customer managed key each). */
+async function validatedCopyToRegions(resolveVariable) {
+  const { parseCopyTargets } = requireTs('functions/lib/decisions/copies.ts');
+  const raw = await param(resolveVariable, 'copyToRegions');
+  let entries = raw;
+  if (typeof raw === 'string' && raw.trim().startsWith('[')) {
+    try {
+      entries = JSON.parse(raw);
+    } catch {
+      throw paramError(`serverless.yml params.<stage>.copyToRegions is not a JSON list: ${raw.slice(0, 80)}`);
+    }
+  }
+  const home = String((await resolveVariable('self:provider.region')) ?? '');
+  const result = parseCopyTargets(entries, home, await validatedShareWith(resolveVariable));
+  if (!result.ok) throw paramError(`serverless.yml params.<stage>.copyToRegions: ${result.problem}`);
+  return result.targets;
+}
+
 module.exports = {
   validatedWaves,
+  validatedCopyToRegions,
+  copyToRegionsJson: async ({ resolveVariable }) => JSON.stringify(await validatedCopyToRegions(resolveVariable)),
   validatedShareWith,
   shareWithJson: async ({ resolveVariable }) => JSON.stringify(await validatedShareWith(resolveVariable)),
   validatedEbsKmsKeyId,

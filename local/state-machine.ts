@@ -13,6 +13,7 @@ export const LAMBDA_PLACEHOLDERS = {
   CheckStackUpdateFunctionArn: 'checkStackUpdate',
   ConfirmRegistrationFunctionArn: 'confirmRegistration',
   AssessWaveFunctionArn: 'assessWave',
+  CopyImageFunctionArn: 'copyImage',
   RequestApprovalFunctionArn: 'requestApproval',
   CheckSoakFunctionArn: 'checkSoak',
   PromoteAmiFunctionArn: 'promoteAmi',

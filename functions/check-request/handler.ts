@@ -10,7 +10,7 @@ import { executionStatus } from '../lib/aws/base-ami-job';
 import { readClusterRecords } from '../lib/aws/cluster-records';
 import { LAMBDA_ENV, recommendedBaseAmiParameter } from '../lib/contracts';
 import { decideLock } from '../lib/decisions/fleet-lock';
-import { approvalTimeoutHours, baseAmiArchitecture, createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
+import { approvalTimeoutHours, baseAmiArchitecture, copyRegions, createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
 import { readParameter } from '../lib/aws/parameters';
 import type { RunPlan } from '../lib/contracts/plan';
 import { checkSourceImage, resolveRollbackTarget } from '../lib/aws/request-images';
@@ -85,6 +85,7 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     ...(request.skipEarlierWaves ? { skipEarlierWaves: true } : {}),
     waves,
     approvalTimeoutSeconds: approvalTimeoutHours() * 3600,
+    copyRegions: copyRegions(),
   };
   if (request.rollback) {
     plan.rollbackTo = await resolveRollbackTarget({ ssm, ec2 }, request.rollback.toAmi, names, allTargets(configured));

@@ -11,8 +11,10 @@ import {
   type BaseAmiArchitecture,
   type ImageRetentionMode,
   type ParameterNames,
+  type CopyTarget,
 } from './contracts';
 import type { RetentionPolicy } from './decisions/retention';
+import { NO_SHARING, type ShareTargets } from './decisions/sharing';
 import { ConfigurationError, asTransientWhenRetryable } from './contracts/errors';
 
 /** One JSON logger per function; every line carries the execution ARN once the handler knows it. */
@@ -125,6 +127,33 @@ export function retentionMode(): ImageRetentionMode {
     throw new ConfigurationError(`${LAMBDA_ENV.imageRetention} is ${JSON.stringify(value)}; set the imageRetention param to delete or report and redeploy`);
   }
   return value as ImageRetentionMode;
+}
+
+/** The stage's share targets, as packaging validated them (param shareWith). */
+export function shareTargets(): ShareTargets {
+  const raw = process.env[LAMBDA_ENV.shareWith];
+  if (!raw) return NO_SHARING;
+  try {
+    return { ...NO_SHARING, ...(JSON.parse(raw) as Partial<ShareTargets>) };
+  } catch {
+    throw new ConfigurationError(`${LAMBDA_ENV.shareWith} is not JSON; it comes from the shareWith param through serverless.yml: redeploy`);
+  }
+}
+
+/**
+ * The regions each baked image is copied to (param copyToRegions, validated at packaging by
+ * decisions/copies.ts parseCopyTargets); unset or empty: none.
+ */
+export function copyRegions(): CopyTarget[] {
+  const raw = process.env[LAMBDA_ENV.copyToRegions];
+  if (raw === undefined || raw.trim() === '') return [];
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (Array.isArray(value) && value.every((t) => typeof t?.region === 'string')) return value as CopyTarget[];
+  } catch {
+    // reported below
+  }
+  throw new ConfigurationError(`${LAMBDA_ENV.copyToRegions} is not a JSON list of {region, kmsKeyId?}; it comes from the copyToRegions param: redeploy`);
 }
 
 /** How long a wave's approval waits before it counts as a rejection (param approvalTimeoutHours). */

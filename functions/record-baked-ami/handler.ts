@@ -5,15 +5,14 @@ import { tagValue } from '../lib/contracts/ami';
 import { describeImage } from '../lib/aws/aws-lookups';
 import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/decisions/baked-ami';
 import { AMI_TAGS, LAMBDA_ENV, parameterNames, type BakedAmiRecord } from '../lib/contracts';
-import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
+import { createLogger, lambdaHandler, requireEnv, runLedgerTable, shareTargets } from '../lib/handler';
 import { writeParameter } from '../lib/aws/parameters';
 import { publishMetrics } from '../lib/aws/metrics';
 import { bakeMetrics } from '../lib/decisions/metrics';
 import type { BakedAmi, RunPlan } from '../lib/contracts/plan';
 import { holdFleet } from '../lib/aws/run-ledger';
 import { shareImage } from '../lib/aws/image-sharing';
-import { isSharing, NO_SHARING, type ShareTargets } from '../lib/decisions/sharing';
-import { ConfigurationError } from '../lib/contracts/errors';
+import { isSharing } from '../lib/decisions/sharing';
 
 const ssm = new SSMClient({});
 const ec2 = new EC2Client({});
@@ -25,17 +24,6 @@ export interface RecordBakedAmiEvent {
   plan: RunPlan;
   /** `Build` as `codebuild:startBuild.sync` returns it. */
   build: { Id?: string; Logs?: { DeepLink?: string }; ExportedEnvironmentVariables?: ExportedVariable[] };
-}
-
-/** The stage's share targets, as packaging validated them (param shareWith). */
-function shareTargets(): ShareTargets {
-  const raw = process.env[LAMBDA_ENV.shareWith];
-  if (!raw) return NO_SHARING;
-  try {
-    return { ...NO_SHARING, ...(JSON.parse(raw) as Partial<ShareTargets>) };
-  } catch {
-    throw new ConfigurationError(`${LAMBDA_ENV.shareWith} is not JSON; it comes from the shareWith param through serverless.yml: redeploy`);
-  }
 }
 
 export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent): Promise<BakedAmi> => {

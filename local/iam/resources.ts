@@ -883,6 +883,22 @@ const MAPPINGS: Record<string, Mapping> = {
       ...tagOnCreate(input, ctx, 'CreateImage', (type) => NEW_ID[type] ?? `${type}-new`),
     ],
   },
+  'ec2:CopyImage': {
+    // "image": the new one in this (the destination) region and the source in SourceRegion; "snapshot"
+    // (new) for each volume; tag-on-create; the destination key's use when KmsKeyId is given.
+    resourceTypes: ['image', 'snapshot'],
+    requests: (input, ctx) => [
+      { resource: ec2Arn(ctx, 'image', NEW_ID.image!), resourceType: 'image', context: { 'ec2:Region': ctx.region, ...tagsFor(input, 'image') } },
+      {
+        resource: ec2Arn({ ...ctx, region: required(input, 'SourceRegion', 'ec2:CopyImage') }, 'image', required(input, 'SourceImageId', 'ec2:CopyImage')),
+        resourceType: 'image',
+        context: { 'ec2:Region': ctx.region },
+      },
+      { resource: ec2Arn(ctx, 'snapshot', NEW_ID.snapshot!), resourceType: 'snapshot', context: { 'ec2:Region': ctx.region, ...tagsFor(input, 'snapshot') } },
+      ...tagOnCreate(input, ctx, 'CopyImage', (type) => NEW_ID[type] ?? `${type}-new`),
+      ...(input.KmsKeyId ? ebsKeyUse(ctx, [String(input.KmsKeyId)], 'CopyImage') : []),
+    ],
+  },
   'ec2:CreateTags': {
     // On each resource named in Resources, typed by its id's prefix; the tags as aws:RequestTag/aws:TagKeys.
     resourceTypes: ['image', 'instance', 'snapshot', 'volume', 'security-group', 'key-pair', 'launch-template', 'network-interface'],

@@ -27,7 +27,7 @@ import {
   PutItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
+import { CopyImageCommand, DescribeImagesCommand, EC2Client, type Image, type Tag } from '@aws-sdk/client-ec2';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeClustersCommand,
@@ -48,6 +48,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { REGION as HOME_REGION } from '../../local/state-machine';
 import { AMI_TAGS, MANAGED_BY_VALUE, RUN_LEDGER, recommendedBaseAmiParameter, type ClusterTarget } from '../../functions/lib/contracts';
 
 /** Who is calling: the run (execution ARN) and the function, set by the harness around each handler call. */
@@ -132,6 +133,8 @@ export class ModelAws {
   readonly published: PublishedMessage[] = [];
   readonly stacks = new Map<string, ModelStack>();
   readonly mutations: Mutation[] = [];
+  /** CopyImage calls, by destination region (copyToRegions). */
+  readonly copyCalls: { region: string; input: unknown; imageId?: string }[] = [];
   /** CloudWatch alarms by name (a soak watches them). */
   readonly alarms = new Map<string, { state: string; reason?: string }>();
   /** ECS services by cluster name: desired and running task counts. */
@@ -176,10 +179,16 @@ export class ModelAws {
       }),
     }));
 
-    ssm.on(GetParameterCommand).callsFake(({ Name }: { Name: string }) => {
+    // Parameters and images of other regions than the home one (copyToRegions) are kept as `<region>:<name or id>`.
+    const regional = async (getClient: () => { config: { region: () => Promise<string> } }, key: string) => {
+      const region = await getClient().config.region();
+      return region === HOME_REGION ? key : `${region}:${key}`;
+    };
+    ssm.on(GetParameterCommand).callsFake(async ({ Name: asked }: { Name: string }, getClient) => {
+      const Name = await regional(getClient as never, asked);
       const latest = this.parameters.get(Name)?.at(-1);
       if (!latest) throw new ParameterNotFound({ message: `Parameter ${Name} not found.`, $metadata: {} });
-      return { Parameter: { Name, Value: latest.value, Version: latest.version } };
+      return { Parameter: { Name: asked, Value: latest.value, Version: latest.version } };
     });
     ssm.on(GetParametersCommand).callsFake(({ Names }: { Names: string[] }) => ({
       Parameters: Names.flatMap((Name) => {
@@ -193,7 +202,8 @@ export class ModelAws {
       if (!versions) throw new ParameterNotFound({ message: `Parameter ${Name} not found.`, $metadata: {} });
       return { Parameters: versions.map((v) => ({ Name, Value: v.value, Version: v.version })) };
     });
-    ssm.on(PutParameterCommand).callsFake((input: { Name: string; Value: string; DataType?: string; Description?: string }) => {
+    ssm.on(PutParameterCommand).callsFake(async (asked: { Name: string; Value: string; DataType?: string; Description?: string }, getClient) => {
+      const input = { ...asked, Name: await regional(getClient as never, asked.Name) };
       const versions = this.parameters.get(input.Name) ?? [];
       const version = (versions.at(-1)?.version ?? 0) + 1;
       // SSM answers, then validates an aws:ec2:image value; a refused one never becomes a version.
@@ -202,9 +212,22 @@ export class ModelAws {
       this.put(input.Name, input.Value, input.DataType, input.Description);
       return { Version: version };
     });
-    ec2.on(DescribeImagesCommand).callsFake(({ ImageIds }: { ImageIds: string[] }) => ({
-      Images: ImageIds.map((id) => this.images.get(id)).filter(Boolean),
+    ec2.on(DescribeImagesCommand).callsFake(async ({ ImageIds }: { ImageIds: string[] }, getClient) => ({
+      Images: (await Promise.all(ImageIds.map(async (id) => this.images.get(await regional(getClient as never, id))))).filter(Boolean),
     }));
+    ec2.on(CopyImageCommand).callsFake(async (input: { SourceImageId: string; SourceRegion: string; Name?: string; TagSpecifications?: { ResourceType: string; Tags: Tag[] }[] }, getClient) => {
+      const region = await getClient().config.region();
+      this.copyCalls.push({ region, input });
+      const source = this.images.get(input.SourceRegion === HOME_REGION ? input.SourceImageId : `${input.SourceRegion}:${input.SourceImageId}`);
+      if (!source) throw new Error(`CopyImage: no image ${input.SourceImageId} in ${input.SourceRegion}`);
+      // The same ClientToken returns the same copy, as EC2 does.
+      const earlier = this.copyCalls.find((c) => c !== this.copyCalls.at(-1) && c.region === region && (c.input as { ClientToken?: string }).ClientToken === (input as { ClientToken?: string }).ClientToken);
+      const imageId = earlier?.imageId ?? `ami-0e${String(this.copyCalls.length).padStart(15, '0')}`;
+      this.copyCalls.at(-1)!.imageId = imageId;
+      const tags = input.TagSpecifications?.find((t) => t.ResourceType === 'image')?.Tags ?? [];
+      this.images.set(`${region}:${imageId}`, { ImageId: imageId, Name: input.Name, State: 'available', Tags: tags });
+      return { ImageId: imageId };
+    });
 
     ddb.on(GetItemCommand).callsFake(({ Key }: { Key: Record<string, AttributeValue> }) => {
       if (this.lockDisabled && Key[RUN_LEDGER.key]!.S === RUN_LEDGER.lockKey) return {};

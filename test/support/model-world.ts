@@ -5,6 +5,7 @@
  */
 import { handler as assessWave } from '../../functions/assess-wave/handler';
 import { checkSoak } from '../../functions/check-soak/handler';
+import { handler as copyImage } from '../../functions/copy-image/handler';
 import { handler as requestApproval } from '../../functions/request-approval/handler';
 import type { RolloutState } from '../../functions/lib/decisions/rollout';
 import { soakClock } from '../../local/gates';
@@ -190,6 +191,7 @@ export class ModelWorld {
       checkStackUpdate,
       confirmRegistration,
       assessWave,
+      copyImage,
       requestApproval,
       // The soak runs on a clock of its own: each check is as late as the Wait before it said.
       checkSoak: (event: { rollout: RolloutState }) => checkSoak(event as never, soakClock(event.rollout)),

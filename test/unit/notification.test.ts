@@ -22,6 +22,7 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
   return {
     runId: 'weekly-2026-01-01',
     approvalTimeoutSeconds: 86400,
+    copyRegions: [],
     executionArn: EXEC_ID,
     startedAt: START,
     trigger: 'weekly',

@@ -33,6 +33,10 @@ export const ERROR_NAMES = {
   fleetHeldByAnotherRun: 'FleetHeldByAnotherRun',
   /** `ami/current` does not read back the value just written yet (SSM validates aws:ec2:image asynchronously). */
   promotionNotVisibleYet: 'PromotionNotVisibleYet',
+  /** A copy in another region is still pending (copyToRegions); the state machine looks again. */
+  copyPending: 'CopyPending',
+  /** A copy in another region failed or vanished. */
+  copyFailed: 'CopyFailed',
 } as const;
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
 

@@ -38,6 +38,20 @@ export const AMI_TAGS = {
   packerAssets: 'PackerAssetsSha256',
 } as const;
 
+/** One region the stage copies its images to (param copyToRegions), and the key the copy is encrypted with there. */
+export interface CopyTarget {
+  region: string;
+  /** A customer managed key of that region; absent: the region's AWS managed EBS key. */
+  kmsKeyId?: string;
+}
+
+/** Tags a copy in another region carries besides the image's own (param copyToRegions). */
+export const COPY_TAGS = {
+  /** The image in the stage's region this one is a copy of. */
+  copiedFrom: 'CopiedFrom',
+  copiedFromRegion: 'CopiedFromRegion',
+} as const;
+
 /** Tags Packer puts on its temporary build instance (the template's run_tags); retention terminates leftovers by them. */
 export const BAKE_INSTANCE_TAGS = {
   managedBy: AMI_TAGS.managedBy,
@@ -258,7 +272,7 @@ export const RUN_STATUSES = [
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The steps of a run, named as in notifications and logs. */
-export const PIPELINE_STEPS = ['request', 'bake', 'record', 'approval', 'rollout', 'registration', 'soak', 'rollback', 'promote'] as const;
+export const PIPELINE_STEPS = ['request', 'bake', 'record', 'copy', 'approval', 'rollout', 'registration', 'soak', 'rollback', 'promote'] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 /** Environment variables the Lambdas read their configuration from (set by serverless.yml). */
@@ -291,6 +305,8 @@ export const LAMBDA_ENV = {
   chatNotifications: 'CHAT_NOTIFICATIONS',
   /** How long a wave's approval waits before it counts as a rejection (param approvalTimeoutHours). */
   approvalTimeoutHours: 'APPROVAL_TIMEOUT_HOURS',
+  /** Regions each baked image is copied to: JSON CopyTarget[] (functions/lib/decisions/copies.ts), from param copyToRegions. */
+  copyToRegions: 'COPY_TO_REGIONS',
 } as const;
 
 /**

@@ -1,4 +1,4 @@
-import type { Trigger, Wave } from './index';
+import type { CopyTarget, Trigger, Wave } from './index';
 
 /** What "Check the request" decided this run will do; every later step reads it from `$.plan`. */
 export interface RunPlan {
@@ -17,6 +17,8 @@ export interface RunPlan {
   waves: Wave[];
   /** How long a wave's approval waits before it counts as a rejection (param approvalTimeoutHours). */
   approvalTimeoutSeconds: number;
+  /** Regions the baked image is copied to (param copyToRegions); empty when none. */
+  copyRegions: CopyTarget[];
   /** The promoted AMI before this run, when there is one. */
   currentAmiId?: string;
   /** Bake mode: the ECS-optimized base to build from. */
@@ -46,6 +48,14 @@ export interface BakedAmi {
   buildId: string;
   codeBuildId?: string;
   logsUrl?: string;
+  /** Its copies in other regions (copyToRegions), each recorded there as ami/latest; set by "Copy the image to each region". */
+  copies?: RegionalCopy[];
+}
+
+/** A copy of the baked image in another region, recorded there as `ami/latest` (`$.baked.copies[]`). */
+export interface RegionalCopy {
+  region: string;
+  amiId: string;
 }
 
 /** The image the rollout moves clusters to (`$.release`): the baked record, or the rollback target. */
@@ -56,4 +66,5 @@ export interface Release {
   buildId?: string;
   codeBuildId?: string;
   logsUrl?: string;
+  copies?: RegionalCopy[];
 }

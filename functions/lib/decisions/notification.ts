@@ -333,6 +333,15 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
           pipelineDid: 'Stopped. Read the build logs (link below), fix the cause, and run again.',
         };
       }
+      if (step === 'copy') {
+        const regions = (doc.plan?.copyRegions ?? []).map((c) => c.region).join(', ');
+        return {
+          headline: `copying ${ami} to other regions failed`,
+          happened: `Copying ${ami} to ${regions || 'the configured regions'} failed: ${error ?? 'unknown error'}.`,
+          leftAsItWas: `Every cluster and the current AMI in SSM. ${ami} is recorded as the latest image here; a region whose copy did not finish keeps its earlier ami/latest.`,
+          pipelineDid: 'Stopped before the rollout. Fix the cause (often the region key\'s policy) and run again.',
+        };
+      }
       if (step === 'record') {
         return {
           headline: `the baked image could not be recorded`,
@@ -435,6 +444,8 @@ export function composeNotification(doc: RunDocument, ctx: NotificationContext):
     const name = doc.baked?.baseAmiName ?? doc.release?.baseAmiName ?? plan?.sourceAmi?.name;
     image.push(`Base AMI:     ${base}${name ? ` (${name})` : ''}`);
   }
+  const copies = doc.release?.copies ?? doc.baked?.copies ?? [];
+  if (copies.length) image.push(`Copies:       ${copies.map((c) => `${c.region} ${c.amiId}`).join(', ')} (ami/latest in each region)`);
   if (plan) lines.push('', 'Image', ...image.map((l) => `  ${l}`));
 
   const clusterLines = clusterSection(doc);

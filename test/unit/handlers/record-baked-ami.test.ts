@@ -28,6 +28,7 @@ const lockHeldBy = (owner: string) =>
 const plan: RunPlan = {
   runId: 'weekly-1',
   approvalTimeoutSeconds: 86400,
+  copyRegions: [],
   executionArn: EXEC,
   startedAt: '2026-01-01T10:00:00.000Z',
   trigger: 'weekly',

@@ -1,0 +1,98 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CopyImageCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { describeImage } from '../lib/aws/aws-lookups';
+import { shareImage } from '../lib/aws/image-sharing';
+import { writeParameter } from '../lib/aws/parameters';
+import { ec2In, ssmIn } from '../lib/aws/regional-clients';
+import { holdFleet } from '../lib/aws/run-ledger';
+import { LAMBDA_ENV, parameterNames, type BakedAmiRecord, type CopyTarget } from '../lib/contracts';
+import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
+import type { BakedAmi, RegionalCopy } from '../lib/contracts/plan';
+import { copyClientToken, copyProgress, copyTags } from '../lib/decisions/copies';
+import { isSharing } from '../lib/decisions/sharing';
+import { createLogger, lambdaHandler, requireEnv, runLedgerTable, shareTargets } from '../lib/handler';
+
+const ec2 = new EC2Client({});
+const ddb = new DynamoDBClient({});
+const logger = createLogger('copy-image');
+
+export interface CopyImageEvent {
+  /** start: ask EC2 for the copy; check: is it available yet (then record it there). */
+  kind: 'start' | 'check';
+  executionArn: string;
+  runId: string;
+  copy: CopyTarget;
+  baked: BakedAmi;
+  /** check: what start answered. */
+  started?: { region: string; amiId: string; startedAt: string };
+}
+
+/**
+ * Starts the copy in the target region: encrypted (with the region's key when one is configured),
+ * tagged like the image plus where it came from, idempotent by a ClientToken of the run and region.
+ */
+async function startCopy(event: CopyImageEvent): Promise<{ region: string; amiId: string; startedAt: string }> {
+  const home = requireEnv('AWS_REGION');
+  const source = await describeImage(ec2, event.baked.amiId);
+  if (!source) throw new PipelineError(ERROR_NAMES.copyFailed, `the baked image ${event.baked.amiId} is not in ${home} any more`);
+  const tags = copyTags(source.Tags ?? [], event.baked.amiId, home);
+  await holdFleet(ddb, runLedgerTable(), event.executionArn, new Date());
+  const out = await ec2In(event.copy.region).send(
+    new CopyImageCommand({
+      SourceImageId: event.baked.amiId,
+      SourceRegion: home,
+      Name: source.Name ?? event.baked.amiId,
+      Description: `${source.Description ?? ''} (copy of ${event.baked.amiId} from ${home})`.trim().slice(0, 255),
+      Encrypted: true,
+      ...(event.copy.kmsKeyId ? { KmsKeyId: event.copy.kmsKeyId } : {}),
+      ClientToken: copyClientToken(event.runId, event.copy.region),
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tags },
+        { ResourceType: 'snapshot', Tags: tags },
+      ],
+    }),
+  );
+  if (!out.ImageId) throw new PipelineError(ERROR_NAMES.copyFailed, `CopyImage to ${event.copy.region} answered no image id`);
+  logger.info('copy started', { region: event.copy.region, sourceAmiId: event.baked.amiId, amiId: out.ImageId });
+  return { region: event.copy.region, amiId: out.ImageId, startedAt: new Date().toISOString() };
+}
+
+/** Once the copy is available: shared like the image (when the stage shares), then `ami/latest` in its region. */
+async function checkCopy(event: CopyImageEvent): Promise<RegionalCopy> {
+  const started = event.started;
+  if (!started) throw new Error('check needs what start answered (started)');
+  const regional = ec2In(started.region);
+  const image = await describeImage(regional, started.amiId);
+  const progress = copyProgress(image?.State);
+  if (progress === 'pending') throw new PipelineError(ERROR_NAMES.copyPending, `copy ${started.amiId} in ${started.region} is ${image?.State ?? 'not visible yet'}`);
+  if (progress === 'failed') {
+    throw new PipelineError(ERROR_NAMES.copyFailed, `copy ${started.amiId} in ${started.region} is ${image?.State}: ${image?.StateReason?.Message ?? 'no reason given'}`);
+  }
+  const share = shareTargets();
+  if (isSharing(share)) {
+    const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
+    await shareImage(regional, started.amiId, snapshots, share);
+  }
+  const names = parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
+  const record: BakedAmiRecord & { copiedFrom: { region: string; amiId: string } } = {
+    amiId: started.amiId,
+    baseAmiId: event.baked.baseAmiId,
+    baseAmiName: event.baked.baseAmiName,
+    buildId: event.baked.buildId,
+    codeBuildId: event.baked.codeBuildId,
+    executionArn: event.executionArn,
+    recordedAt: new Date().toISOString(),
+    copiedFrom: { region: requireEnv('AWS_REGION'), amiId: event.baked.amiId },
+  };
+  await holdFleet(ddb, runLedgerTable(), event.executionArn, new Date());
+  const ssm = ssmIn(started.region);
+  await writeParameter(ssm, names.latestAmiRecord, JSON.stringify(record), { description: `Record of the latest AMI, a copy of ${event.baked.amiId}` });
+  await writeParameter(ssm, names.latestAmi, started.amiId, {
+    description: `Copy of ${event.baked.amiId} baked by run ${event.runId}`,
+    dataType: 'aws:ec2:image',
+  });
+  logger.info('copy recorded', { region: started.region, amiId: started.amiId });
+  return { region: started.region, amiId: started.amiId };
+}
+
+export const handler = lambdaHandler(logger, async (event: CopyImageEvent) => (event.kind === 'start' ? startCopy(event) : checkCopy(event)));

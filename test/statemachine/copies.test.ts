@@ -1,0 +1,96 @@
+/**
+ * Copies in other regions (param copyToRegions), with the real definition and handlers against the
+ * model account: each region gets an encrypted, tagged copy, recorded there as ami/latest, before the
+ * rollout; a retried start finds its own copy; a failed copy ends the run before any cluster is touched.
+ */
+import { COPY_TAGS, LAMBDA_ENV } from '../../functions/lib/contracts';
+import { ModelWorld, NEW_BASE, STACKS, names } from '../support/model-world';
+
+const worlds: ModelWorld[] = [];
+afterEach(() => {
+  while (worlds.length) worlds.pop()!.restore();
+  delete process.env[LAMBDA_ENV.copyToRegions];
+});
+
+function setUp(copyToRegions: unknown[]): ModelWorld {
+  const world = new ModelWorld();
+  worlds.push(world);
+  process.env[LAMBDA_ENV.copyToRegions] = JSON.stringify(copyToRegions);
+  return world;
+}
+
+const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+
+it('copies the image to each region, encrypted and tagged, records it there as ami/latest, then rolls the fleet', async () => {
+  const world = setUp([{ region: 'eu-west-1', kmsKeyId: KEY }, { region: 'ap-southeast-2' }]);
+  const run = await world.run({ trigger: 'weekly' }, 'copies');
+  const [ami] = world.baked;
+  expect(run.status).toBe('SUCCEEDED');
+  expect(run.entered.filter((s) => s === 'Start the copy')).toHaveLength(2);
+  expect(run.path.indexOf('Copy the image to each region')).toBeLessThan(run.path.indexOf("Roll the wave's clusters"));
+
+  const calls = world.aws.copyCalls.map((c) => ({ region: c.region, input: c.input as Record<string, any> }));
+  expect(calls.map((c) => c.region).sort()).toEqual(['ap-southeast-2', 'eu-west-1']);
+  const eu = calls.find((c) => c.region === 'eu-west-1')!.input;
+  expect(eu).toMatchObject({ SourceImageId: ami, SourceRegion: 'us-east-1', Encrypted: true, KmsKeyId: KEY, ClientToken: 'copies/eu-west-1' });
+  const tags = Object.fromEntries((eu.TagSpecifications[0].Tags as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]));
+  expect(tags).toMatchObject({ ManagedBy: 'ecs-ami-pipeline', SourceAmiId: NEW_BASE, [COPY_TAGS.copiedFrom]: ami, [COPY_TAGS.copiedFromRegion]: 'us-east-1' });
+  expect(eu.TagSpecifications.map((t: { ResourceType: string }) => t.ResourceType)).toEqual(['image', 'snapshot']);
+  expect(calls.find((c) => c.region === 'ap-southeast-2')!.input.KmsKeyId).toBeUndefined();
+
+  const euCopy = world.aws.copyCalls.find((c) => c.region === 'eu-west-1')!.imageId!;
+  expect(world.aws.value(`eu-west-1:${names.latestAmi}`)).toBe(euCopy);
+  expect(JSON.parse(world.aws.value(`eu-west-1:${names.latestAmiRecord}`)!)).toMatchObject({ amiId: euCopy, copiedFrom: { region: 'us-east-1', amiId: ami } });
+  // Home keeps its own image; the fleet (all in the home region) rolls it.
+  expect(world.aws.value(names.latestAmi)).toBe(ami);
+  expect(STACKS.map((s) => world.imageOf(s))).toEqual([ami, ami, ami]);
+  const apCopy = world.aws.copyCalls.find((c) => c.region === 'ap-southeast-2')!.imageId!;
+  expect(world.aws.published.at(-1)!.message).toContain(`Copies:       eu-west-1 ${euCopy}, ap-southeast-2 ${apCopy} (ami/latest in each region)`);
+});
+
+it('starts the same copy again, not a second one, when the answer of a start is lost', async () => {
+  const world = setUp([{ region: 'eu-west-1' }]);
+  const run = await world.run({ trigger: 'weekly' }, 'lost-answer', {
+    wrapTask: async (call, go) => {
+      const out = await go();
+      if (call.state === 'Start the copy' && call.call === 0) {
+        const error = new Error('lost');
+        error.name = 'Lambda.ServiceException';
+        throw error;
+      }
+      return out;
+    },
+  });
+  expect(run.status).toBe('SUCCEEDED');
+  const ids = new Set(world.aws.copyCalls.map((c) => c.imageId));
+  expect(world.aws.copyCalls).toHaveLength(2);
+  expect(ids.size).toBe(1);
+});
+
+it('ends FAILED at copy, with no cluster touched, when a copy fails', async () => {
+  const world = setUp([{ region: 'eu-west-1' }]);
+  const run = await world.run({ trigger: 'weekly' }, 'copy-fails', {
+    wrapTask: async (call, go) => {
+      const out = (await go()) as { amiId?: string };
+      if (call.state === 'Start the copy') {
+        const image = world.aws.images.get(`eu-west-1:${out.amiId}`)!;
+        world.aws.images.set(`eu-west-1:${out.amiId}`, { ...image, State: 'failed', StateReason: { Code: 'Client.KmsAccessDenied', Message: 'the key policy does not allow ec2' } });
+      }
+      return out;
+    },
+  });
+  expect(run.status).toBe('FAILED');
+  expect(run.path).toContain('Copying the image failed');
+  expect(run.path).not.toContain("Roll the wave's clusters");
+  expect(world.aws.mutations.filter((m) => m.kind === 'update-stack')).toEqual([]);
+  const [message] = world.aws.published;
+  expect(message!.attributes).toMatchObject({ status: 'FAILED', step: 'copy' });
+  expect(message!.message).toContain('the key policy does not allow ec2');
+});
+
+it('copies in a dry run too: a first deployment in each region needs ami/latest there', async () => {
+  const world = setUp([{ region: 'eu-west-1' }]);
+  const run = await world.run({ trigger: 'manual', dryRun: true }, 'dry');
+  expect(run.path.at(-1)).toBe('Image baked (dry run)');
+  expect(world.aws.value(`eu-west-1:${names.latestAmi}`)).toBe(world.aws.copyCalls[0]!.imageId);
+});
