@@ -11,6 +11,9 @@
 #   the first one listed).
 set -euo pipefail
 
+# AWS_REGION_PATTERN of functions/lib/contracts/index.ts, character for character (a test compares).
+readonly REGION_PATTERN='^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$'
+
 die() {
   printf 'read-manifest.sh: error: %s\n' "$*" >&2
   exit 1
@@ -43,7 +46,7 @@ main() {
   [[ -n "$entry" ]] || die "artifact_id '$artifact_id' has no AMI in region $region"
 
   local ami_region="${entry%%:*}" ami_id="${entry#*:}"
-  [[ "$entry" == *:* && "$ami_region" =~ ^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$ && "$ami_id" =~ ^ami-[0-9a-f]{8,17}$ ]] ||
+  [[ "$entry" == *:* && "$ami_region" =~ $REGION_PATTERN && "$ami_id" =~ ^ami-[0-9a-f]{8,17}$ ]] ||
     die "artifact_id '$artifact_id' does not name an AMI as region:ami-id"
 
   local source_ami

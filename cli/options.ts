@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { AWS_REGION_PATTERN } from '../functions/lib/contracts';
 
 /** A whole number from `min` to `max`, for counts the CLI turns into API calls. */
 export function boundedInteger(min: number, max: number): (value: string) => number {
@@ -13,7 +14,7 @@ export function boundedInteger(min: number, max: number): (value: string) => num
 
 /** AWS region names: us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1... */
 export function regionName(value: string): string {
-  if (!/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/.test(value)) throw new InvalidArgumentError('expected an AWS region name like us-east-1 or eu-west-1');
+  if (!AWS_REGION_PATTERN.test(value)) throw new InvalidArgumentError('expected an AWS region name like us-east-1 or eu-west-1');
   return value;
 }
 

@@ -570,8 +570,9 @@ function bakeProjectRole(c) {
       inRegion,
     ),
     // Everything destructive touches only what Packer tagged ManagedBy when it made it (run_tags on
-    // the instance, key pair, security group, and at CreateImage on the image and its snapshots),
-    // never other instances, images or groups.
+    // the instance, key pair, security group, and at CreateImage on the image and its snapshots,
+    // except in GovCloud and China: see restrictedPartitionImageAttributes), never other
+    // instances, images or groups.
     statement(
       'PackerChangesOnlyItsOwnResources',
       [
@@ -586,6 +587,7 @@ function bakeProjectRole(c) {
       '*',
       tagged,
     ),
+    restrictedPartitionImageAttributes(c),
   ];
   if (c.ebsKmsKeyId) {
     // What EBS does with the caller's permissions on a customer managed key
@@ -627,6 +629,43 @@ function bakeProjectRole(c) {
     );
   }
   return role(`${c.service}-bake`, 'codebuild.amazonaws.com', `${c.service} ${c.stage}: Packer build in CodeBuild`, statements);
+}
+
+/**
+ * Regions where packer-plugin-amazon creates the image without tags: its stepCreateAMI skips the
+ * TagSpecifications when `IsChinaCloud() || IsGovCloud()` (builder/ebs/builder.go), which test the
+ * build region's prefix (builder/common/access_config.go). The same prefixes, so this statement
+ * applies exactly where the plugin behaves differently.
+ */
+const UNTAGGED_IMAGE_REGIONS = ['us-gov-*', 'cn-*'];
+
+/**
+ * In GovCloud and China the image Packer creates has no tags until StepCreateTags, the builder's
+ * last step; StepModifyAMIAttributes runs before it and calls ModifyImageAttribute for
+ * ami_description and imds_support, which the ManagedBy condition of PackerChangesOnlyItsOwnResources
+ * refuses there (the bake fails). Both options stay in the template: imds_support is a security
+ * setting of the image, and setting it after the build would leave a window and a second code path.
+ *
+ * So ModifyImageAttribute is also allowed on an image that has no ManagedBy tag yet, but only in
+ * those regions (aws:RequestedRegion; the resource is this deployment's region, so the statement
+ * can never match in another partition, where the image is tagged at creation). IAM has no key
+ * that ties an image to the build that made it, so this is "an untagged image of this account".
+ * Not DeregisterImage or DeleteSnapshot: granted on anything untagged they could destroy other
+ * tools' images and backups, for a path (Packer's cleanup after a failure between CreateImage and
+ * its tagging) that only matters when a bake already failed; docs/image.md says what it leaves.
+ */
+function restrictedPartitionImageAttributes(c) {
+  return statement(
+    'PackerSetsItsImageAttributesBeforeTaggingInGovCloudAndChina',
+    ['ec2:ModifyImageAttribute'],
+    sub(`${ARN}:ec2:\${AWS::Region}::image/*`),
+    {
+      StringLike: { 'aws:RequestedRegion': UNTAGGED_IMAGE_REGIONS },
+      Null: { [`aws:ResourceTag/${c.managedByTag}`]: 'true' },
+    },
+    // No usedOn: local/iam/on-behalf.ts lists these two ModifyImageAttribute calls, and the unused-grant
+    // check matches a grant by action and resource, not condition (a note would count as stale).
+  );
 }
 
 function schedulerRole(c) {

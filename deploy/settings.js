@@ -74,7 +74,7 @@ async function validatedEbsKmsKeyId(resolveVariable) {
   if (value === '') return '';
   const where = 'serverless.yml params.<stage>.ebsKmsKeyId';
   const match = KMS_KEY_ARN.exec(value);
-  if (!match) {
+  if (!match || !requireTs('functions/lib/contracts/index.ts').AWS_REGION_PATTERN.test(match[2])) {
     const what = /(^|:)alias\//.test(value) ? 'an alias' : /^arn:/.test(value) ? 'not a KMS key ARN' : 'a bare key id';
     throw paramError(
       `${where} must be the full ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<key id>), because IAM policies match keys by ARN only; got ${JSON.stringify(value)} (${what}). Find the ARN with: aws kms describe-key --key-id ${JSON.stringify(value)} --query KeyMetadata.Arn`,

@@ -45,6 +45,8 @@ readonly NO_PROXY_LIST="169.254.169.254,169.254.170.2,/var/run/docker.sock"
 readonly CWAGENT_ETC="/opt/aws/amazon-cloudwatch-agent/etc"
 readonly CWAGENT_CTL="${CWAGENT_CTL:-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl}"
 readonly CWAGENT_START_SECONDS="${CWAGENT_START_SECONDS:-30}"
+# AWS_REGION_PATTERN of functions/lib/contracts/index.ts, character for character (a test compares).
+readonly REGION_PATTERN='^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$'
 readonly MANAGED_BY="# Managed by /opt/ecs-ami-pipeline/firstrun.sh; rewritten on every run."
 
 log() {
@@ -75,7 +77,7 @@ validate_inputs() {
     die "ECS_CLUSTER '$ECS_CLUSTER' is not a valid cluster name (letters, digits, - and _)"
   [[ "$CFN_SIGNAL_RESOURCE" =~ ^[A-Za-z0-9]{1,255}$ ]] ||
     die "CFN_SIGNAL_RESOURCE '$CFN_SIGNAL_RESOURCE' is not a CloudFormation logical id (letters and digits)"
-  [[ "$AWS_DEFAULT_REGION" =~ ^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$ ]] ||
+  [[ "$AWS_DEFAULT_REGION" =~ $REGION_PATTERN ]] ||
     die "AWS_DEFAULT_REGION '$AWS_DEFAULT_REGION' is not a region name"
   if [[ -n "${PROXY_URL:-}" && ! "$PROXY_URL" =~ ^([a-z]+://)?[^[:space:]\"\'\\]+$ ]]; then
     die "PROXY_URL '$PROXY_URL' must be a URL such as http://proxy.example.com:3128 without spaces or quotes"

@@ -8,9 +8,12 @@ variable "region" {
   description = "AWS region to build in and register the AMI in."
   default     = env("AWS_REGION")
 
+  # The regex is AWS_REGION_PATTERN of functions/lib/contracts/index.ts, character for character
+  # (a test compares). Packer 1.6.6, used for the offline checks, has no regex function and only
+  # checks the syntax; the pinned Packer (CodeBuild, make ami) evaluates it.
   validation {
-    condition     = length(var.region) > 0
-    error_message = "The region variable is empty: set AWS_REGION or pass -var region=..."
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$", var.region))
+    error_message = "The region variable is empty or not an AWS region name such as us-east-1: set AWS_REGION or pass -var region=..."
   }
 }
 

@@ -280,19 +280,22 @@ EOF
   [ -z "$(find "$ROOT" -type f)" ]
 }
 
-@test "accepts every region name shape (eusc-de-east-1, us-gov-west-1) and rejects others before writing anything" {
+@test "accepts every region name shape of every partition and rejects others before writing anything" {
   local region
-  for region in eusc-de-east-1 us-gov-west-1; do
+  for region in us-east-1 us-gov-west-1 cn-north-1 cn-northwest-1 eu-central-2 ap-southeast-5 \
+    mx-central-1 il-central-1 ca-west-1 us-isob-east-1 us-iso-east-1 eusc-de-east-1; do
     rm -rf "${ROOT:?}"/*
     AWS_DEFAULT_REGION="$region" run "$FIRSTRUN"
     [ "$status" -eq 0 ]
     [ "$(jq -r '.agent.region' "$ROOT/$CWAGENT_ETC/amazon-cloudwatch-agent.json")" = "$region" ]
   done
-  rm -rf "${ROOT:?}"/*
-  AWS_DEFAULT_REGION='eu-west-1; reboot' run "$FIRSTRUN"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"is not a region name"* ]]
-  [ -z "$(find "$ROOT" -type f)" ]
+  for region in 'eu-west-1; reboot' 'US-EAST-1' 'us-east' 'useast1'; do
+    rm -rf "${ROOT:?}"/*
+    AWS_DEFAULT_REGION="$region" run "$FIRSTRUN"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"is not a region name"* ]]
+    [ -z "$(find "$ROOT" -type f)" ]
+  done
 }
 
 @test "keeps a private ecs.config private" {

@@ -56,12 +56,25 @@ EOF
   [[ "$output" == *"AMI_REGION=eu-west-1"* ]]
 }
 
-@test "accepts every region name shape: a European Sovereign Cloud region" {
-  local file
-  file="$(manifest_with '.builds[1].artifact_id = "eusc-de-east-1:ami-0123456789abcdef0"')"
-  run "$SCRIPT" "$file"
-  [ "$status" -eq 0 ]
-  [[ "$output" == *"AMI_REGION=eusc-de-east-1"* ]]
+@test "accepts every region name shape of every partition" {
+  local file region
+  for region in us-east-1 us-gov-west-1 cn-north-1 cn-northwest-1 eu-central-2 ap-southeast-5 \
+    mx-central-1 il-central-1 ca-west-1 us-isob-east-1 us-iso-east-1 eusc-de-east-1; do
+    file="$(manifest_with ".builds[1].artifact_id = \"$region:ami-0123456789abcdef0\"")"
+    run "$SCRIPT" "$file"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"AMI_REGION=$region"* ]]
+  done
+}
+
+@test "rejects a region that is not a region name" {
+  local file region
+  for region in 'us-east-1; rm' 'US-EAST-1' 'us-east' 'useast1'; do
+    file="$(manifest_with ".builds[1].artifact_id = \"$region:ami-0123456789abcdef0\"")"
+    run "$SCRIPT" "$file"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"does not name an AMI as region:ami-id"* ]]
+  done
 }
 
 @test "fails clearly when the manifest is missing" {

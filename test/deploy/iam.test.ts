@@ -1,4 +1,6 @@
 /** The generated IAM: every "*" is justified, everything else names the configured resources. */
+import { evaluateCalls, type EvaluableCall } from '../../local/iam/evaluate';
+import { resolvePackagedIam, type Template } from '../../local/iam/roles';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { buildIamResources, grantNotes, FUNCTION_KEYS } = require('../../deploy/iam.js') as {
   buildIamResources: (ctx: Record<string, unknown>) => Record<string, { Properties: { Policies: { PolicyDocument: { Statement: Statement[] } }[] } }>;
@@ -197,4 +199,105 @@ it('lets each function touch only its own items of the run ledger: the lock, or 
 it('without configured waves, grants no stack or cluster access at all', () => {
   const all = statements(buildIamResources({ ...BASE, waves: [] }));
   expect(all.filter((s) => s.Action.some((a) => a.startsWith('cloudformation:') || a.startsWith('ecs:')))).toEqual([]);
+});
+
+/**
+ * packer-plugin-amazon 1.8.2 in GovCloud and China (stepCreateAMI's IsRestricted, by region prefix):
+ * CreateImage carries no tags, StepModifyAMIAttributes sets ami_description and imds_support, and only
+ * then StepCreateTags tags the image and its snapshots. Evaluated with iam-simulate against the bake
+ * role as buildIamResources generates it, resolved for each partition.
+ */
+describe('the bake role in every partition', () => {
+  const ACCOUNT = '111122223333';
+  const IMAGE = 'ami-0123456789abcdef0';
+  const SNAPSHOT = 'snap-0123456789abcdef0';
+  const OURS = { ManagedBy: 'ecs-ami-pipeline', PipelineStage: 'prod' };
+
+  async function evaluate(partition: string, region: string, tagsOfImage: Record<string, string> | undefined, calls: Omit<EvaluableCall, 'actor'>[]) {
+    const template: Template = {
+      Resources: { BakeProjectRole: buildIamResources(BASE).BakeProjectRole as Template['Resources'][string], ServerlessDeploymentBucket: { Type: 'AWS::S3::Bucket' } },
+    };
+    const iam = resolvePackagedIam(template, { account: ACCOUNT, region, partition, stackName: 'ecs-ami-pipeline-prod' });
+    // Every ARN built for the role and the requests carries the partition: nothing says arn:aws: elsewhere.
+    expect(JSON.stringify(iam.roles.BakeProjectRole!.policies).match(/arn:[^:"]*/g)!.every((a) => a === `arn:${partition}`)).toBe(true);
+    const report = await evaluateCalls(
+      calls.map((c) => ({ actor: 'BakeProjectRole', region, ...c })),
+      { BakeProjectRole: iam.roles.BakeProjectRole! },
+      { account: ACCOUNT, region, partition, resourceTags: (arn) => (arn.endsWith(`image/${IMAGE}`) || arn.endsWith(`snapshot/${SNAPSHOT}`) ? tagsOfImage : undefined) },
+    );
+    return report.decisions.map((d) => `${d.request.action} ${d.decision}`);
+  }
+
+  const setAttributes = [
+    { action: 'ec2:ModifyImageAttribute', input: { ImageId: IMAGE, Description: { Value: 'ECS container instance' } } },
+    { action: 'ec2:ModifyImageAttribute', input: { ImageId: IMAGE, ImdsSupport: { Value: 'v2.0' } } },
+  ];
+  const tag = [{ action: 'ec2:CreateTags', input: { Resources: [IMAGE, SNAPSHOT], Tags: [{ Key: 'ManagedBy', Value: 'ecs-ami-pipeline' }] } }];
+  const cleanUp = [
+    { action: 'ec2:DeregisterImage', input: { ImageId: IMAGE } },
+    { action: 'ec2:DeleteSnapshot', input: { SnapshotId: SNAPSHOT } },
+  ];
+
+  it.each([
+    ['aws-us-gov', 'us-gov-west-1'],
+    ['aws-us-gov', 'us-gov-east-1'],
+    ['aws-cn', 'cn-north-1'],
+    ['aws-cn', 'cn-northwest-1'],
+  ])('%s (%s): sets the attributes of the image Packer has not tagged yet, then tags it', async (partition, region) => {
+    expect(await evaluate(partition, region, undefined, [...setAttributes, ...tag])).toEqual([
+      'ec2:ModifyImageAttribute Allowed',
+      'ec2:ModifyImageAttribute Allowed',
+      'ec2:CreateTags Allowed',
+      'ec2:CreateTags Allowed',
+    ]);
+  });
+
+  it.each([
+    ['aws-us-gov', 'us-gov-west-1'],
+    ['aws-cn', 'cn-north-1'],
+  ])('%s: still never deregisters or deletes what carries no ManagedBy tag, nor touches another tool’s image', async (partition, region) => {
+    expect(await evaluate(partition, region, undefined, cleanUp)).toEqual(['ec2:DeregisterImage ImplicitlyDenied', 'ec2:DeleteSnapshot ImplicitlyDenied']);
+    expect(await evaluate(partition, region, { ManagedBy: 'someone-else' }, setAttributes)).toEqual(Array(2).fill('ec2:ModifyImageAttribute ImplicitlyDenied'));
+    // Once tagged, the usual ManagedBy statement applies.
+    expect(await evaluate(partition, region, OURS, [...setAttributes, ...cleanUp])).toEqual([
+      'ec2:ModifyImageAttribute Allowed',
+      'ec2:ModifyImageAttribute Allowed',
+      'ec2:DeregisterImage Allowed',
+      'ec2:DeleteSnapshot Allowed',
+    ]);
+  });
+
+  it.each([
+    ['aws', 'us-east-1'],
+    ['aws', 'eu-central-2'],
+    ['aws-iso', 'us-iso-east-1'],
+    ['aws-iso-b', 'us-isob-east-1'],
+    ['aws-eusc', 'eusc-de-east-1'],
+  ])('%s (%s): the image is tagged at creation, so an untagged image stays out of reach', async (partition, region) => {
+    expect(await evaluate(partition, region, undefined, [...setAttributes, ...cleanUp])).toEqual([
+      'ec2:ModifyImageAttribute ImplicitlyDenied',
+      'ec2:ModifyImageAttribute ImplicitlyDenied',
+      'ec2:DeregisterImage ImplicitlyDenied',
+      'ec2:DeleteSnapshot ImplicitlyDenied',
+    ]);
+    expect(await evaluate(partition, region, OURS, setAttributes)).toEqual(Array(2).fill('ec2:ModifyImageAttribute Allowed'));
+  });
+
+  it('scopes the untagged-image grant to ModifyImageAttribute on this region’s images, in the regions the plugin treats so', () => {
+    const grant = statements(buildIamResources(BASE)).find((s) => s.Sid === 'PackerSetsItsImageAttributesBeforeTaggingInGovCloudAndChina')!;
+    expect(grant).toMatchObject({
+      role: 'BakeProjectRole',
+      Action: ['ec2:ModifyImageAttribute'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}::image/*' },
+      Condition: { StringLike: { 'aws:RequestedRegion': ['us-gov-*', 'cn-*'] }, Null: { 'aws:ResourceTag/ManagedBy': 'true' } },
+    });
+  });
+});
+
+it('builds every ARN of every generated policy with the deployment’s partition', () => {
+  const ctx = { ...BASE, shareWith: { accounts: ['444455556666'], organizationArns: [], organizationalUnitArns: [] } };
+  const text = JSON.stringify(buildIamResources(ctx));
+  const arns = text.match(/arn:(\$\{AWS::Partition\}|[^:"]*)/g)!;
+  expect(arns.length).toBeGreaterThan(20);
+  expect([...new Set(arns)]).toEqual(['arn:${AWS::Partition}']);
 });

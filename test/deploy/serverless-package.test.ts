@@ -354,4 +354,20 @@ describe('bad configuration fails the packaging with the param named', () => {
   ])('ebsKmsKeyId %j in the deployment region is taken as it is', async (value, expected) => {
     await expect(settings.ebsKmsKeyId!(resolving({ ebsKmsKeyId: value, 'self:provider.region': 'us-east-1' }))).resolves.toBe(expected);
   });
+
+  // The key's region is checked with the contracts' AWS_REGION_PATTERN, so every partition's regions pass.
+  it.each([
+    ['aws-us-gov', 'us-gov-west-1'],
+    ['aws-cn', 'cn-northwest-1'],
+    ['aws-iso-b', 'us-isob-east-1'],
+    ['aws-eusc', 'eusc-de-east-1'],
+  ])('ebsKmsKeyId of partition %s in %s is taken as it is', async (partition, region) => {
+    const key = `arn:${partition}:kms:${region}:111122223333:key/11111111-2222-3333-4444-555555555555`;
+    await expect(settings.ebsKmsKeyId!(resolving({ ebsKmsKeyId: key, 'self:provider.region': region }))).resolves.toBe(key);
+  });
+
+  it('refuses an ebsKmsKeyId whose region is not a region name', async () => {
+    const key = 'arn:aws:kms:us-east:111122223333:key/11111111-2222-3333-4444-555555555555';
+    await expect(settings.ebsKmsKeyId!(resolving({ ebsKmsKeyId: key }))).rejects.toThrow(/ebsKmsKeyId .*not a KMS key ARN/);
+  });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import {
   AMI_TAGS,
+  AWS_REGION_PATTERN,
   BUILD_EXPORTS,
   BUILD_OVERRIDES,
   BUILD_PROJECT_ENV,
@@ -60,4 +61,20 @@ it('hands the first-run script exactly the inputs it reads', () => {
   expect(Object.keys(init.env).filter((k) => k !== 'PATH').sort()).toEqual([...FIRSTRUN_ENV].sort());
   const firstrun = read('files/firstrun.sh');
   for (const name of FIRSTRUN_ENV) expect({ name, read: firstrun.includes(name) }).toEqual({ name, read: true });
+});
+
+it('checks region names in shell and HCL with exactly the contracts’ AWS_REGION_PATTERN', () => {
+  const copies = {
+    'files/firstrun.sh': /^readonly REGION_PATTERN='([^']+)'$/m,
+    'buildspec/read-manifest.sh': /^readonly REGION_PATTERN='([^']+)'$/m,
+    'packer/variables.pkr.hcl': /condition\s*=\s*can\(regex\("([^"]+)", var\.region\)\)/,
+  };
+  for (const [file, copy] of Object.entries(copies)) {
+    expect([file, copy.exec(read(file))?.[1]]).toEqual([file, AWS_REGION_PATTERN.source]);
+  }
+  // ... and the shell scripts test with that variable, not with a pattern of their own.
+  for (const file of ['files/firstrun.sh', 'buildspec/read-manifest.sh']) {
+    expect(read(file)).toMatch(/=~ \$REGION_PATTERN\b/);
+    expect(read(file).match(/\[a-z\]\{2,4\}/g)).toHaveLength(1);
+  }
 });

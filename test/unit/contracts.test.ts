@@ -1,4 +1,4 @@
-import { RUN_LEDGER, parameterNames, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
+import { AWS_REGION_PATTERN, RUN_LEDGER, parameterNames, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
 
 describe('parameterNames', () => {
   it('puts every pipeline parameter under the stage prefix, ignoring a trailing slash', () => {
@@ -33,4 +33,31 @@ describe('recommendedBaseAmiParameter', () => {
     expect(recommendedBaseAmiParameter('x86_64')).toBe('/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended');
     expect(recommendedBaseAmiParameter('arm64')).toBe('/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended');
   });
+});
+
+describe('AWS_REGION_PATTERN', () => {
+  // Every partition's shape: commercial, GovCloud, China, the ISO partitions, the European Sovereign Cloud.
+  it.each([
+    'us-east-1',
+    'us-gov-west-1',
+    'cn-north-1',
+    'cn-northwest-1',
+    'eu-central-2',
+    'ap-southeast-5',
+    'mx-central-1',
+    'il-central-1',
+    'ca-west-1',
+    'us-isob-east-1',
+    'us-iso-east-1',
+    'eusc-de-east-1',
+  ])('accepts %s', (region) => {
+    expect(AWS_REGION_PATTERN.test(region)).toBe(true);
+  });
+
+  it.each(['us-east-1; rm', 'US-EAST-1', 'us-east', 'useast1', '', 'us-east-1\n', ' us-east-1', 'us-east-123', 'useast-1', 'us--east-1', 'us-east-1-'])(
+    'rejects %j',
+    (value) => {
+      expect(AWS_REGION_PATTERN.test(value)).toBe(false);
+    },
+  );
 });

@@ -419,6 +419,17 @@ export const BUILD_PROJECT_ENV = {
   stage: 'PIPELINE_STAGE',
 } as const;
 
+/**
+ * The shape of an AWS region name, in every partition: a 2-4 letter area (us, cn, eusc), words
+ * (gov-west, isob-east, de-east) and a number: us-east-1, us-gov-west-1, cn-northwest-1,
+ * us-isob-east-1, eusc-de-east-1. A shape, not a list, so a new region needs no release; it keeps
+ * out what would break a command line, a file or a TOML value ("us-east-1; rm", "US-EAST-1").
+ * Written with [0-9] rather than \d because bash (`=~`, POSIX ERE) has no \d: files/firstrun.sh,
+ * buildspec/read-manifest.sh and packer/variables.pkr.hcl (RE2) carry this exact text, and
+ * test/unit/contracts-image.test.ts fails when a copy differs.
+ */
+export const AWS_REGION_PATTERN = /^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$/;
+
 /** `latest`, or an Amazon Linux 2023 release version (`2023.<minor>.<yyyymmdd>`). */
 export const OS_RELEASE_VERSION_PATTERN = /^(latest|2023\.\d{1,3}\.\d{8})$/;
 
