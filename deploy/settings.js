@@ -66,14 +66,13 @@ function withinLimits(name, why) {
  * matches a key's ARN only: an alias (alias/x, arn:...:alias/x) or a bare key id would package fine
  * and yield a policy that never matches the key, so the first bake would fail on AccessDenied.
  */
-const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):kms:([a-z0-9-]+):(\d{12}):key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 async function validatedEbsKmsKeyId(resolveVariable) {
   const raw = await param(resolveVariable, 'ebsKmsKeyId');
   const value = raw === undefined || raw === null ? '' : String(raw).trim();
   if (value === '') return '';
   const where = 'serverless.yml params.<stage>.ebsKmsKeyId';
-  const match = KMS_KEY_ARN.exec(value);
+  const match = requireTs('functions/lib/contracts/index.ts').KMS_KEY_ARN_PATTERN.exec(value);
   if (!match || !requireTs('functions/lib/contracts/index.ts').AWS_REGION_PATTERN.test(match[2])) {
     const what = /(^|:)alias\//.test(value) ? 'an alias' : /^arn:/.test(value) ? 'not a KMS key ARN' : 'a bare key id';
     throw paramError(

@@ -428,6 +428,13 @@ export const BUILD_PROJECT_ENV = {
  * buildspec/read-manifest.sh and packer/variables.pkr.hcl (RE2) carry this exact text, and
  * test/unit/contracts-image.test.ts fails when a copy differs.
  */
+/**
+ * The full ARN of a KMS key (groups: partition, region, account, key id). IAM matches keys by ARN
+ * only, so an alias or a bare key id would yield a policy that never matches the key.
+ */
+export const KMS_KEY_ARN_PATTERN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):kms:([a-z0-9-]+):(\d{12}):key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
 export const AWS_REGION_PATTERN = /^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$/;
 
 /** `latest`, or an Amazon Linux 2023 release version (`2023.<minor>.<yyyymmdd>`). */

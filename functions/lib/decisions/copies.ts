@@ -4,14 +4,11 @@
  * came from, and is recorded as `ami/latest` in that region's SSM under the same prefix.
  */
 import type { Tag } from '@aws-sdk/client-ec2';
-import { COPY_TAGS, type CopyTarget } from '../contracts';
+import { AWS_REGION_PATTERN, COPY_TAGS, KMS_KEY_ARN_PATTERN, type CopyTarget } from '../contracts';
 import type { ShareTargets } from './sharing';
 import { isSharing } from './sharing';
 
 
-// Every current region shape: us-east-1, us-gov-west-1, cn-northwest-1, eusc-de-east-1, us-isob-east-1.
-const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 /** CopyImage copies from one region per call and AWS limits concurrent copies per destination; ten is plenty. */
 export const MAX_COPY_REGIONS = 10;
 
@@ -35,14 +32,14 @@ export function parseCopyTargets(
     const unknown = Object.keys(item).filter((k) => k !== 'region' && k !== 'kmsKeyId');
     if (unknown.length) return { ok: false, problem: `[${i}] has unknown field(s) ${unknown.join(', ')}; only region and kmsKeyId` };
     const region = String(item.region ?? '').trim();
-    if (!REGION.test(region)) return { ok: false, problem: `[${i}].region ${JSON.stringify(region).slice(0, 40)} is not a region name like eu-west-1` };
+    if (!AWS_REGION_PATTERN.test(region)) return { ok: false, problem: `[${i}].region ${JSON.stringify(region).slice(0, 40)} is not a region name like eu-west-1` };
     if (region === home) return { ok: false, problem: `[${i}].region ${region} is the stage's own region: the image is baked there` };
     if (targets.some((t) => t.region === region)) return { ok: false, problem: `[${i}].region ${region} is named twice` };
     const kmsKeyId = item.kmsKeyId === undefined || item.kmsKeyId === '' ? undefined : String(item.kmsKeyId).trim();
     if (kmsKeyId !== undefined) {
-      const match = KMS_KEY_ARN.exec(kmsKeyId);
+      const match = KMS_KEY_ARN_PATTERN.exec(kmsKeyId);
       if (!match) return { ok: false, problem: `[${i}].kmsKeyId must be the full ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>), because IAM matches keys by ARN only` };
-      if (match[1] !== region) return { ok: false, problem: `[${i}].kmsKeyId is a key of ${match[1]}; a copy in ${region} is encrypted with a key of ${region}` };
+      if (match[2] !== region) return { ok: false, problem: `[${i}].kmsKeyId is a key of ${match[2]}; a copy in ${region} is encrypted with a key of ${region}` };
     }
     if (isSharing(share) && !kmsKeyId) {
       return { ok: false, problem: `[${i}] ${region} needs a kmsKeyId: the stage shares its images (shareWith), and a copy under the AWS managed key cannot be shared` };
