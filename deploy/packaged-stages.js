@@ -44,6 +44,8 @@ const STAGES = {
       'chatNotifications=true',
       'shareWith=["111122223333","arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-abcd-efghijkl"]',
       'imageRetention=report',
+      // The demo copies to eu-west-1 (local/gates.ts DEMO_COPY_REGION); a sharing stage needs the region's own key.
+      'copyToRegions=[{"region":"eu-west-1","kmsKeyId":"arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000"}]',
     ],
   },
 };

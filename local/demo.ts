@@ -47,8 +47,8 @@ function timeline(clusterOf: (index: number | undefined, input: unknown) => stri
 }
 
 function stackOfInput(_index: number | undefined, input: unknown): string | undefined {
-  const target = (input as { target?: { stackName?: string } } | undefined)?.target;
-  return target?.stackName;
+  const item = input as { target?: { stackName?: string }; copy?: { region?: string } } | undefined;
+  return item?.target?.stackName ?? item?.copy?.region;
 }
 
 function printMessages(messages: OpsMessage[]): void {
@@ -70,6 +70,9 @@ async function printFinalState(world: World, outcome: RunOutcome | undefined): P
   for (const p of await world.parameters()) {
     const short = p.name.slice(world.deployment.parameterPrefix.length + 1);
     console.log(`    ${short.padEnd(18)} ${(p.value ?? '(not set)').padEnd(22)} history: ${p.history.join(' -> ') || '-'}`);
+  }
+  for (const p of await world.regionalLatest()) {
+    console.log(`  in ${p.region}: ami/latest ${(p.value ?? '(not set)').padEnd(22)} history: ${p.history.join(' -> ') || '-'}`);
   }
   console.log('  clusters (instances by AMI, ECS status; the image each last confirmed):');
   for (const cluster of await world.clusters()) {

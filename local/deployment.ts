@@ -9,7 +9,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DEFAULTS, DEFAULT_RETENTION, LAMBDA_ENV, RUN_LEDGER, SERVICE_NAME, defaultParameterPrefix, parameterNames, type PipelineConfig, type Wave } from '../functions/lib/contracts';
+import { DEFAULTS, DEFAULT_RETENTION, LAMBDA_ENV, RUN_LEDGER, SERVICE_NAME, defaultParameterPrefix, parameterNames, type CopyTarget, type PipelineConfig, type Wave } from '../functions/lib/contracts';
 import { substitutedDefinitionText, type DeployedNames } from './state-machine';
 
 export const ACCOUNT_ID = '123456789012'; // moto's default account
@@ -29,7 +29,7 @@ export function functionArn(region: string, stage: string, fn: string): string {
   return `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:${SERVICE_NAME}-${stage}-${fn}`;
 }
 
-export async function deployPipeline(options: { stage: string; region: string; waves: Wave[] }): Promise<EmulatedDeployment> {
+export async function deployPipeline(options: { stage: string; region: string; waves: Wave[]; copyToRegions?: CopyTarget[] }): Promise<EmulatedDeployment> {
   const { stage, region, waves } = options;
   const sns = new SNSClient({ region });
   const sqs = new SQSClient({ region });
@@ -97,6 +97,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
       [LAMBDA_ENV.runLedgerTable]: runLedgerTable,
       [LAMBDA_ENV.amiNamePrefix]: config.amiNamePrefix!,
       [LAMBDA_ENV.chatNotifications]: 'false',
+      [LAMBDA_ENV.copyToRegions]: JSON.stringify(options.copyToRegions ?? []),
     },
   };
 }

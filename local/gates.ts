@@ -127,3 +127,17 @@ export async function answerWithCli(
   if (!waiting?.answer) throw new Error(`ami-pipeline ${options.answer.decision} exited 0 but the run ledger holds no answer for ${run}`);
   return waiting.answer;
 }
+
+/** The region the demo's gated fleet copies its images to (packaged the same: deploy/packaged-stages.js). */
+export const DEMO_COPY_REGION = 'eu-west-1';
+
+/**
+ * moto's CopyImage ignores TagSpecifications (and KmsKeyId, Encrypted, ClientToken): the harness
+ * puts on the copy the tags EC2 would have, computed by the product's own copyTags.
+ */
+export async function tagCopyAsEc2Would(home: string, sourceAmiId: string, copy: { region: string; amiId: string }): Promise<void> {
+  const { CreateTagsCommand, DescribeImagesCommand, EC2Client } = await import('@aws-sdk/client-ec2');
+  const { copyTags } = await import('../functions/lib/decisions/copies');
+  const source = (await new EC2Client({ region: home }).send(new DescribeImagesCommand({ ImageIds: [sourceAmiId] }))).Images?.[0];
+  await new EC2Client({ region: copy.region }).send(new CreateTagsCommand({ Resources: [copy.amiId], Tags: copyTags(source?.Tags ?? [], sourceAmiId, home) }));
+}

@@ -43,7 +43,7 @@ import { ExecutionRecords } from './execution-records';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
 import { allStates, runPipeline, substitutedDefinition, type Handlers, type RunEvent, type RunOutcome } from './state-machine';
-import { DEMO_DEV_SOAK, DEMO_PROD_REQUIRES_APPROVAL, answerWithCli, prepareGates, setAlarm, soakClock, waitForOpsAnswer, type OpsAnswer } from './gates';
+import { DEMO_COPY_REGION, DEMO_DEV_SOAK, DEMO_PROD_REQUIRES_APPROVAL, answerWithCli, tagCopyAsEc2Would, prepareGates, setAlarm, soakClock, waitForOpsAnswer, type OpsAnswer } from './gates';
 import type { RolloutState } from '../functions/lib/decisions/rollout';
 import type { RetainImagesResult } from '../functions/retain-images/handler';
 
@@ -196,14 +196,16 @@ export class World {
       ...(gated && stage === 'dev' ? { soak: DEMO_DEV_SOAK } : {}),
       ...(gated && stage === 'prod' ? { requireApproval: DEMO_PROD_REQUIRES_APPROVAL } : {}),
     }));
-    const deployment = await deployPipeline({ stage: settings.stage, region, waves });
+    const deployment = await deployPipeline({ stage: settings.stage, region, waves, copyToRegions: gated ? [{ region: DEMO_COPY_REGION }] : [] });
     Object.assign(process.env, deployment.lambdaEnvironment, {
       [LAMBDA_ENV.registrationTimeoutSeconds]: String(settings.registrationTimeoutSeconds),
     });
     settings.log(
       'setup',
       `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod` +
-        (gated ? ` (dev soaks ${DEMO_DEV_SOAK.minutes} min on alarm ${DEMO_DEV_SOAK.alarms.join(', ')} and its services; prod needs approval)` : ''),
+        (gated
+          ? ` (each image copied to ${DEMO_COPY_REGION}; dev soaks ${DEMO_DEV_SOAK.minutes} min on alarm ${DEMO_DEV_SOAK.alarms.join(', ')} and its services; prod needs approval)`
+          : ''),
     );
 
     const stacks: DeployedClusterStack[] = [];
@@ -261,7 +263,11 @@ export class World {
 
   /** The real handlers, imported only now: their clients read the endpoints set up above. */
   async handlers(): Promise<Handlers> {
-    const [requestApproval, checkSoak] = await Promise.all([import('../functions/request-approval/handler'), import('../functions/check-soak/handler')]);
+    const [requestApproval, checkSoak, copyImage] = await Promise.all([
+      import('../functions/request-approval/handler'),
+      import('../functions/check-soak/handler'),
+      import('../functions/copy-image/handler'),
+    ]);
     const [checkRequest, recordBakedAmi, findConfirmedImage, updateStack, checkStackUpdate, confirmRegistration, assessWave, promoteAmi, notify, releaseFleet] =
       await Promise.all([
         import('../functions/check-request/handler'),
@@ -284,6 +290,7 @@ export class World {
       confirmRegistration: confirmRegistration.handler,
       assessWave: assessWave.handler,
       requestApproval: requestApproval.handler,
+      copyImage: copyImage.handler,
       // A soak takes minutes: each check runs as late as the Wait before it said, on a clock of its own.
       checkSoak: (event: { rollout: RolloutState }) => checkSoak.checkSoak(event as never, soakClock(event.rollout)),
       promoteAmi: promoteAmi.handler,
@@ -383,7 +390,13 @@ export class World {
           await setAlarm(this.region, DEMO_DEV_SOAK.alarms[0]!, 'ALARM', reason);
           this.options.log('cloudwatch', `alarm ${DEMO_DEV_SOAK.alarms[0]} goes to ALARM: ${reason}`);
         }
-        return call.key === 'bake' ? run() : this.options.actAs(call.key, run);
+        const result = await (call.key === 'bake' ? run() : this.options.actAs(call.key, run));
+        if (call.state === 'Start the copy') {
+          const copy = result as { region: string; amiId: string };
+          await tagCopyAsEc2Would(this.region, call.input.baked.amiId, copy);
+          this.options.log('ec2', `copying ${call.input.baked.amiId} to ${copy.region}: ${copy.amiId}`);
+        }
+        return result;
       },
       answerTask: async (token) => {
         // make up: a person answers with the CLI, through the Step Functions proxy.
@@ -506,6 +519,17 @@ export class World {
       [names.currentAmi, names.latestAmi, names.currentBaseAmi].map(async (name) => {
         const history = (await parameterHistory(ssm, name)).map((v) => v.value);
         return { name, value: history.at(-1), history };
+      }),
+    );
+  }
+
+  /** `ami/latest` in each region the stage copies its images to, with its history. */
+  async regionalLatest(): Promise<(ParameterState & { region: string })[]> {
+    const regions = JSON.parse(this.deployment.lambdaEnvironment[LAMBDA_ENV.copyToRegions] ?? '[]') as { region: string }[];
+    return Promise.all(
+      regions.map(async ({ region }) => {
+        const history = (await parameterHistory(new SSMClient({ region }), this.names.latestAmi)).map((v) => v.value);
+        return { region, name: this.names.latestAmi, value: history.at(-1), history };
       }),
     );
   }

@@ -69,6 +69,15 @@ export const IMPLIED: Record<string, ImpliedAction[]> = {
   'ssm:PutParameter': [
     { action: 'ec2:DescribeImages', when: (b) => /["'`]aws:ec2:image["'`]/.test(b), because: 'SSM validates an aws:ec2:image parameter with the caller’s ec2:DescribeImages' },
   ],
+  'ec2:CopyImage': [
+    { action: 'ec2:CreateTags', when: () => true, because: 'CopyImage tags the copy as it creates it (TagSpecifications, ec2:CreateAction)' },
+    // EBS uses the caller's permissions on a customer managed key of the copy's region.
+    ...['kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:Decrypt'].map((action) => ({
+      action,
+      when: (b: string) => /KmsKeyId/.test(b),
+      because: 'a copy encrypted under a customer managed key of its region (copyToRegions kmsKeyId)',
+    })),
+  ],
   'sns:Publish': [
     { action: 'kms:GenerateDataKey', when: () => true, because: 'the ops topic is KMS-encrypted (NotificationsKey)' },
     { action: 'kms:Decrypt', when: () => true, because: 'the ops topic is KMS-encrypted (NotificationsKey)' },

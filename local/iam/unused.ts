@@ -135,6 +135,7 @@ export function iamContextOf(template: Template, iam: PackagedIam, tags: { manag
     buildVpcId: bake[BUILD_PROJECT_ENV.vpcId] ?? '',
     buildSubnetId: bake[BUILD_PROJECT_ENV.subnetId] ?? '',
     shareWith: JSON.parse(String(env('RecordBakedAmiLambdaFunction')[LAMBDA_ENV.shareWith] ?? '{}')),
+    copyToRegions: JSON.parse(String(check[LAMBDA_ENV.copyToRegions] ?? '[]')),
     ...tags,
   };
 }

@@ -59,13 +59,13 @@ describe.each([
 
   it('runs every function on nodejs24.x with its own role', () => {
     const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(15);
+    expect(functions).toHaveLength(16);
     const roles = new Set<string>();
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       roles.add(JSON.stringify(fn.Properties.Role));
     }
-    expect(roles.size).toBe(15);
+    expect(roles.size).toBe(16);
   });
 
   it('fills every placeholder of the state machine definition', () => {

@@ -39,6 +39,16 @@ it('records, per cluster, the image it confirmed and the run that confirmed it',
   }
 });
 
+it('copies the image to eu-west-1, tagged with where it came from, and records it there as ami/latest', async () => {
+  const [baked] = run.world.bakedAmis;
+  const [regional] = await run.world.regionalLatest();
+  expect(regional).toMatchObject({ region: 'eu-west-1' });
+  const { tags } = await imageTags('eu-west-1', regional!.value!);
+  expect(tags).toMatchObject({ ManagedBy: MANAGED_BY_VALUE, BuildId: runName(), CopiedFrom: baked, CopiedFromRegion: run.world.region });
+  // The setup's dry run copied the first image too.
+  expect(regional!.history).toHaveLength(2);
+});
+
 it('releases the fleet lock at the end', async () => {
   expect(await run.world.lockHolder()).toBeUndefined();
 });
@@ -97,6 +107,6 @@ it('made only calls each function\'s packaged role allows, on their real resourc
   // Every function that calls AWS did (assessWave writes only when an approval is refused), the check job,
   // run-ended, which sees every end, and retention, which the successful end starts.
   expect(new Set(run.calls.map((c) => c.actor))).toEqual(
-    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'requestApproval', 'checkSoak', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),
+    new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'requestApproval', 'checkSoak', 'copyImage', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),
   );
 });

@@ -107,7 +107,9 @@ describe.each(['default', 'configured'])('the %s stage', (name) => {
       const granted = role.policies.flatMap((p) => p.document.Statement.flatMap((s) => [s.Action ?? []].flat()));
       // Without waves there is no stack or cluster to grant anything on (and nothing to call), and a
       // stage that shares with nobody never shares an image.
-      const sharingOnly = (a: string) => fn === 'recordBakedAmi' && /^ec2:Modify(Image|Snapshot)Attribute$/.test(a);
+      const sharingOnly = (a: string) => (fn === 'recordBakedAmi' || fn === 'copyImage') && /^ec2:Modify(Image|Snapshot)Attribute$/.test(a);
+      // Nor, without copyToRegions, a region to copy to.
+      if (name === 'default' && fn === 'copyImage') return [];
       // Nor, without a soak, any alarm to read.
       const applicable = name === 'default' ? actions.filter((a) => !/^(cloudformation|ecs|autoscaling|cloudwatch):/.test(a) && !sharingOnly(a)) : actions;
       return applicable.filter((a) => !granted.some((g) => actionMatches(g, a))).map((a) => `${fn}: ${a}`);
