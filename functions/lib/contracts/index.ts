@@ -235,6 +235,8 @@ export interface ClusterTarget {
   stackName: string;
   clusterName: string;
   imageParameter: string;
+  /** The stack's region when it is not the stage's own: it rolls with that region's copy (copyToRegions). */
+  region?: string;
 }
 
 /**

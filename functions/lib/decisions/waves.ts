@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_IMAGE_PARAMETER, DEFAULTS, LIMITS, type ClusterTarget, type Wave } from '../contracts';
+import { AWS_REGION_PATTERN, DEFAULT_IMAGE_PARAMETER, DEFAULTS, LIMITS, type ClusterTarget, type Wave } from '../contracts';
 import { ConfigurationError } from '../contracts/errors';
 
 // CloudFormation stack names: letters, digits and hyphens, starting with a letter, up to 128.
@@ -15,6 +15,8 @@ export const clusterTargetSchema = z
     stackName: stackNameSchema,
     clusterName: clusterNameSchema,
     imageParameter: parameterKeySchema.default(DEFAULT_IMAGE_PARAMETER),
+    // A cluster in another region than the stage's rolls with that region's copy (copyToRegions).
+    region: z.string().regex(AWS_REGION_PATTERN, 'must be a region name like eu-west-1').optional(),
   })
   .strict();
 
