@@ -118,6 +118,9 @@ async function validatedCopyToRegions(resolveVariable) {
   const home = String((await resolveVariable('self:provider.region')) ?? '');
   const result = parseCopyTargets(entries, home, await validatedShareWith(resolveVariable));
   if (!result.ok) throw paramError(`serverless.yml params.<stage>.copyToRegions: ${result.problem}`);
+  const { targetsWithoutCopies } = requireTs('functions/lib/decisions/copies.ts');
+  const uncopied = targetsWithoutCopies(await validatedWaves(resolveVariable), home, result.targets);
+  if (uncopied.length) throw paramError(`serverless.yml params.<stage>.waves: ${uncopied.join('; ')}`);
   return result.targets;
 }
 

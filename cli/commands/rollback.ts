@@ -4,6 +4,7 @@ import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches } fro
 import { readClusterRecords } from '../../functions/lib/aws/cluster-records';
 import { readParameter } from '../../functions/lib/aws/parameters';
 import { allTargets } from '../../functions/lib/decisions/waves';
+import { confirmedStageImage } from '../../functions/lib/contracts';
 import { action, examples, type CommandRunner } from '../action';
 import { requester } from '../aws';
 import { CliError } from '../errors';
@@ -33,7 +34,7 @@ const rollback: CommandRunner<RollbackOptions> = async (ctx, options) => {
   // The state machine's own choice of image, made here so the question names it...
   const target = await resolveRollbackTarget(ctx.clients, options.to, ctx.names, allTargets(config.waves));
   const records = await readClusterRecords(ctx.clients.ssm, ctx.names, allTargets(config.waves));
-  enforceWaveOrder(parseRunRequest(input), waveOrderBreaches(config.waves, waves, (stack) => records.get(stack)?.amiId === target.amiId));
+  enforceWaveOrder(parseRunRequest(input), waveOrderBreaches(config.waves, waves, (stack) => confirmedStageImage(records.get(stack)) === target.amiId));
   const current = await readParameter(ctx.clients.ssm, ctx.names.currentAmi);
   const question = `Roll stage ${ctx.stage} back from ${current ?? 'no current image'} to ${target.amiId} on ${describeWaves(waves)}?`;
   if (!options.yes) {

@@ -1,3 +1,4 @@
+import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -8,7 +9,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { recommendedBaseAmi } from '../lib/aws/aws-lookups';
 import { executionStatus } from '../lib/aws/base-ami-job';
 import { readClusterRecords } from '../lib/aws/cluster-records';
-import { LAMBDA_ENV, recommendedBaseAmiParameter } from '../lib/contracts';
+import { LAMBDA_ENV, confirmedStageImage, recommendedBaseAmiParameter } from '../lib/contracts';
 import { decideLock } from '../lib/decisions/fleet-lock';
 import { approvalTimeoutHours, baseAmiArchitecture, copyRegions, createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
 import { readParameter } from '../lib/aws/parameters';
@@ -18,7 +19,7 @@ import { enforceWaveOrder, parseRunRequest, selectWaves, waveOrderBreaches, type
 import { readLock, writeLock } from '../lib/aws/run-ledger';
 import { lookUpTargets } from '../lib/aws/target-lookups';
 import { readAlarms } from '../lib/aws/soak-health';
-import { preflight } from '../lib/decisions/targets';
+import { preflight, type TargetProblem } from '../lib/decisions/targets';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
 
 const ssm = new SSMClient({});
@@ -91,7 +92,7 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     plan.rollbackTo = await resolveRollbackTarget({ ssm, ec2 }, request.rollback.toAmi, names, allTargets(configured));
     const records = await readClusterRecords(ssm, names, allTargets(configured));
     const target = plan.rollbackTo.amiId;
-    enforceWaveOrder(request, waveOrderBreaches(configured, waves, (stack) => records.get(stack)?.amiId === target));
+    enforceWaveOrder(request, waveOrderBreaches(configured, waves, (stack) => confirmedStageImage(records.get(stack)) === target));
   } else {
     if (!request.dryRun) enforceWaveOrder(request, waveOrderBreaches(configured, waves));
     plan.sourceAmi = await sourceImage(request);
@@ -107,8 +108,19 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
 
   if (!plan.dryRun) {
     const targets = allTargets(waves);
-    const { stacks, clusters } = await lookUpTargets({ cfn, ecs }, targets);
-    const problems = preflight(targets, stacks, clusters);
+    const problems: TargetProblem[] = [];
+    // Each region's targets are looked up there; a region the image is not copied to cannot be rolled.
+    const home = process.env.AWS_REGION;
+    const copied = new Set(plan.copyRegions.map((c) => c.region));
+    for (const region of [...new Set(targets.map((t) => t.region ?? home))]) {
+      const here = targets.filter((t) => (t.region ?? home) === region);
+      if (region !== home && !copied.has(region ?? '')) {
+        for (const t of here) problems.push({ stackName: t.stackName, problem: `${t.stackName} is in ${region}, which the image is not copied to: add ${region} to the copyToRegions param` });
+        continue;
+      }
+      const { stacks, clusters } = await lookUpTargets(fleetClientsFor(region, { cfn, ecs }), here);
+      problems.push(...preflight(here, stacks, clusters));
+    }
     // A soak that cannot see its alarm would roll a healthy wave back after the roll: say so now.
     const soakAlarms = plan.mode === 'bake' ? [...new Set(waves.flatMap((w) => w.soak?.alarms ?? []))] : [];
     if (soakAlarms.length) {

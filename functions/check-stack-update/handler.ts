@@ -1,3 +1,4 @@
+import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ClusterTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
@@ -5,7 +6,7 @@ import { createLogger, lambdaHandler } from '../lib/handler';
 import { rootCauseOfFailure, stackParameter, updateAcceptedWith, updateProgress, type StackEventView } from '../lib/decisions/stack';
 import { describeStack, stackEventsSince, stackView } from '../lib/aws/stack-lookups';
 
-const cfn = new CloudFormationClient({});
+const homeCfn = new CloudFormationClient({});
 const logger = createLogger('check-stack-update');
 
 export interface CheckStackUpdateEvent {
@@ -32,6 +33,8 @@ export interface CheckStackUpdateResult {
  */
 export const handler = lambdaHandler(logger, async (event: CheckStackUpdateEvent): Promise<CheckStackUpdateResult> => {
   const { stackName, imageParameter } = event.target;
+  // A target in another region is followed there.
+  const { cfn } = fleetClientsFor(event.target.region, { cfn: homeCfn });
   const stack = await describeStack(cfn, stackName);
   const status = stack.StackStatus ?? 'UNKNOWN';
   let events: StackEventView[] | undefined;

@@ -1,3 +1,4 @@
+import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -33,6 +34,8 @@ export interface ConfirmRegistrationEvent {
   audit?: RunAudit;
   /** The answer to the wave's approval (null when the wave needed none); kept on a rollout's record. */
   approval?: ApprovalAnswer | null;
+  /** The stage-region image `amiId` is a copy of, when the target is in another region (null: none or unknown). */
+  homeAmiId?: string | null;
 }
 
 export interface ConfirmRegistrationResult {
@@ -47,8 +50,10 @@ export interface ConfirmRegistrationResult {
  */
 export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEvent): Promise<ConfirmRegistrationResult> => {
   const { target } = event;
-  const stack = await describeStack(cfn, target.stackName);
-  const assessment = await clusterRegistration({ cfn, autoscaling, ecs }, target, stack, event.amiId);
+  // A target in another region is confirmed there (its stack, group and cluster).
+  const fleet = fleetClientsFor(target.region, { cfn, ecs, autoscaling });
+  const stack = await describeStack(fleet.cfn, target.stackName);
+  const assessment = await clusterRegistration(fleet, target, stack, event.amiId);
   const checkedAt = new Date();
   logger.info('registration assessed', { clusterName: target.clusterName, ...assessment });
   if (assessment.confirmed) {
@@ -67,6 +72,9 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
         confirmedAt: checkedAt.toISOString(),
         summary: assessment.summary,
         ...auditFields(event.audit),
+        ...(target.region && target.region !== process.env.AWS_REGION
+          ? { region: target.region, ...(event.homeAmiId && event.homeAmiId !== event.amiId ? { copyOf: event.homeAmiId } : {}) }
+          : {}),
         ...(event.purpose === 'rollout' && event.approval?.decision === 'APPROVED'
           ? { approval: { by: event.approval.by, reason: event.approval.reason, at: event.approval.at } }
           : {}),

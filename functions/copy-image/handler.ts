@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CopyImageCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CopyImageCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { describeImage } from '../lib/aws/aws-lookups';
 import { shareImage } from '../lib/aws/image-sharing';
 import { writeParameter } from '../lib/aws/parameters';
 import { ec2In, ssmIn } from '../lib/aws/regional-clients';
 import { holdFleet } from '../lib/aws/run-ledger';
-import { LAMBDA_ENV, parameterNames, type BakedAmiRecord, type CopyTarget } from '../lib/contracts';
+import { AMI_TAGS, COPY_TAGS, LAMBDA_ENV, MANAGED_BY_VALUE, parameterNames, type BakedAmiRecord, type ClusterTarget, type CopyTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import type { BakedAmi, RegionalCopy } from '../lib/contracts/plan';
 import { copyClientToken, copyProgress, copyTags } from '../lib/decisions/copies';
@@ -16,7 +16,17 @@ const ec2 = new EC2Client({});
 const ddb = new DynamoDBClient({});
 const logger = createLogger('copy-image');
 
-export interface CopyImageEvent {
+export type CopyImageEvent = CopyStepEvent | FindCopyEvent;
+
+/** A cluster target in another region: which image there is the copy of the stage-region image it rolls. */
+export interface FindCopyEvent {
+  kind: 'find';
+  target: ClusterTarget;
+  /** The stage-region image (the release). */
+  amiId: string;
+}
+
+export interface CopyStepEvent {
   /** start: ask EC2 for the copy; check: is it available yet (then record it there). */
   kind: 'start' | 'check';
   executionArn: string;
@@ -31,7 +41,7 @@ export interface CopyImageEvent {
  * Starts the copy in the target region: encrypted (with the region's key when one is configured),
  * tagged like the image plus where it came from, idempotent by a ClientToken of the run and region.
  */
-async function startCopy(event: CopyImageEvent): Promise<{ region: string; amiId: string; startedAt: string }> {
+async function startCopy(event: CopyStepEvent): Promise<{ region: string; amiId: string; startedAt: string }> {
   const home = requireEnv('AWS_REGION');
   const source = await describeImage(ec2, event.baked.amiId);
   if (!source) throw new PipelineError(ERROR_NAMES.copyFailed, `the baked image ${event.baked.amiId} is not in ${home} any more`);
@@ -58,7 +68,7 @@ async function startCopy(event: CopyImageEvent): Promise<{ region: string; amiId
 }
 
 /** Once the copy is available: shared like the image (when the stage shares), then `ami/latest` in its region. */
-async function checkCopy(event: CopyImageEvent): Promise<RegionalCopy> {
+async function checkCopy(event: CopyStepEvent): Promise<RegionalCopy> {
   const started = event.started;
   if (!started) throw new Error('check needs what start answered (started)');
   const regional = ec2In(started.region);
@@ -95,4 +105,36 @@ async function checkCopy(event: CopyImageEvent): Promise<RegionalCopy> {
   return { region: started.region, amiId: started.amiId };
 }
 
-export const handler = lambdaHandler(logger, async (event: CopyImageEvent) => (event.kind === 'start' ? startCopy(event) : checkCopy(event)));
+/**
+ * The copy of `amiId` in the target's region, found by the tags every copy carries (CopiedFrom, and
+ * the stage's own): the same lookup serves a rollout and a rollback to an earlier image.
+ */
+async function findCopy(event: FindCopyEvent): Promise<string> {
+  const home = requireEnv('AWS_REGION');
+  const region = event.target.region;
+  if (!region || region === home) return event.amiId;
+  const out = await ec2In(region).send(
+    new DescribeImagesCommand({
+      Owners: ['self'],
+      Filters: [
+        { Name: `tag:${COPY_TAGS.copiedFrom}`, Values: [event.amiId] },
+        { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
+        { Name: `tag:${AMI_TAGS.stage}`, Values: [requireEnv(LAMBDA_ENV.stage)] },
+        { Name: 'state', Values: ['available'] },
+      ],
+    }),
+  );
+  const copy = (out.Images ?? []).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+  if (!copy?.ImageId) {
+    throw new PipelineError(
+      ERROR_NAMES.copyFailed,
+      `${event.amiId} has no available copy in ${region} for ${event.target.stackName}: the run that baked it did not copy it there (copyToRegions), or the copy was deleted`,
+    );
+  }
+  return copy.ImageId;
+}
+
+export const handler = lambdaHandler(logger, async (event: CopyImageEvent) => {
+  if (event.kind === 'find') return findCopy(event);
+  return event.kind === 'start' ? startCopy(event) : checkCopy(event);
+});

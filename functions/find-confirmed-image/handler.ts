@@ -1,3 +1,4 @@
+import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -35,6 +36,8 @@ export interface FindConfirmedImageResult {
   detail: string;
   /** When this cluster's step began (a busy stack is waited for from here). */
   startedAt: string;
+  /** For a cluster in another region: the stage-region image `amiId` is a copy of (null otherwise, or unknown). */
+  copyOf: string | null;
 }
 
 /**
@@ -51,20 +54,23 @@ export const handler = lambdaHandler(logger, async (event: FindConfirmedImageEve
   if (record) {
     return {
       amiId: record.amiId,
+      copyOf: record.copyOf ?? null,
       source: 'record',
       detail: `confirmed ${record.confirmedAt} by run ${record.runId} (${record.purpose})`,
       startedAt: startedAt.toISOString(),
     };
   }
-  const stack = await describeStack(cfn, target.stackName);
+  // A target in another region is read there (its stack, group and cluster).
+  const fleet = fleetClientsFor(target.region, { cfn, ecs, autoscaling });
+  const stack = await describeStack(fleet.cfn, target.stackName);
   const image = stackParameter(stackView(target.stackName, stack), target.imageParameter)?.value;
   if (!image?.startsWith('ami-')) {
-    return { amiId: null, source: 'none', detail: `stack ${target.stackName} names no image in ${target.imageParameter}`, startedAt: startedAt.toISOString() };
+    return { amiId: null, copyOf: null, source: 'none', detail: `stack ${target.stackName} names no image in ${target.imageParameter}`, startedAt: startedAt.toISOString() };
   }
-  const assessment = await clusterRegistration({ cfn, autoscaling, ecs }, target, stack, image);
+  const assessment = await clusterRegistration(fleet, target, stack, image);
   if (!assessment.confirmed) {
     logger.warn('no confirmed image for this cluster', { stackName: target.stackName, image, summary: assessment.summary });
-    return { amiId: null, source: 'none', detail: `never confirmed by the pipeline, and not confirmed on ${image} now: ${assessment.summary}`, startedAt: startedAt.toISOString() };
+    return { amiId: null, copyOf: null, source: 'none', detail: `never confirmed by the pipeline, and not confirmed on ${image} now: ${assessment.summary}`, startedAt: startedAt.toISOString() };
   }
   await holdFleet(ddb, runLedgerTable(), event.executionArn, startedAt);
   await writeClusterRecord(ssm, names, {
@@ -78,5 +84,5 @@ export const handler = lambdaHandler(logger, async (event: FindConfirmedImageEve
     summary: assessment.summary,
     ...auditFields(event.audit),
   });
-  return { amiId: image, source: 'adopted', detail: `adopted: ${assessment.summary}`, startedAt: startedAt.toISOString() };
+  return { amiId: image, copyOf: null, source: 'adopted', detail: `adopted: ${assessment.summary}`, startedAt: startedAt.toISOString() };
 });

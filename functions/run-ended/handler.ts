@@ -1,3 +1,4 @@
+import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -37,7 +38,7 @@ async function stackImages(): Promise<Map<string, string | undefined>> {
       targets.map((t) =>
         limit(async (): Promise<[string, string | undefined]> => {
           try {
-            return [t.stackName, stackParameter(stackView(t.stackName, await describeStack(cfn, t.stackName)), t.imageParameter)?.value];
+            return [t.stackName, stackParameter(stackView(t.stackName, await describeStack(fleetClientsFor(t.region, { cfn }).cfn, t.stackName)), t.imageParameter)?.value];
           } catch {
             return [t.stackName, undefined];
           }

@@ -1,3 +1,4 @@
+import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
@@ -8,7 +9,7 @@ import { holdFleet } from '../lib/aws/run-ledger';
 import { deadlineAfter, isBusy, isNoUpdatesError, planImageUpdate, stackParameter, updateAcceptedWith } from '../lib/decisions/stack';
 import { describeStack, stackEventsSince, stackView } from '../lib/aws/stack-lookups';
 
-const cfn = new CloudFormationClient({});
+const homeCfn = new CloudFormationClient({});
 const ddb = new DynamoDBClient({});
 const logger = createLogger('update-stack');
 
@@ -53,6 +54,8 @@ export function requestToken(runId: string, purpose: string, stackName: string):
  */
 export const handler = lambdaHandler(logger, async (event: UpdateStackEvent): Promise<UpdateStackResult> => {
   const { target, amiId } = event;
+  // A target in another region is updated there.
+  const { cfn } = fleetClientsFor(target.region, { cfn: homeCfn });
   const now = new Date();
   await holdFleet(ddb, runLedgerTable(), event.executionArn, now);
   const token = requestToken(event.runId, event.purpose, target.stackName);

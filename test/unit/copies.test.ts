@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { COPY_TAGS } from '../../functions/lib/contracts';
-import { copyClientToken, copyProgress, copyTags, MAX_COPY_REGIONS, parseCopyTargets } from '../../functions/lib/decisions/copies';
+import { copyClientToken, copyProgress, copyTags, MAX_COPY_REGIONS, parseCopyTargets, targetsWithoutCopies } from '../../functions/lib/decisions/copies';
 import { NO_SHARING } from '../../functions/lib/decisions/sharing';
 
 const KEY = (region: string) => `arn:aws:kms:${region}:123456789012:key/11111111-2222-3333-4444-555555555555`;
@@ -81,4 +81,17 @@ describe('copyProgress', () => {
     ['error', 'failed'],
     ['deregistered', 'failed'],
   ])('%s is %s', (state, progress) => expect(copyProgress(state)).toBe(progress));
+});
+
+describe('targetsWithoutCopies', () => {
+  it('names each cluster target in a region the image is not copied to', () => {
+    const waves = [
+      { name: 'dev', clusters: [{ stackName: 'dev-ecs' }, { stackName: 'dev-home', region: 'us-east-1' }] },
+      { name: 'prod', clusters: [{ stackName: 'prod-eu', region: 'eu-west-1' }, { stackName: 'prod-ap', region: 'ap-southeast-2' }] },
+    ];
+    expect(targetsWithoutCopies(waves, 'us-east-1', [{ region: 'eu-west-1' }])).toEqual([
+      'waves[1].clusters[1] (prod-ap) is in ap-southeast-2, which copyToRegions does not name: add ap-southeast-2 to copyToRegions',
+    ]);
+    expect(targetsWithoutCopies(waves, 'us-east-1', [{ region: 'eu-west-1' }, { region: 'ap-southeast-2' }])).toEqual([]);
+  });
 });

@@ -579,8 +579,8 @@ describe('soakRollbackItems', () => {
       // b has no result at all
     ];
     expect(soakRollbackItems(wave, results, T0)).toEqual<SoakRollbackItem[]>([
-      { target: target('a'), amiId: OLD, since: T0.toISOString() },
-      { target: target('f'), amiId: OLDER, since: T0.toISOString() },
+      { target: target('a'), amiId: OLD, since: T0.toISOString(), copyOf: null },
+      { target: target('f'), amiId: OLDER, since: T0.toISOString(), copyOf: null },
     ]);
   });
 
@@ -694,7 +694,7 @@ describe('assessWave with an approval', () => {
 });
 
 describe('recordSoak', () => {
-  const items: SoakRollbackItem[] = [{ target: target('prod-a'), amiId: OLD, since: T0.toISOString() }];
+  const items: SoakRollbackItem[] = [{ target: target('prod-a'), amiId: OLD, since: T0.toISOString(), copyOf: null }];
 
   it('keeps a passed soak on the last wave, the status as assessed, and no clusters to put back', () => {
     const previous: RolloutState = { ...AFTER_PROD, soakRollBack: items };
@@ -726,7 +726,7 @@ describe('recordSoak', () => {
 });
 
 describe('assessSoakRollback', () => {
-  const previous: RolloutState = { ...AFTER_PROD, soakRollBack: [{ target: target('prod-a'), amiId: OLD, since: T0.toISOString() }] };
+  const previous: RolloutState = { ...AFTER_PROD, soakRollBack: [{ target: target('prod-a'), amiId: OLD, since: T0.toISOString(), copyOf: null }] };
   const back = (stackName: string) => branch(stackName, 'rolled-back', 'rollback', { rollbackRegistration: { summary: `2/2 instances on ${OLD}`, checkedAt: at(600).toISOString() } });
 
   it('is ROLLED_BACK when clusters went back; those not put back keep their results', () => {

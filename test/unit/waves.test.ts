@@ -104,9 +104,14 @@ describe('parseConfiguredWaves', () => {
   });
 
   it('rejects unknown keys and a non-list', () => {
-    expect(configurationError(configure([{ name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a', region: 'x' }] }])).message).toContain(
-      "waves[0].clusters[0]: Unrecognized key(s) in object: 'region'",
+    expect(configurationError(configure([{ name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a', zone: 'x' }] }])).message).toContain(
+      "waves[0].clusters[0]: Unrecognized key(s) in object: 'zone'",
     );
+    // A cluster may name its region; it must be a region.
+    expect(configurationError(configure([{ name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a', region: 'x' }] }])).message).toContain(
+      'waves[0].clusters[0].region: must be a region name like eu-west-1',
+    );
+    expect(validateWaves([{ name: 'dev', clusters: [{ stackName: 'a', clusterName: 'a', region: 'eu-west-1' }] }])[0]!.clusters[0]!.region).toBe('eu-west-1');
     expect(configurationError(configure({ dev: [] })).message).toBe('the configured waves are invalid: waves: Expected array, received object');
   });
 

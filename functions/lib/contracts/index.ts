@@ -200,6 +200,15 @@ export interface ClusterRecord {
   requestReason?: string | null;
   /** Who approved the wave that rolled this cluster, and why (waves with requireApproval). */
   approval?: { by: string | null; reason: string | null; at: string };
+  /** The cluster's region when it is not the stage's own; `amiId` is then that region's copy... */
+  region?: string;
+  /** ...of this image of the stage's region, the one promotion compares (copyToRegions). */
+  copyOf?: string;
+}
+
+/** The stage-region image a cluster record stands for: its copy's source in another region, else its own image. */
+export function confirmedStageImage(record: Pick<ClusterRecord, 'amiId' | 'copyOf'> | undefined): string | undefined {
+  return record ? (record.copyOf ?? record.amiId) : undefined;
 }
 
 /** JSON value of `approvals/refused`: a wave a person rejected, or nobody approved in time. */

@@ -49,6 +49,21 @@ export function parseCopyTargets(
   return { ok: true, targets };
 }
 
+/**
+ * Cluster targets in a region the image is not copied to: they could never be rolled. Packaging
+ * refuses them, naming the param to change.
+ */
+export function targetsWithoutCopies(waves: { name: string; clusters: { stackName: string; region?: string }[] }[], home: string, targets: CopyTarget[]): string[] {
+  const copied = new Set(targets.map((t) => t.region));
+  return waves.flatMap((w, i) =>
+    w.clusters.flatMap((c, j) =>
+      c.region && c.region !== home && !copied.has(c.region)
+        ? [`waves[${i}].clusters[${j}] (${c.stackName}) is in ${c.region}, which copyToRegions does not name: add ${c.region} to copyToRegions`]
+        : [],
+    ),
+  );
+}
+
 /** The copy's tags: the image's own (Packer's), and where the copy came from. */
 export function copyTags(sourceTags: Tag[], sourceAmiId: string, sourceRegion: string): Tag[] {
   const mine = new Set<string>([COPY_TAGS.copiedFrom, COPY_TAGS.copiedFromRegion]);

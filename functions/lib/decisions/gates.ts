@@ -186,6 +186,8 @@ export interface SoakRollbackItem {
   amiId: string;
   /** When the soak failed: the update's time bound counts from here. */
   since: string;
+  /** For a cluster in another region: the stage-region image `amiId` is a copy of (null otherwise). */
+  copyOf: string | null;
 }
 
 /**
@@ -195,12 +197,12 @@ export interface SoakRollbackItem {
  */
 export function soakRollbackItems(
   wave: Wave,
-  results: { stackName: string; status: string; confirmedAmiId?: string; amiId: string }[],
+  results: { stackName: string; status: string; confirmedAmiId?: string; confirmedCopyOf?: string; amiId: string }[],
   now: Date,
 ): SoakRollbackItem[] {
   return wave.clusters.flatMap((target) => {
     const result = results.find((r) => r.stackName === target.stackName);
     if (!result || result.status !== 'ROLLED' || !result.confirmedAmiId || result.confirmedAmiId === result.amiId) return [];
-    return [{ target, amiId: result.confirmedAmiId, since: now.toISOString() }];
+    return [{ target, amiId: result.confirmedAmiId, since: now.toISOString(), copyOf: result.confirmedCopyOf ?? null }];
   });
 }

@@ -1,4 +1,4 @@
-import type { ClusterRecord, ClusterTarget, PromotionRecord } from '../contracts';
+import { confirmedStageImage, type ClusterRecord, type ClusterTarget, type PromotionRecord } from '../contracts';
 
 /**
  * What `ami/current` may say, and where a rollback goes, decided from the per-cluster records.
@@ -21,7 +21,7 @@ export function decidePromotion(
   amiId: string,
 ): PromotionDecision {
   const behind = configured
-    .filter((t) => records.get(t.stackName)?.amiId !== amiId)
+    .filter((t) => confirmedStageImage(records.get(t.stackName)) !== amiId)
     .map((t) => ({ stackName: t.stackName, clusterName: t.clusterName, amiId: records.get(t.stackName)?.amiId }));
   return behind.length === 0 ? { promote: true } : { promote: false, behind };
 }
@@ -52,7 +52,7 @@ export function chooseRollbackTarget(
   records: Map<string, ClusterRecord | undefined>,
 ): RollbackChoice {
   if (currentAmiId) {
-    const off = configured.filter((t) => records.get(t.stackName)?.amiId !== currentAmiId);
+    const off = configured.filter((t) => confirmedStageImage(records.get(t.stackName)) !== currentAmiId);
     if (off.length > 0 && off.some((t) => records.get(t.stackName) !== undefined)) {
       return {
         amiId: currentAmiId,

@@ -60,7 +60,7 @@ export interface ClusterBranchOutput {
   clusterName: string;
   amiId: string;
   outcome: { ending: BranchEnding; step: string };
-  baseline: { amiId: string | null; source?: string; detail?: string; startedAt?: string } | null;
+  baseline: { amiId: string | null; copyOf?: string | null; source?: string; detail?: string; startedAt?: string } | null;
   update: { previousAmiId?: string | null; changed?: boolean; requestedAt?: string } | null;
   registration: { summary?: string; checkedAt?: string } | null;
   rollbackRegistration: { summary?: string; checkedAt?: string } | null;
@@ -78,6 +78,8 @@ export interface ClusterResult {
   amiId: string;
   /** The image the cluster last confirmed before this run (its rollback target), when known. */
   confirmedAmiId?: string;
+  /** For a cluster in another region: the stage-region image its confirmed one is a copy of. */
+  confirmedCopyOf?: string;
   /** The stack's image before this run changed it, when known. */
   previousAmiId?: string;
   /** The image the stack was left on, when the pipeline knows it. */
@@ -148,6 +150,7 @@ export function clusterResult(output: ClusterBranchOutput, now: Date): ClusterRe
     step: output.outcome.step,
     amiId: output.amiId,
     confirmedAmiId: output.baseline?.amiId ?? undefined,
+    ...(output.baseline?.copyOf ? { confirmedCopyOf: output.baseline.copyOf } : {}),
     previousAmiId: output.update?.previousAmiId ?? undefined,
     leftOn: leftOn(output, status),
     error: bounded(describeCaughtError(output.error)),

@@ -88,6 +88,7 @@ describe('find-confirmed-image handler', () => {
   it('answers from the cluster record when there is one, looking nothing else up', async () => {
     record(JSON.stringify(existing));
     await expect(handler(event)).resolves.toEqual({
+      copyOf: null,
       amiId: OLD,
       source: 'record',
       detail: 'confirmed 2025-12-24T08:00:00.000Z by run manual-3 (rollback)',
@@ -102,6 +103,7 @@ describe('find-confirmed-image handler', () => {
 
   it('adopts the stack\'s image when the ECS API confirms the cluster on it, writing an adopted record after the fence', async () => {
     await expect(handler(event)).resolves.toEqual({
+      copyOf: null,
       amiId: OLD,
       source: 'adopted',
       detail: `adopted: 2/2 instances ACTIVE and connected on ${OLD}`,
@@ -134,6 +136,7 @@ describe('find-confirmed-image handler', () => {
   it('has no known-good image when the cluster is not confirmed on the stack\'s image, writing nothing', async () => {
     instances(OLD, NEW);
     await expect(handler(event)).resolves.toEqual({
+      copyOf: null,
       amiId: null,
       source: 'none',
       detail: `never confirmed by the pipeline, and not confirmed on ${OLD} now: 1/2 instances ACTIVE and connected on ${OLD}; 1 still on other AMIs (${NEW}: 1)`,
@@ -150,6 +153,7 @@ describe('find-confirmed-image handler', () => {
   ])('has no known-good image when the stack %s, asking ECS nothing', async (_, image) => {
     cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [stack(image)] });
     await expect(handler(event)).resolves.toEqual({
+      copyOf: null,
       amiId: null,
       source: 'none',
       detail: 'stack prod-ecs names no image in ApplicationImageId',

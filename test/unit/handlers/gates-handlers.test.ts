@@ -290,8 +290,8 @@ describe('check-soak', () => {
     const out = await checkSoak(event({ rollout: previous }), NOW);
     expect(out.soak).toMatchObject({ status: 'FAILED', checks: 11, startedAt: '2026-01-05T09:50:00.000Z', problems: ['alarm api-5xx is ALARM: api-5xx is ALARM'] });
     expect(out.soakRollBack).toEqual([
-      { target: target('prod-a'), amiId: OLD, since: NOW.toISOString() },
-      { target: target('prod-b'), amiId: OLDER, since: NOW.toISOString() },
+      { target: target('prod-a'), amiId: OLD, since: NOW.toISOString(), copyOf: null },
+      { target: target('prod-b'), amiId: OLDER, since: NOW.toISOString(), copyOf: null },
     ]);
     expect(out.waves[1]!.soak).toEqual({
       status: 'FAILED',
