@@ -59,9 +59,20 @@ function role(service, assumedBy, description, statements) {
   };
 }
 
+/** `arn:<partition>:<service>:<region>:<account>` of a target's region (the stage's own when it names none). */
+const IN_REGION = (service, region) => (region ? `${ARN}:${service}:${region}:\${AWS::AccountId}` : REGIONAL(service));
+
 function context(ctx) {
-  const stacks = ctx.waves.flatMap((w) => w.clusters.map((c) => c.stackName));
-  const clusters = [...new Set(ctx.waves.flatMap((w) => w.clusters.map((c) => c.clusterName)))];
+  const targets = ctx.waves.flatMap((w) => w.clusters);
+  const stacks = targets.map((c) => c.stackName);
+  const clusters = [...new Set(targets.map((c) => c.clusterName))];
+  // Each cluster once per region it is in (a target naming another region is read and rolled there).
+  const clusterPlaces = [...new Map(targets.map((c) => [`${c.region ?? ''}/${c.clusterName}`, { name: c.clusterName, region: c.region }])).values()];
+  const soakPlaces = [
+    ...new Map(ctx.waves.filter((w) => w.soak?.checkServices).flatMap((w) => w.clusters).map((c) => [`${c.region ?? ''}/${c.clusterName}`, { name: c.clusterName, region: c.region }])).values(),
+  ];
+  // The stage's region (undefined) and every other region a target names.
+  const targetRegions = [undefined, ...new Set(targets.map((c) => c.region).filter((r) => r && r !== ctx.region))];
   const { parameterNames } = requireTs('functions/lib/contracts/index.ts');
   const parameter = (name) => sub(`${REGIONAL('ssm')}:parameter${name}`);
   return {
@@ -71,11 +82,15 @@ function context(ctx) {
     parameter,
     parameterPrefix: ctx.parameterPrefix.replace(/\/+$/, ''),
     parameterNames: parameterNames(ctx.parameterPrefix),
-    stackArns: stacks.map((s) => sub(`${REGIONAL('cloudformation')}:stack/${s}/*`)),
-    clusterArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:cluster/${c}`)),
+    stackArns: targets.map((t) => sub(`${IN_REGION('cloudformation', t.region)}:stack/${t.stackName}/*`)),
+    clusterArns: clusterPlaces.map((c) => sub(`${IN_REGION('ecs', c.region)}:cluster/${c.name}`)),
+    targetRegions,
+    /** One resource per target region, for grants whose resources are not named by the targets (launch templates, groups). */
+    inTargetRegions: (service, rest) => targetRegions.map((r) => sub(`${IN_REGION(service, r)}:${rest}`)),
     soakAlarmArns: [...new Set(ctx.waves.flatMap((w) => w.soak?.alarms ?? []))].map((a) => sub(`${REGIONAL('cloudwatch')}:alarm:${a}`)),
-    soakClusters: [...new Set(ctx.waves.filter((w) => w.soak?.checkServices).flatMap((w) => w.clusters.map((c) => c.clusterName)))],
-    containerInstanceArns: clusters.map((c) => sub(`${REGIONAL('ecs')}:container-instance/${c}/*`)),
+    soakClusterArns: soakPlaces.map((c) => sub(`${IN_REGION('ecs', c.region)}:cluster/${c.name}`)),
+    soakServiceArns: soakPlaces.map((c) => sub(`${IN_REGION('ecs', c.region)}:service/${c.name}/*`)),
+    containerInstanceArns: clusterPlaces.map((c) => sub(`${IN_REGION('ecs', c.region)}:container-instance/${c.name}/*`)),
     stateMachineArn: sub(`${REGIONAL('states')}:stateMachine:${ctx.service}-${ctx.stage}`),
     // Runs of this state machine (never its Distributed Map children, whose names carry a '/').
     executionArns: sub(`${REGIONAL('states')}:execution:${ctx.service}-${ctx.stage}:*`),
@@ -102,7 +117,7 @@ function callerCredentialRollout(c) {
     statement(
       'NewLaunchTemplateVersionsOfTheseStacks',
       ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:CreateTags'],
-      sub(`${REGIONAL('ec2')}:launch-template/*`),
+      c.inTargetRegions('ec2', 'launch-template/*'),
       ownedByStacks('aws:ResourceTag/aws:cloudformation:stack-name'),
       {
         usedOn: {
@@ -120,7 +135,7 @@ function callerCredentialRollout(c) {
         'autoscaling:TerminateInstanceInAutoScalingGroup',
         'autoscaling:CreateOrUpdateTags',
       ],
-      sub(`${REGIONAL('autoscaling')}:autoScalingGroup:*:autoScalingGroupName/*`),
+      c.inTargetRegions('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/*'),
       ownedByStacks('autoscaling:ResourceTag/aws:cloudformation:stack-name'),
       {
         usedOn: {
@@ -164,7 +179,7 @@ function callerCredentialRollout(c) {
     // Auto Scaling checks that whoever points a group at a launch template may launch from it; the
     // condition keeps this to launches through a launch template of this account and region.
     statement('LaunchThroughLaunchTemplatesOnly', ['ec2:RunInstances'], '*', {
-      ArnLike: { 'ec2:LaunchTemplate': sub(`${REGIONAL('ec2')}:launch-template/*`) },
+      ArnLike: { 'ec2:LaunchTemplate': c.targetRegions.length > 1 ? c.inTargetRegions('ec2', 'launch-template/*') : sub(`${REGIONAL('ec2')}:launch-template/*`) },
     }),
     // ... and, when the template has TagSpecifications, that it may tag what the launch creates
     // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html:
@@ -173,7 +188,7 @@ function callerCredentialRollout(c) {
     statement(
       'TagWhatTheLaunchTemplateLaunches',
       ['ec2:CreateTags'],
-      ['instance', 'volume', 'network-interface'].map((type) => sub(`${REGIONAL('ec2')}:${type}/*`)),
+      ['instance', 'volume', 'network-interface'].flatMap((type) => c.inTargetRegions('ec2', `${type}/*`)),
       { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
     ),
     statement(
@@ -296,17 +311,11 @@ function functionRoles(c) {
     ],
     checkSoak: [
       ...(c.soakAlarmArns.length ? [statement('WatchTheWavesAlarms', ['cloudwatch:DescribeAlarms'], c.soakAlarmArns)] : []),
-      ...(c.soakClusters.length
+      ...(c.soakClusterArns.length
         ? [
             // ListServices has no resource type; its ecs:cluster condition keeps it to the soaking clusters.
-            statement('ListTheSoakingClustersServices', ['ecs:ListServices'], '*', {
-              ArnEquals: { 'ecs:cluster': c.soakClusters.map((name) => sub(`${REGIONAL('ecs')}:cluster/${name}`)) },
-            }),
-            statement(
-              'ReadTheSoakingClustersServices',
-              ['ecs:DescribeServices'],
-              c.soakClusters.map((name) => sub(`${REGIONAL('ecs')}:service/${name}/*`)),
-            ),
+            statement('ListTheSoakingClustersServices', ['ecs:ListServices'], '*', { ArnEquals: { 'ecs:cluster': c.soakClusterArns } }),
+            statement('ReadTheSoakingClustersServices', ['ecs:DescribeServices'], c.soakServiceArns),
           ]
         : []),
     ],
@@ -732,6 +741,7 @@ async function resolveContext(resolveVariable) {
   return {
     service: await value('self:service'),
     stage: await value('sls:stage'),
+    region: await value('self:provider.region'),
     parameterPrefix: await value('param:parameterPrefix'),
     waves: await validatedWaves(resolveVariable),
     stackRoleArn: await value('param:stackRoleArn'),

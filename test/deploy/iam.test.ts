@@ -301,3 +301,41 @@ it('builds every ARN of every generated policy with the deployment’s partition
   expect(arns.length).toBeGreaterThan(20);
   expect([...new Set(arns)]).toEqual(['arn:${AWS::Partition}']);
 });
+
+describe('cluster targets in other regions, and copies there', () => {
+  const KEY = 'arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000';
+  const ctx = {
+    ...BASE,
+    region: 'us-east-1',
+    waves: [
+      WAVES[0]!,
+      { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod-cluster', imageParameter: 'ApplicationImageId' }, { stackName: 'prod-eu', clusterName: 'prod-eu', imageParameter: 'ApplicationImageId', region: 'eu-west-1' }] },
+    ],
+    copyToRegions: [{ region: 'eu-west-1', kmsKeyId: KEY }],
+  };
+  const resources = buildIamResources(ctx);
+  const of = (role: string, sid: string) => resources[role]!.Properties.Policies[0]!.PolicyDocument.Statement.find((s) => s.Sid === sid)!;
+  const text = (value: unknown) => JSON.stringify(value);
+
+  it('reads and rolls a regional stack, its group and its cluster in its own region, the others in the stage\'s', () => {
+    const update = text(of('UpdateStackRole', 'UpdateConfiguredStacks').Resource);
+    expect(update).toContain('cloudformation:eu-west-1:${AWS::AccountId}:stack/prod-eu/*');
+    expect(update).toContain('cloudformation:${AWS::Region}:${AWS::AccountId}:stack/prod-ecs/*');
+    expect(text(of('ConfirmRegistrationRole', 'DescribeConfiguredClustersInstances').Resource)).toContain('ecs:eu-west-1:${AWS::AccountId}:container-instance/prod-eu/*');
+    const groups = text(of('UpdateStackRole', 'RollTheseStacksGroups').Resource);
+    expect(groups).toContain('autoscaling:eu-west-1:');
+    expect(groups).toContain('autoscaling:${AWS::Region}:');
+  });
+
+  it('copies only to the configured regions, tags only as CopyImage creates, and records ami/latest only there', () => {
+    expect(text(of('CopyImageRole', 'CopyTheImageToTheConfiguredRegions').Resource)).toContain('ec2:eu-west-1::image/*');
+    expect(of('CopyImageRole', 'TagTheCopiesAsCopyImageCreatesThem').Condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'CopyImage' } });
+    expect(of('CopyImageRole', 'EncryptTheCopiesWithTheirRegionsKeys').Resource).toEqual([KEY]);
+    const record = text(of('CopyImageRole', 'RecordTheCopiesInTheirRegions').Resource);
+    expect(record).toContain('ssm:eu-west-1:${AWS::AccountId}:parameter/ecs-ami-pipeline/prod/ami/latest');
+    expect(record).not.toContain('${AWS::Region}');
+    // Without copyToRegions the role may only write its logs.
+    const plain = buildIamResources(BASE).CopyImageRole!.Properties.Policies[0]!.PolicyDocument.Statement;
+    expect(plain.map((s) => s.Sid)).toEqual(['WriteOwnLogs']);
+  });
+});
