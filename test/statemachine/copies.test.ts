@@ -4,7 +4,7 @@
  * rollout; a retried start finds its own copy; a failed copy ends the run before any cluster is touched.
  */
 import { COPY_TAGS, LAMBDA_ENV } from '../../functions/lib/contracts';
-import { ModelWorld, NEW_BASE, STACKS, names } from '../support/model-world';
+import { ModelWorld, NEW_BASE, STACKS, names, target } from '../support/model-world';
 
 const worlds: ModelWorld[] = [];
 afterEach(() => {
@@ -93,4 +93,37 @@ it('copies in a dry run too: a first deployment in each region needs ami/latest 
   const run = await world.run({ trigger: 'manual', dryRun: true }, 'dry');
   expect(run.path.at(-1)).toBe('Image baked (dry run)');
   expect(world.aws.value(`eu-west-1:${names.latestAmi}`)).toBe(world.aws.copyCalls[0]!.imageId);
+});
+
+describe('a cluster target in another region', () => {
+  it('rolls with the copy there, records the region and what it is a copy of, and lets the image be promoted', async () => {
+    process.env[LAMBDA_ENV.copyToRegions] = JSON.stringify([{ region: 'eu-west-1' }]);
+    const waves = [
+      { name: 'dev', clusters: [target('dev-ecs')] },
+      { name: 'prod', clusters: [target('prod-a-ecs'), { ...target('prod-eu-ecs'), region: 'eu-west-1' }] },
+    ];
+    const world = new ModelWorld({ waves });
+    worlds.push(world);
+    const run = await world.run({ trigger: 'weekly' }, 'regional');
+    const [ami] = world.baked;
+    const copy = world.aws.copyCalls[0]!.imageId!;
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.entered).toContain("Find the image's copy in the cluster's region");
+    expect(world.imageOf('prod-eu-ecs')).toBe(copy);
+    expect(world.imageOf('prod-a-ecs')).toBe(ami);
+    expect(world.recordOf('prod-eu-ecs')).toMatchObject({ amiId: copy, region: 'eu-west-1', copyOf: ami });
+    expect(world.recordOf('prod-a-ecs')).not.toHaveProperty('region');
+    // Every cluster confirmed the image, the regional one through its copy.
+    expect(world.aws.value(names.currentAmi)).toBe(ami);
+  });
+
+  it('stops before touching anything when a target is in a region the image is not copied to', async () => {
+    const waves = [{ name: 'prod', clusters: [{ ...target('prod-eu-ecs'), region: 'eu-west-1' }] }];
+    const world = new ModelWorld({ waves });
+    worlds.push(world);
+    const run = await world.run({ trigger: 'weekly' }, 'not-copied');
+    expect(run.path).toContain('A cluster target is not ready');
+    expect(world.bakeCalls).toEqual([]);
+    expect(world.aws.published[0]!.message).toContain('prod-eu-ecs is in eu-west-1, which the image is not copied to: add eu-west-1 to the copyToRegions param');
+  });
 });

@@ -212,9 +212,21 @@ export class ModelAws {
       this.put(input.Name, input.Value, input.DataType, input.Description);
       return { Version: version };
     });
-    ec2.on(DescribeImagesCommand).callsFake(async ({ ImageIds }: { ImageIds: string[] }, getClient) => ({
-      Images: (await Promise.all(ImageIds.map(async (id) => this.images.get(await regional(getClient as never, id))))).filter(Boolean),
-    }));
+    ec2.on(DescribeImagesCommand).callsFake(async ({ ImageIds, Filters }: { ImageIds?: string[]; Filters?: { Name: string; Values: string[] }[] }, getClient) => {
+      if (ImageIds?.length) {
+        return { Images: (await Promise.all(ImageIds.map(async (id) => this.images.get(await regional(getClient as never, id))))).filter(Boolean) };
+      }
+      // By tags (and state), in the client's region: how a copy is found by what it is a copy of.
+      const prefix = await regional(getClient as never, '');
+      const matches = (image: Image) =>
+        (Filters ?? []).every((f) =>
+          f.Name === 'state'
+            ? f.Values.includes(image.State ?? '')
+            : f.Name.startsWith('tag:') && f.Values.includes(image.Tags?.find((t) => t.Key === f.Name.slice(4))?.Value ?? ''),
+        );
+      const here = [...this.images.entries()].filter(([key]) => (prefix ? key.startsWith(prefix) : !key.includes(':')));
+      return { Images: here.map(([, image]) => image).filter(matches) };
+    });
     ec2.on(CopyImageCommand).callsFake(async (input: { SourceImageId: string; SourceRegion: string; Name?: string; TagSpecifications?: { ResourceType: string; Tags: Tag[] }[] }, getClient) => {
       const region = await getClient().config.region();
       this.copyCalls.push({ region, input });
@@ -359,6 +371,8 @@ export class ModelAws {
         { Key: AMI_TAGS.sourceAmiId, Value: sourceAmiId },
         { Key: AMI_TAGS.sourceAmiName, Value: 'al2023-ami-ecs-hvm-test' },
         { Key: AMI_TAGS.buildId, Value: `build-of-${amiId}` },
+        // The model world's stage (model-world.ts configureEnvironment: STAGE=test).
+        { Key: AMI_TAGS.stage, Value: 'test' },
       ],
     });
   }
