@@ -8,7 +8,9 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { deleteBakeResource, deleteOrphanSnapshot, deprecateImage, deregisterWithSnapshots, terminateInstances } from '../lib/aws/image-cleanup';
 import { listRunningExecutions } from '../lib/aws/aws-lookups';
-import { surveyStageImages, type ImageSurvey } from '../lib/aws/image-inventory';
+import { surveyStageImages, type ImageSurvey, type SurveyScope } from '../lib/aws/image-inventory';
+import { ec2In, fleetClientsFor, ssmIn } from '../lib/aws/regional-clients';
+import { regionalSurvey } from '../lib/decisions/regional-retention';
 import { executionNameOf } from '../lib/contracts/executions';
 import { publishMetrics } from '../lib/aws/metrics';
 import { fleetAgeMetrics } from '../lib/decisions/metrics';
@@ -17,7 +19,7 @@ import { InvalidRequestError, oneLineError } from '../lib/contracts/errors';
 import { decideRetention, type RetentionPlan } from '../lib/decisions/retention';
 import { retentionMessage, worthTelling, type RetentionOutcome } from '../lib/decisions/retention-message';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
-import { createLogger, lambdaHandler, requireEnv, retentionMode, retentionPolicy, stageParameters } from '../lib/handler';
+import { copyRegions, createLogger, lambdaHandler, requireEnv, retentionMode, retentionPolicy, stageParameters } from '../lib/handler';
 
 const ec2 = new EC2Client({});
 const ssm = new SSMClient({});
@@ -55,6 +57,8 @@ export interface RetainImagesResult {
   /** Deprecations EC2 refused: the images stay, undeprecated; the next pass tries again. */
   warnings: string[];
   notified: boolean;
+  /** The same, for each region the stage copies its images to (copyToRegions). */
+  regions?: (RetainImagesResult & { region: string })[];
 }
 
 function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['status'], plan: RetentionPlan, done: Partial<RetentionOutcome>, notified: boolean): RetainImagesResult {
@@ -74,9 +78,9 @@ function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['s
   };
 }
 
-async function publish(outcome: RetentionOutcome): Promise<void> {
+async function publish(outcome: RetentionOutcome, region?: string): Promise<void> {
   const stage = requireEnv(LAMBDA_ENV.stage);
-  const message = retentionMessage({ serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME, stage, region: await ec2.config.region() }, outcome);
+  const message = retentionMessage({ serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME, stage, region: region ?? (await ec2.config.region()) }, outcome);
   await publishToOps(sns, requireEnv(LAMBDA_ENV.topicArn), message, { eventType: 'retention' });
 }
 
@@ -99,7 +103,7 @@ function fleetMetrics(survey: ImageSurvey, targets: ClusterTarget[], now: Date) 
 /** Carries the plan out, one change at a time; a change that fails is reported and the others go on. */
 type Changes = Pick<RetentionOutcome, 'deregistered' | 'deprecated' | 'terminated' | 'failures' | 'warnings'> & { snapshotsDeleted: string[]; bakeResourcesDeleted: string[] };
 
-async function carryOut(plan: RetentionPlan, now: Date): Promise<Changes> {
+async function carryOut(plan: RetentionPlan, now: Date, ec2: EC2Client): Promise<Changes> {
   const done: Changes = { deregistered: [], deprecated: [], terminated: [], snapshotsDeleted: [], bakeResourcesDeleted: [], failures: [], warnings: [] };
   // Build instances first: a stopped build's instance costs money every hour.
   if (plan.terminate.length) {
@@ -176,65 +180,94 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
     throw error;
   };
 
-  let survey;
+  let survey: ImageSurvey;
+  let scope: SurveyScope;
   let targets: ClusterTarget[];
   try {
     targets = allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
-    survey = await surveyStageImages(
-      { ec2, ssm, cfn, autoscaling, sfn },
-      {
-        stage: requireEnv(LAMBDA_ENV.stage),
-        names: stageParameters(),
-        targets,
-        stateMachineArn,
-        amiNamePrefix: process.env[LAMBDA_ENV.amiNamePrefix] ?? '',
-      },
-    );
+    scope = {
+      stage: requireEnv(LAMBDA_ENV.stage),
+      names: stageParameters(),
+      targets: targets.filter((t) => !t.region || t.region === process.env.AWS_REGION),
+      stateMachineArn,
+      amiNamePrefix: process.env[LAMBDA_ENV.amiNamePrefix] ?? '',
+    };
+    survey = await surveyStageImages({ ec2, ssm, cfn, autoscaling, sfn }, scope);
   } catch (error) {
     return failed(error);
   }
 
-  const plan = decideRetention({ now, policy, ...survey });
-  logger.info('decided', {
-    mode,
-    deregister: plan.deregister.map((r) => ({ imageId: r.image.imageId, why: r.why })),
-    keep: plan.keep.map((k) => ({ imageId: k.image.imageId, reasons: k.reasons.map((r) => r.kind) })),
-    terminate: plan.terminate.map((t) => t.instanceId),
-    deleteSnapshots: plan.deleteSnapshots.map((sn) => sn.snapshotId),
-  });
-  const base = { plan, untagged: survey.untagged, notes: survey.notes };
-  if (mode !== 'dry-run') publishMetrics(fleetMetrics(survey, targets, now));
-
-  if (mode === 'dry-run') return summary(mode, 'WOULD_CLEAN_UP', plan, {}, false);
-  if (mode === 'report') {
-    const outcome: RetentionOutcome = { ...base, status: 'WOULD_CLEAN_UP', deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [] };
-    const tell = worthTelling(outcome);
-    if (tell) await publish(outcome);
-    return summary(mode, tell ? 'WOULD_CLEAN_UP' : 'NOTHING_TO_DO', plan, {}, tell);
-  }
-  if (!plan.deregister.length && !plan.terminate.length && !plan.deleteSnapshots.length && !plan.deleteBakeResources.length && !plan.keep.some((k) => k.deprecate)) {
-    return summary(mode, 'NOTHING_TO_DO', plan, {}, false);
-  }
-
-  // A run that started after the survey may be rolling back to an image the plan removes: the
-  // next pass decides with it in view. (The window left is the seconds between this and the calls.)
-  let startedSince: string[];
+  // Each copy region is surveyed there, with what only the stage's region knows carried over.
+  const regional: { region: string; survey: ImageSurvey }[] = [];
   try {
-    // Only the names matter here: a run already seen had its input read by the survey.
-    startedSince = (await listRunningExecutions(sfn, stateMachineArn)).map((e) => executionNameOf(e.executionArn)).filter((n) => !survey.runsInFlight.includes(n));
+    for (const { region } of copyRegions()) {
+      const here = targets.filter((t) => t.region === region);
+      const clients = { ...fleetClientsFor(region, { cfn }), ec2: ec2In(region), ssm: ssmIn(region), sfn };
+      const raw = await surveyStageImages(clients, { ...scope, targets: here });
+      regional.push({ region, survey: regionalSurvey(survey, raw, here) });
+    }
   } catch (error) {
     return failed(error);
   }
-  if (startedSince.length) {
-    logger.warn('a run started while retention decided; changing nothing this pass', { startedSince });
-    return summary(mode, 'DEFERRED', plan, {}, false);
+
+  const plans = [{ region: undefined as string | undefined, survey, client: ec2 }, ...regional.map((r) => ({ region: r.region, survey: r.survey, client: ec2In(r.region) }))].map((p) => ({
+    ...p,
+    plan: decideRetention({ now, policy, ...p.survey }),
+  }));
+  for (const { region, plan } of plans) {
+    logger.info('decided', {
+      region: region ?? 'stage region',
+      mode,
+      deregister: plan.deregister.map((r) => ({ imageId: r.image.imageId, why: r.why })),
+      keep: plan.keep.map((k) => ({ imageId: k.image.imageId, reasons: k.reasons.map((r) => r.kind) })),
+      terminate: plan.terminate.map((t) => t.instanceId),
+      deleteSnapshots: plan.deleteSnapshots.map((sn) => sn.snapshotId),
+    });
+  }
+  // A regional cluster's confirmed image is a copy there: its age comes from the copies' creation dates.
+  if (mode !== 'dry-run') publishMetrics(fleetMetrics({ ...survey, images: [...survey.images, ...regional.flatMap((r) => r.survey.images)] }, targets, now));
+
+  const changes = (plan: RetentionPlan) =>
+    plan.deregister.length || plan.terminate.length || plan.deleteSnapshots.length || plan.deleteBakeResources.length || plan.keep.some((k) => k.deprecate);
+  if (mode === 'delete' && plans.some((p) => changes(p.plan))) {
+    // A run that started after the survey may be rolling back to an image the plan removes: the
+    // next pass decides with it in view. (The window left is the seconds between this and the calls.)
+    let startedSince: string[];
+    try {
+      // Only the names matter here: a run already seen had its input read by the survey.
+      startedSince = (await listRunningExecutions(sfn, stateMachineArn)).map((e) => executionNameOf(e.executionArn)).filter((n) => !survey.runsInFlight.includes(n));
+    } catch (error) {
+      return failed(error);
+    }
+    if (startedSince.length) {
+      logger.warn('a run started while retention decided; changing nothing this pass', { startedSince });
+      const [home, ...others] = plans;
+      return { ...summary(mode, 'DEFERRED', home!.plan, {}, false), regions: others.map((o) => ({ ...summary(mode, 'DEFERRED', o.plan, {}, false), region: o.region! })) };
+    }
   }
 
-  const done = await carryOut(plan, now);
-  const outcome: RetentionOutcome = { ...base, ...done, status: done.failures.length ? 'FAILED' : 'CLEANED_UP' };
-  const tell = worthTelling(outcome);
-  if (tell) await publish(outcome);
-  return summary(mode, outcome.status, plan, done, tell);
+  const results: RetainImagesResult[] = [];
+  for (const { region, survey: seen, plan, client } of plans) {
+    const base = { plan, untagged: seen.untagged, notes: seen.notes };
+    if (mode === 'dry-run') {
+      results.push(summary(mode, 'WOULD_CLEAN_UP', plan, {}, false));
+    } else if (mode === 'report') {
+      const outcome: RetentionOutcome = { ...base, status: 'WOULD_CLEAN_UP', deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [] };
+      const tell = worthTelling(outcome);
+      if (tell) await publish(outcome, region);
+      results.push(summary(mode, tell ? 'WOULD_CLEAN_UP' : 'NOTHING_TO_DO', plan, {}, tell));
+    } else if (!changes(plan)) {
+      results.push(summary(mode, 'NOTHING_TO_DO', plan, {}, false));
+    } else {
+      const done = await carryOut(plan, now, client);
+      const outcome: RetentionOutcome = { ...base, ...done, status: done.failures.length ? 'FAILED' : 'CLEANED_UP' };
+      const tell = worthTelling(outcome);
+      if (tell) await publish(outcome, region);
+      results.push(summary(mode, outcome.status, plan, done, tell));
+    }
+  }
+  const [home, ...others] = results;
+  return { ...home!, ...(others.length ? { regions: others.map((r, i) => ({ ...r, region: plans[i + 1]!.region! })) } : {}) };
 }
 
 export const handler = lambdaHandler(logger, (event: RetainImagesEvent) => retainImages(event, new Date()));

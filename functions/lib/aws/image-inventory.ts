@@ -27,6 +27,7 @@ import {
   AMI_TAGS,
   BAKE_INSTANCE_PURPOSE,
   BAKE_INSTANCE_TAGS,
+  COPY_TAGS,
   MANAGED_BY_VALUE,
   type ClusterTarget,
   type ParameterNames,
@@ -57,6 +58,7 @@ function toStageImage(image: Image): StageImage {
     deprecated: Boolean(image.DeprecationTime),
     baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId),
     buildId: tagValue(image, AMI_TAGS.buildId),
+    ...(tagValue(image, COPY_TAGS.copiedFrom) ? { copiedFrom: tagValue(image, COPY_TAGS.copiedFrom) } : {}),
     // Packer tags the image with run_tags at creation and with the versions only at the end.
     versionsRecorded: ![undefined, 'pending'].includes(tagValue(image, AMI_TAGS.ecsAgentVersion)),
   };

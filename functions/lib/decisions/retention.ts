@@ -57,6 +57,8 @@ export interface StageImage {
   buildId?: string;
   /** False when the bake never recorded the versions (tags missing or still `pending`): a build that did not finish. */
   versionsRecorded: boolean;
+  /** In another region than the stage's: the stage-region image this one is a copy of (CopiedFrom tag). */
+  copiedFrom?: string;
 }
 
 /** A temporary security group or key pair Packer made for a bake (tagged with its run_tags). */
