@@ -363,12 +363,23 @@ function functionRoles(c) {
 function retentionStatements(c, stacksOnly) {
   const { AMI_TAGS, BAKE_INSTANCE_TAGS, BAKE_INSTANCE_PURPOSE, MANAGED_BY_VALUE } = requireTs('functions/lib/contracts/index.ts');
   const stageTags = { [`aws:ResourceTag/${AMI_TAGS.managedBy}`]: MANAGED_BY_VALUE, [`aws:ResourceTag/${AMI_TAGS.stage}`]: c.stage };
-  // Images and snapshots have no account in their ARNs.
-  const images = sub(`${ARN}:ec2:\${AWS::Region}::image/*`);
-  const snapshots = sub(`${ARN}:ec2:\${AWS::Region}::snapshot/*`);
+  // Images and snapshots have no account in their ARNs; the copies in copyToRegions are retained there too.
+  const copyRegions = (c.copyToRegions ?? []).map((t) => t.region);
+  const images = [sub(`${ARN}:ec2:\${AWS::Region}::image/*`), ...copyRegions.map((r) => sub(`${ARN}:ec2:${r}::image/*`))];
+  const snapshots = [sub(`${ARN}:ec2:\${AWS::Region}::snapshot/*`), ...copyRegions.map((r) => sub(`${ARN}:ec2:${r}::snapshot/*`))];
   return [
     // ami/current and its history, ami/latest, the promotion record and every cluster record (by path).
     statement('ReadPipelineParameters', ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParametersByPath'], c.parameter(`${c.parameterPrefix}/*`)),
+    // Each copy region's ami/latest (the survey there reads the stage's parameters by the same names).
+    ...(copyRegions.length
+      ? [
+          statement(
+            'ReadTheCopyRegionsParameters',
+            ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParametersByPath'],
+            copyRegions.map((r) => sub(`${ARN}:ssm:${r}:\${AWS::AccountId}:parameter${c.parameterPrefix}/*`)),
+          ),
+        ]
+      : []),
     // Describe calls of EC2 and Auto Scaling have no resource types.
     statement(
       'FindImagesAndWhatUsesThem',
