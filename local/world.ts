@@ -38,7 +38,7 @@ import { startCloudFormationProxy, type CloudFormationProxy } from './cloudforma
 import { deployClusterStack, groupInstances, type DeployedClusterStack } from './cluster-stack';
 import { simulatedBake } from './codebuild';
 import { deployPipeline, receivedMessages, type EmulatedDeployment, type OpsMessage } from './deployment';
-import { SimulatedEcsAgent } from './ecs-agent';
+import { SimulatedEcsAgents, type SimulatedEcsAgent } from './ecs-agent';
 import { ExecutionRecords } from './execution-records';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
@@ -145,7 +145,8 @@ export class World {
     readonly deployment: EmulatedDeployment,
     readonly stacks: DeployedClusterStack[],
     readonly baseAmiId: string,
-    readonly agent: SimulatedEcsAgent,
+    /** The ECS agents, one per region a cluster is in. */
+    readonly agents: SimulatedEcsAgents,
     readonly updates: SimulatedRollingUpdates,
     private readonly proxy: CloudFormationProxy,
     /** Images the simulated builds made, in order. */
@@ -172,11 +173,12 @@ export class World {
     });
 
     const baked: string[] = [];
-    const agent = new SimulatedEcsAgent(region);
+    const agents = new SimulatedEcsAgents(region);
+    const agent = agents.in(region);
     const updates = new SimulatedRollingUpdates({
       motoEndpoint: moto.endpoint,
       region,
-      agent,
+      agents,
       imageBehaviour: (amiId) => (baked.includes(amiId) ? BAKED_IMAGE_BEHAVIOUR[settings.scenario] : 'healthy'),
       log: (stackName, message) => settings.log('cloudformation', `${stackName}: ${message}`),
       stepMs: settings.pauseMs,
@@ -209,7 +211,7 @@ export class World {
     );
 
     const stacks: DeployedClusterStack[] = [];
-    const world = new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked, fleet);
+    const world = new World(moto, settings, deployment, stacks, baseAmiId, agents, updates, proxy, baked, fleet);
 
     // A first deployment, in the order the README gives: bake without touching a cluster (a dry
     // run), then create the cluster stacks on that image. The stock image has no first-run script.
@@ -255,6 +257,11 @@ export class World {
 
   get region(): string {
     return this.moto.region;
+  }
+
+  /** The ECS agent of the stage's region. */
+  get agent(): SimulatedEcsAgent {
+    return this.agents.in(this.region);
   }
 
   get names(): ParameterNames {
