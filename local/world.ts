@@ -171,6 +171,12 @@ export class World {
       regionalCluster: regionalClusterRequested(),
       ...options,
     };
+    // Only a gated fleet copies its images to another region: nothing else could run a cluster there.
+    if (settings.regionalCluster && GATED[settings.scenario] === undefined) {
+      throw new Error(
+        `the regional cluster (regionalCluster, ${REGIONAL_CLUSTER_ENV}=1) needs a gated scenario (${Object.keys(GATED).join(', ')}), not ${settings.scenario}`,
+      );
+    }
     const region = moto.region;
     Object.assign(process.env, moto.env, {
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
@@ -198,10 +204,6 @@ export class World {
     // The reference stack names its cluster after itself, so the waves are known before it exists.
     const stages = ['dev', 'prod'] as const;
     const gated = GATED[settings.scenario] !== undefined;
-    // Only a gated fleet copies its images to another region: nothing else could run a cluster there.
-    if (settings.regionalCluster && !gated) {
-      throw new Error(`the regional cluster (${REGIONAL_CLUSTER_ENV}=1) needs a gated scenario (${Object.keys(GATED).join(', ')}), not ${settings.scenario}`);
-    }
     const waves: Wave[] = stages.map((stage) => ({
       name: stage,
       clusters: [
