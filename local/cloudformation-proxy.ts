@@ -6,6 +6,8 @@
  *  - DescribeStackEvents includes the events of the simulated update (e.g. the missing signal), each
  *    with the ClientRequestToken of the UpdateStack that caused it, as CloudFormation's do.
  * The functions reach it through AWS_ENDPOINT_URL_CLOUDFORMATION: only the endpoint differs.
+ * One endpoint serves every region, as moto does: the region a request is for is the one it was
+ * signed for, and the stack it names is that region's.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +19,17 @@ const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 function stackNameOf(nameOrArn: string): string {
   const match = /^arn:[^:]+:cloudformation:[^:]+:[^:]+:stack\/([^/]+)\//.exec(nameOrArn);
   return match ? match[1]! : nameOrArn;
+}
+
+/**
+ * The region of a SigV4-signed request: its credential scope is `<key>/<date>/<region>/<service>/aws4_request`,
+ * in the Authorization header or, for a presigned URL, the X-Amz-Credential query parameter.
+ */
+export function signedRegion(authorization: string | undefined, url = ''): string | undefined {
+  const credential =
+    /Credential=([^,\s]+)/.exec(authorization ?? '')?.[1] ?? new URLSearchParams(url.split('?')[1] ?? '').get('X-Amz-Credential') ?? '';
+  const scope = credential.split('/');
+  return scope.length === 5 && scope[4] === 'aws4_request' && scope[2] ? scope[2] : undefined;
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -80,17 +93,19 @@ export async function startCloudFormationProxy(motoEndpoint: string, updates: Si
       });
       let text = await upstream.text();
       const stackName = stackNameOf(params.get('StackName') ?? '');
+      // Unsigned (never from an SDK): the stage's region, as the single-region harness always assumed.
+      const region = signedRegion(request.headers.authorization, request.url);
       if (upstream.ok && action === 'UpdateStack') {
-        updates.updateAccepted(stackName, params.get('ClientRequestToken') ?? undefined);
+        updates.updateAccepted(stackName, params.get('ClientRequestToken') ?? undefined, region);
       } else if (upstream.ok && action === 'DescribeStacks') {
         const names = stackName ? [stackName] : [...text.matchAll(/<StackName>([^<]+)<\/StackName>/g)].map((m) => m[1]!);
         for (const name of names) {
-          const { status, reason } = updates.statusOf(name);
+          const { status, reason } = updates.statusOf(name, region);
           if (status) text = overlayStatus(text, name, status, reason);
         }
       } else if (upstream.ok && action === 'DescribeStackEvents' && stackName) {
         const stackId = /<StackId>([^<]+)<\/StackId>/.exec(text)?.[1] ?? stackName;
-        const injected = updates.eventsOf(stackName).map((e) => eventXml(stackId, stackName, e)).join('');
+        const injected = updates.eventsOf(stackName, region).map((e) => eventXml(stackId, stackName, e)).join('');
         text = text.replace('<StackEvents>', `<StackEvents>${injected}`);
       }
       response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml' });

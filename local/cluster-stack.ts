@@ -89,6 +89,8 @@ export async function createClusterStack(region: string, stackName: string, para
 }
 
 export interface DeployedClusterStack {
+  /** Where the stack is: the stage's region, or another one the stage copies its images to. */
+  region: string;
   stackName: string;
   clusterName: string;
   autoScalingGroupName: string;
@@ -105,6 +107,7 @@ export async function deployClusterStack(options: {
   const parameters = await stageParameters(options.region, options.stage, options.imageId, options.overrides);
   const stack = await createClusterStack(options.region, options.stackName, parameters);
   return {
+    region: options.region,
     stackName: options.stackName,
     clusterName: stackOutput(stack, STACK_OUTPUTS.clusterName),
     autoScalingGroupName: stackOutput(stack, STACK_OUTPUTS.autoScalingGroupName),
@@ -112,11 +115,22 @@ export async function deployClusterStack(options: {
   };
 }
 
-/** The instances an Auto Scaling group has now, with the image each runs. */
+export interface FleetClients {
+  autoscaling: AutoScalingClient;
+  ec2: EC2Client;
+}
+
+/** Clients for the groups and instances of one region (one moto serves every region). */
+export function fleetClients(region: string): FleetClients {
+  return { autoscaling: new AutoScalingClient({ region }), ec2: new EC2Client({ region }) };
+}
+
+/** The instances an Auto Scaling group has now, with the image each runs: the group's clients, or its region. */
 export async function groupInstances(
-  clients: { autoscaling: AutoScalingClient; ec2: EC2Client },
+  clientsOrRegion: FleetClients | string,
   groupName: string,
 ): Promise<{ id: string; imageId: string }[]> {
+  const clients = typeof clientsOrRegion === 'string' ? fleetClients(clientsOrRegion) : clientsOrRegion;
   const group = (await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })))
     .AutoScalingGroups![0]!;
   const ids = (group.Instances ?? []).map((i) => i.InstanceId!);

@@ -5,6 +5,7 @@
  * (simulated rolling updates), confirms through the ECS API, promotes and notifies ops.
  *
  * Usage: npx tsx local/demo.ts [--scenario success|build-fails|registration-timeout|stack-update-fails|partial-run|concurrent|retention|approval-rejected|alarm-during-soak]
+ *        [--regional-cluster] (or DEMO_REGIONAL_CLUSTER=1 make demo): prod also rolls ecs-prod-eu in eu-west-1
  */
 import { Command, Option } from 'commander';
 import { startMoto, type Moto } from './moto';
@@ -13,6 +14,7 @@ import { describeRetention, SCENARIOS, World, type Scenario } from './world';
 import { LAMBDA_ENV } from '../functions/lib/contracts';
 import type { OpsMessage } from './deployment';
 import { MOTO_SERVER_ENVIRONMENT } from './gates';
+import { REGIONAL_CLUSTER, REGIONAL_CLUSTER_ENV, regionalClusterRequested } from './regional-cluster';
 
 const started = Date.now();
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -79,7 +81,7 @@ async function printFinalState(world: World, outcome: RunOutcome | undefined): P
     const byAmi = new Map<string, string[]>();
     for (const i of cluster.instances) byAmi.set(i.amiId, [...(byAmi.get(i.amiId) ?? []), i.ecsStatus]);
     const summary = [...byAmi].map(([ami, states]) => `${states.length} x ${ami} (${[...new Set(states)].join(', ')})`).join('; ');
-    console.log(`    ${cluster.stackName.padEnd(10)} ${summary}; confirmed ${(await world.confirmedImage(cluster.stackName)) ?? 'nothing yet'}`);
+    console.log(`    ${cluster.stackName.padEnd(11)} ${cluster.region.padEnd(10)} ${summary}; confirmed ${(await world.confirmedImage(cluster.stackName)) ?? 'nothing yet'}`);
   }
   console.log(`  fleet lock: ${(await world.lockHolder())?.split(':').pop() ?? 'free'}`);
   const messages = await world.opsMessages();
@@ -162,7 +164,7 @@ async function retentionDemo(world: World): Promise<number> {
   return checks.every(([, ok]) => ok) ? 0 : 1;
 }
 
-async function demo(scenario: Scenario): Promise<number> {
+async function demo(scenario: Scenario, regionalCluster: boolean): Promise<number> {
   console.log(bold(`ECS AMI pipeline demo, scenario "${scenario}" (local moto_server; nothing touches AWS)`));
   let moto: Moto | undefined;
   let world: World | undefined;
@@ -180,7 +182,7 @@ async function demo(scenario: Scenario): Promise<number> {
   try {
     moto = await startMoto(undefined, MOTO_SERVER_ENVIRONMENT);
     line('setup', `moto_server listening on ${moto.endpoint}`);
-    world = await World.create(moto, { scenario, log: line });
+    world = await World.create(moto, { scenario, log: line, regionalCluster });
     if (scenario === 'retention') {
       const code = await retentionDemo(world);
       console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -248,11 +250,16 @@ const program = new Command()
   .name('make demo')
   .description('Runs the ECS AMI pipeline end to end against a local moto_server.')
   .addOption(new Option('--scenario <name>', 'what happens during the run').choices([...SCENARIOS]).default('success'))
+  .addOption(
+    // Not commander's .env(): it would switch a flag on for any value, DEMO_REGIONAL_CLUSTER=0 too.
+    new Option('--regional-cluster', `prod also has ${REGIONAL_CLUSTER.stackName} in ${REGIONAL_CLUSTER.region} (gated scenarios; needs regional targets in the product; env ${REGIONAL_CLUSTER_ENV}=1)`)
+      .default(regionalClusterRequested()),
+  )
   .showHelpAfterError();
 program.parse();
-const { scenario } = program.opts<{ scenario: Scenario }>();
+const { scenario, regionalCluster } = program.opts<{ scenario: Scenario; regionalCluster: boolean }>();
 
-demo(scenario).then(
+demo(scenario, regionalCluster).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -48,3 +48,19 @@ export class SimulatedEcsAgent {
     return (await listContainerInstances(this.ecs, cluster)).filter((i) => i.status !== 'INACTIVE');
   }
 }
+
+/**
+ * The agents of every region the harness runs clusters in: moto keeps ECS per region, so an
+ * instance must register with the agent of the region its cluster is in.
+ */
+export class SimulatedEcsAgents {
+  private readonly byRegion = new Map<string, SimulatedEcsAgent>();
+
+  constructor(readonly home: string) {}
+
+  in(region: string = this.home): SimulatedEcsAgent {
+    let agent = this.byRegion.get(region);
+    if (!agent) this.byRegion.set(region, (agent = new SimulatedEcsAgent(region)));
+    return agent;
+  }
+}

@@ -23,8 +23,11 @@ export const DEMO_PROD_REQUIRES_APPROVAL = true;
 const DEMO_SERVICE_TASKS = 2;
 export const MOTO_SERVER_ENVIRONMENT = { MOTO_ECS_SERVICE_RUNNING: String(DEMO_SERVICE_TASKS) };
 
-/** The alarm the dev soak watches, OK to start with, and a service on each cluster. */
-export async function prepareGates(region: string, clusters: string[]): Promise<void> {
+/**
+ * The alarm the dev soak watches, OK to start with, and a service on each cluster, in the cluster's
+ * region (default the stage's: moto keeps ECS per region).
+ */
+export async function prepareGates(region: string, clusters: { clusterName: string; region?: string }[]): Promise<void> {
   const cloudwatch = new CloudWatchClient({ region });
   for (const alarm of DEMO_DEV_SOAK.alarms) {
     await cloudwatch.send(
@@ -41,10 +44,14 @@ export async function prepareGates(region: string, clusters: string[]): Promise<
     );
     await setAlarm(region, alarm, 'OK', 'Threshold Crossed: no datapoint was greater than the threshold (5.0)');
   }
-  const ecs = new ECSClient({ region });
   const family = 'demo-web';
-  await ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:stable', memory: 128 }] }));
-  for (const cluster of clusters) {
+  const registered = new Set<string>();
+  for (const { clusterName: cluster, region: clusterRegion = region } of clusters) {
+    const ecs = new ECSClient({ region: clusterRegion });
+    if (!registered.has(clusterRegion)) {
+      await ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:stable', memory: 128 }] }));
+      registered.add(clusterRegion);
+    }
     await ecs.send(new CreateServiceCommand({ cluster, serviceName: `${cluster}-web`, taskDefinition: family, desiredCount: DEMO_SERVICE_TASKS }));
     const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: [`${cluster}-web`] }))).services?.[0];
     if (service?.runningCount !== DEMO_SERVICE_TASKS) {

@@ -1,10 +1,10 @@
 /**
  * An emulated AWS account with the pipeline deployed and two cluster stacks (dev and prod waves)
- * running the ECS-optimized base AMI, on a moto_server. The functions are the real handler code,
+ * running the ECS-optimized base AMI, on a moto_server (optionally a third in prod's wave in another
+ * region: local/regional-cluster.ts). The functions are the real handler code,
  * run in-process with only their endpoints pointed at the emulator (CloudFormation through the
  * proxy that simulates rolling updates); the state machine is the real definition.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateImageCommand,
@@ -13,7 +13,6 @@ import {
   CreateTagsCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
-  EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
@@ -35,10 +34,11 @@ import type { BaseAmiCheckResult } from '../functions/lib/aws/base-ami-job';
 import { parameterHistory, readParameter } from '../functions/lib/aws/parameters';
 import { readLock } from '../functions/lib/aws/run-ledger';
 import { startCloudFormationProxy, type CloudFormationProxy } from './cloudformation-proxy';
-import { deployClusterStack, groupInstances, type DeployedClusterStack } from './cluster-stack';
+import { deployClusterStack, fleetClients, groupInstances, type DeployedClusterStack, type FleetClients } from './cluster-stack';
 import { simulatedBake } from './codebuild';
 import { deployPipeline, receivedMessages, type EmulatedDeployment, type OpsMessage } from './deployment';
-import { SimulatedEcsAgent } from './ecs-agent';
+import { SimulatedEcsAgents, type SimulatedEcsAgent } from './ecs-agent';
+import { deployRegionalCluster, REGIONAL_CLUSTER, REGIONAL_CLUSTER_ENV, regionalClusterRequested, regionalClusterTarget } from './regional-cluster';
 import { ExecutionRecords } from './execution-records';
 import type { Moto } from './moto';
 import { SimulatedRollingUpdates, type ImageBehaviour } from './rolling-update';
@@ -124,9 +124,15 @@ export interface WorldOptions {
    * `ami-pipeline approve|reject` through the Step Functions proxy (make up).
    */
   approvals?: 'cli' | 'wait';
+  /**
+   * A gated scenario's fleet gets ecs-prod-eu, prod's cluster in the region the images are copied to
+   * (local/regional-cluster.ts). Default: DEMO_REGIONAL_CLUSTER=1 in the environment.
+   */
+  regionalCluster?: boolean;
 }
 
 export interface ClusterState {
+  region: string;
   stackName: string;
   clusterName: string;
   instances: { ec2InstanceId: string; amiId: string; ecsStatus: string }[];
@@ -145,12 +151,13 @@ export class World {
     readonly deployment: EmulatedDeployment,
     readonly stacks: DeployedClusterStack[],
     readonly baseAmiId: string,
-    readonly agent: SimulatedEcsAgent,
+    /** The ECS agents, one per region a cluster is in. */
+    readonly agents: SimulatedEcsAgents,
     readonly updates: SimulatedRollingUpdates,
     private readonly proxy: CloudFormationProxy,
     /** Images the simulated builds made, in order. */
     readonly bakedAmis: string[],
-    private readonly fleet: { autoscaling: AutoScalingClient; ec2: EC2Client },
+    private readonly fleet: FleetClients,
   ) {}
 
   static async create(moto: Moto, options: WorldOptions): Promise<World> {
@@ -161,8 +168,15 @@ export class World {
       approvals: 'cli' as const,
       log: () => undefined,
       actAs: (<T>(_actor: string, fn: () => T) => fn()) as ActAs,
+      regionalCluster: regionalClusterRequested(),
       ...options,
     };
+    // Only a gated fleet copies its images to another region: nothing else could run a cluster there.
+    if (settings.regionalCluster && GATED[settings.scenario] === undefined) {
+      throw new Error(
+        `the regional cluster (regionalCluster, ${REGIONAL_CLUSTER_ENV}=1) needs a gated scenario (${Object.keys(GATED).join(', ')}), not ${settings.scenario}`,
+      );
+    }
     const region = moto.region;
     Object.assign(process.env, moto.env, {
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
@@ -172,11 +186,11 @@ export class World {
     });
 
     const baked: string[] = [];
-    const agent = new SimulatedEcsAgent(region);
+    const agents = new SimulatedEcsAgents(region);
     const updates = new SimulatedRollingUpdates({
       motoEndpoint: moto.endpoint,
       region,
-      agent,
+      agents,
       imageBehaviour: (amiId) => (baked.includes(amiId) ? BAKED_IMAGE_BEHAVIOUR[settings.scenario] : 'healthy'),
       log: (stackName, message) => settings.log('cloudformation', `${stackName}: ${message}`),
       stepMs: settings.pauseMs,
@@ -185,14 +199,17 @@ export class World {
     process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = proxy.endpoint;
 
     const baseAmiId = (await recommendedBaseAmi(new SSMClient({ region }), recommendedBaseAmiParameter('x86_64'))).imageId;
-    const fleet = { autoscaling: new AutoScalingClient({ region }), ec2: new EC2Client({ region }) };
+    const fleet = fleetClients(region);
 
     // The reference stack names its cluster after itself, so the waves are known before it exists.
     const stages = ['dev', 'prod'] as const;
     const gated = GATED[settings.scenario] !== undefined;
     const waves: Wave[] = stages.map((stage) => ({
       name: stage,
-      clusters: [{ stackName: `ecs-${stage}`, clusterName: `ecs-${stage}`, imageParameter: DEFAULT_IMAGE_PARAMETER }],
+      clusters: [
+        { stackName: `ecs-${stage}`, clusterName: `ecs-${stage}`, imageParameter: DEFAULT_IMAGE_PARAMETER },
+        ...(settings.regionalCluster && stage === REGIONAL_CLUSTER.wave ? [regionalClusterTarget()] : []),
+      ],
       ...(gated && stage === 'dev' ? { soak: DEMO_DEV_SOAK } : {}),
       ...(gated && stage === 'prod' ? { requireApproval: DEMO_PROD_REQUIRES_APPROVAL } : {}),
     }));
@@ -204,12 +221,12 @@ export class World {
       'setup',
       `pipeline deployed: state machine ${deployment.config.stateMachineArn.split(':').pop()}, waves dev -> prod` +
         (gated
-          ? ` (each image copied to ${DEMO_COPY_REGION}; dev soaks ${DEMO_DEV_SOAK.minutes} min on alarm ${DEMO_DEV_SOAK.alarms.join(', ')} and its services; prod needs approval)`
+          ? ` (each image copied to ${DEMO_COPY_REGION}${settings.regionalCluster ? `, where prod has ${REGIONAL_CLUSTER.stackName}` : ''}; dev soaks ${DEMO_DEV_SOAK.minutes} min on alarm ${DEMO_DEV_SOAK.alarms.join(', ')} and its services; prod needs approval)`
           : ''),
     );
 
     const stacks: DeployedClusterStack[] = [];
-    const world = new World(moto, settings, deployment, stacks, baseAmiId, agent, updates, proxy, baked, fleet);
+    const world = new World(moto, settings, deployment, stacks, baseAmiId, agents, updates, proxy, baked, fleet);
 
     // A first deployment, in the order the README gives: bake without touching a cluster (a dry
     // run), then create the cluster stacks on that image. The stock image has no first-run script.
@@ -228,13 +245,22 @@ export class World {
       if (stack.clusterName !== `ecs-${stage}`) throw new Error(`the reference stack named its cluster ${stack.clusterName}, not ecs-${stage}`);
       // The image's agents join their cluster at boot.
       for (const instance of await groupInstances(fleet, stack.autoScalingGroupName)) {
-        await agent.register(stack.clusterName, instance.id);
+        await agents.in(region).register(stack.clusterName, instance.id);
       }
       settings.log('setup', `cluster stack ${stack.stackName}: ${stack.parameters.ApplicationDesiredCount} instance(s) on ${firstImage}, registered with ECS`);
       stacks.push(stack);
     }
+    if (settings.regionalCluster) {
+      const stack = await deployRegionalCluster({ names: world.names, firstImage, agents });
+      settings.log(
+        'setup',
+        `cluster stack ${stack.stackName} in ${stack.region}: ${stack.parameters.ApplicationDesiredCount} instance(s) on ${stack.parameters[DEFAULT_IMAGE_PARAMETER]}, ` +
+          `the copy of ${firstImage} there (its ami/latest), registered with ECS`,
+      );
+      stacks.push(stack);
+    }
     if (gated) {
-      await prepareGates(region, stacks.map((s) => s.clusterName));
+      await prepareGates(region, stacks);
       settings.log('setup', `alarm ${DEMO_DEV_SOAK.alarms.join(', ')} is OK; each cluster runs a service, web, at 2 of 2 tasks`);
     }
     return world;
@@ -255,6 +281,11 @@ export class World {
 
   get region(): string {
     return this.moto.region;
+  }
+
+  /** The ECS agent of the stage's region. */
+  get agent(): SimulatedEcsAgent {
+    return this.agents.in(this.region);
   }
 
   get names(): ParameterNames {
@@ -482,10 +513,10 @@ export class World {
     return { instanceId, imageId, securityGroupId, keyName };
   }
 
-  /** A team's own cluster stack, outside the pipeline's waves, pinned to an image. */
-  async deployPinnedStack(stackName: string, imageId: string): Promise<DeployedClusterStack> {
-    const stack = await deployClusterStack({ region: this.region, stackName, stage: 'dev', imageId });
-    for (const instance of await groupInstances(this.fleet, stack.autoScalingGroupName)) await this.agent.register(stack.clusterName, instance.id);
+  /** A team's own cluster stack, outside the pipeline's waves, pinned to an image (in `region`, default the stage's). */
+  async deployPinnedStack(stackName: string, imageId: string, region: string = this.region): Promise<DeployedClusterStack> {
+    const stack = await deployClusterStack({ region, stackName, stage: 'dev', imageId });
+    for (const instance of await groupInstances(region, stack.autoScalingGroupName)) await this.agents.in(region).register(stack.clusterName, instance.id);
     return stack;
   }
 
@@ -537,13 +568,14 @@ export class World {
   async clusters(): Promise<ClusterState[]> {
     return Promise.all(
       this.stacks.map(async (stack) => {
-        const registered = await this.agent.instances(stack.clusterName);
-        const instances = (await groupInstances(this.fleet, stack.autoScalingGroupName)).map((i) => ({
+        const registered = await this.agents.in(stack.region).instances(stack.clusterName);
+        const fleet = stack.region === this.region ? this.fleet : fleetClients(stack.region);
+        const instances = (await groupInstances(fleet, stack.autoScalingGroupName)).map((i) => ({
           ec2InstanceId: i.id,
           amiId: i.imageId,
           ecsStatus: registered.find((r) => r.ec2InstanceId === i.id)?.status ?? 'not registered',
         }));
-        return { stackName: stack.stackName, clusterName: stack.clusterName, instances };
+        return { region: stack.region, stackName: stack.stackName, clusterName: stack.clusterName, instances };
       }),
     );
   }

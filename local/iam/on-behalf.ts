@@ -175,7 +175,8 @@ interface StageFacts {
   assets: { bucket: string; key: string };
   bakeLogGroup: string;
   functionLogGroups: Record<string, string>;
-  stacks: string[];
+  /** The waves' cluster stacks, each in its region (the stage's unless the target names another). */
+  stacks: { stackName: string; region: string }[];
 }
 
 function stageFacts(template: Template, iam: PackagedIam): StageFacts {
@@ -195,7 +196,7 @@ function stageFacts(template: Template, iam: PackagedIam): StageFacts {
   const functionLogGroups: Record<string, string> = {};
   for (const [key, fnArn] of Object.entries(iam.functionArns)) functionLogGroups[key] = `/aws/lambda/${fnArn.split(':function:')[1]}`;
   const waves = JSON.parse(String(r(res('CheckRequestLambdaFunction').Properties.Environment.Variables[LAMBDA_ENV.clusterWaves]))) as {
-    clusters: { stackName: string }[];
+    clusters: { stackName: string; region?: string }[];
   }[];
   return {
     name: iam.stackName,
@@ -209,7 +210,7 @@ function stageFacts(template: Template, iam: PackagedIam): StageFacts {
     assets: { bucket: location.slice(0, slash), key: location.slice(slash + 1) },
     bakeLogGroup: String(r(res('BakeLogGroup').Properties.LogGroupName)),
     functionLogGroups,
-    stacks: waves.flatMap((w) => w.clusters.map((c) => c.stackName)),
+    stacks: waves.flatMap((w) => w.clusters.map((c) => ({ stackName: c.stackName, region: c.region ?? iam.region }))),
   };
 }
 
@@ -487,13 +488,14 @@ function cloudFormationRollout(f: StageFacts, cluster: CfnTemplate): OnBehalfLis
   if (!launchTemplate || !group) throw new Error('cluster/ecs-cluster.yml: no LaunchTemplate or AutoScalingGroup');
   const suspends = ((group.UpdatePolicy?.AutoScalingRollingUpdate?.SuspendProcesses ?? []) as string[]).length > 0;
   const tagTypes = ((launchTemplate.TagSpecifications ?? []) as { ResourceType: string }[]).map((t) => t.ResourceType);
-  return f.stacks.map((stack) => {
+  return f.stacks.map(({ stackName: stack, region }) => {
     const r = clusterStackResources(stack, f);
     const c = (action: string, input: Record<string, unknown>, because: string): EvaluableCall => ({
       actor,
       action,
       input,
-      region: f.region,
+      // CloudFormation works in the stack's region.
+      region,
       via: 'cloudformation.amazonaws.com',
       because: `CloudFormation, with the caller's credentials (no stack role: ${DOCS.cfnCallerCredentials}): ${because}`,
     });
@@ -569,11 +571,11 @@ export function onBehalfCalls(template: Template, iam: PackagedIam, options: { p
   for (const rest of [`instance/${PACKER.instance}`, `key-pair/${PACKER.keyPair}`, `security-group/${PACKER.securityGroup}`]) tags.set(arn('ec2', rest), packerTags);
   for (const rest of [`image/${PACKER.image}`, ...PACKER.snapshots.map((s) => `snapshot/${s}`)]) tags.set(arn('ec2', rest, ''), packerTags);
   const instanceProfileRoles: Record<string, string> = {};
-  for (const stack of f.stacks) {
+  for (const { stackName: stack, region } of f.stacks) {
     const r = clusterStackResources(stack, f);
     const stackTags = { 'aws:cloudformation:stack-name': stack, 'aws:cloudformation:logical-id': 'LaunchTemplate' };
-    tags.set(arn('ec2', `launch-template/${r.launchTemplate}`), stackTags);
-    tags.set(autoScalingGroupArn(r.group, f), { 'aws:cloudformation:stack-name': stack, 'aws:cloudformation:logical-id': 'AutoScalingGroup' });
+    tags.set(`arn:${f.partition}:ec2:${region}:${f.account}:launch-template/${r.launchTemplate}`, stackTags);
+    tags.set(autoScalingGroupArn(r.group, { ...f, region }), { 'aws:cloudformation:stack-name': stack, 'aws:cloudformation:logical-id': 'AutoScalingGroup' });
     instanceProfileRoles[r.instanceProfile] = r.instanceRole;
   }
   const context = new Map<string, Record<string, ContextValue>>();

@@ -92,7 +92,8 @@ export async function evaluateAgainstPackagedRoles(
 ): Promise<{ report: EvaluationReport; unused: string }> {
   // Scenarios that stop the recording themselves (startWorld + stopRecording) get their calls kept here.
   if (currentScenario) keepRecordedCalls(currentScenario, calls);
-  resourceTags ??= await ec2ResourceTags(region);
+  // Calls go to every region the fleet is in (copies, regional clusters), each named by its own ARN.
+  resourceTags ??= await ec2ResourceTags([...new Set([region, ...calls.map((c) => c.region).filter((r): r is string => Boolean(r))])]);
   const iam = resolvePackagedIam(packagedTemplate('configured'), { account: ACCOUNT_ID, region });
   const report = await evaluateCalls(calls, rolesByActor(iam), { ...evaluationContext(iam), ...(resourceTags ? { resourceTags: (a: string) => resourceTags.get(a) } : {}) });
   const unused = formatUnusedGrants(unusedGrants(calls, rolesByActor(iam), { ...evaluationContext(iam), assumeUsed: LAMBDA_RUNTIME_ACTIONS }));
@@ -113,11 +114,16 @@ export async function imageTags(region: string, amiId: string) {
 
 export const TAG_KEYS = Object.values(AMI_TAGS);
 
-/** The tags of every image, snapshot, instance, security group and key pair in moto now, by ARN as IAM names them. */
-export async function ec2ResourceTags(region: string): Promise<Map<string, Record<string, string>>> {
+/** The tags of every image, snapshot, instance, security group and key pair in moto now (in these regions), by ARN as IAM names them. */
+export async function ec2ResourceTags(regions: string | string[]): Promise<Map<string, Record<string, string>>> {
+  const byArn = new Map<string, Record<string, string>>();
+  for (const region of [regions].flat()) await addEc2ResourceTags(region, byArn);
+  return byArn;
+}
+
+async function addEc2ResourceTags(region: string, byArn: Map<string, Record<string, string>>): Promise<void> {
   const ec2 = new EC2Client({ region });
   const tags = (list: { Key?: string; Value?: string }[] | undefined) => Object.fromEntries((list ?? []).map((t) => [t.Key!, t.Value!]));
-  const byArn = new Map<string, Record<string, string>>();
   const arn = (type: string, id: string, account = '') => `arn:aws:ec2:${region}:${account}:${type}/${id}`;
   for (const image of (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []) byArn.set(arn('image', image.ImageId!), tags(image.Tags));
   for (const snapshot of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []) byArn.set(arn('snapshot', snapshot.SnapshotId!), tags(snapshot.Tags));
@@ -126,5 +132,4 @@ export async function ec2ResourceTags(region: string): Promise<Map<string, Recor
   }
   for (const group of (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []) byArn.set(arn('security-group', group.GroupId!, ACCOUNT_ID), tags(group.Tags));
   for (const key of (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []) byArn.set(arn('key-pair', key.KeyName!, ACCOUNT_ID), tags(key.Tags));
-  return byArn;
 }

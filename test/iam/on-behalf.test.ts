@@ -6,10 +6,11 @@
  * ecs-dev and ecs-prod, KMS key, build VPC, no stack role). A call a role would deny fails with the
  * role (or function), the action and the resource.
  */
-import { MANAGED_BY_VALUE } from '../../functions/lib/contracts';
+import { LAMBDA_ENV, MANAGED_BY_VALUE } from '../../functions/lib/contracts';
 import { evaluateCalls, type EvaluableCall, type EvaluationReport, type RoleLike } from '../../local/iam/evaluate';
 import { onBehalfCalls, packerOptionsInUse, PACKER_OPTIONS_ASSUMED, type OnBehalf } from '../../local/iam/on-behalf';
 import { evaluationContext, resolvePackagedIam, rolesByActor, type PackagedIam, type Template } from '../../local/iam/roles';
+import { autoScalingGroupArn } from '../../local/iam/resources';
 
 // The configured stage's KMS key lives in this account and region (deploy/packaged-stages.js).
 const ACCOUNT = '111122223333';
@@ -184,6 +185,25 @@ describe('CloudFormation’s rolling update with the update function’s credent
     const actions = update.policies.flatMap((p) => p.document.Statement.flatMap((s) => [s.Action].flat()));
     expect(actions.filter((a) => /^(ec2|autoscaling|iam):/.test(String(a)))).toEqual([]);
     expect(callsOf(stages.default!, 'updateStack').filter((c) => c.via === 'cloudformation.amazonaws.com')).toEqual([]);
+  });
+});
+
+describe('a wave target in another region than the stage’s', () => {
+  it('is rolled by CloudFormation in its own region: the calls and the ARNs of its group and template name that region', () => {
+    const stage = stages.configured!;
+    const template = structuredClone(stage.template);
+    const variables = template.Resources.CheckRequestLambdaFunction!.Properties.Environment.Variables as Record<string, string>;
+    const waves = JSON.parse(variables[LAMBDA_ENV.clusterWaves]!) as { clusters: Record<string, string>[] }[];
+    waves.at(-1)!.clusters.push({ stackName: 'ecs-prod-eu', clusterName: 'ecs-prod-eu', imageParameter: 'ImageId', region: 'eu-west-1' });
+    variables[LAMBDA_ENV.clusterWaves] = JSON.stringify(waves);
+    const onBehalf = onBehalfCalls(template, stage.iam);
+    const regionsOf = (stack: string) =>
+      new Set(onBehalf.lists.filter((l) => l.actor === 'updateStack' && l.title.includes(` ${stack} `)).flatMap((l) => l.calls.map((c) => c.region)));
+    expect(regionsOf('ecs-prod-eu')).toEqual(new Set(['eu-west-1']));
+    expect(regionsOf('ecs-prod')).toEqual(new Set([REGION]));
+    const group = (region: string) => autoScalingGroupArn('ecs-prod-eu-instances', { account: ACCOUNT, region, partition: 'aws' });
+    expect(onBehalf.environment.resourceTags?.(group('eu-west-1'))).toMatchObject({ 'aws:cloudformation:stack-name': 'ecs-prod-eu' });
+    expect(onBehalf.environment.resourceTags?.(group(REGION))).toBeUndefined();
   });
 });
 
