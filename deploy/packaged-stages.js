@@ -28,7 +28,15 @@ const DEMO_WAVES = [
     // local/gates.ts DEMO_DEV_SOAK (test/deploy/packaged-stages.test.ts keeps them equal).
     soak: { minutes: 2, alarms: ['ecs-dev-errors'], checkServices: true, checkEverySeconds: 30 },
   },
-  { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }], requireApproval: true },
+  {
+    name: 'prod',
+    clusters: [
+      { stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' },
+      // local/regional-cluster.ts: prod's cluster in the copy region.
+      { stackName: 'ecs-prod-eu', clusterName: 'ecs-prod-eu', region: 'eu-west-1' },
+    ],
+    requireApproval: true,
+  },
 ];
 
 const STAGES = {

@@ -168,7 +168,8 @@ export class World {
       approvals: 'cli' as const,
       log: () => undefined,
       actAs: (<T>(_actor: string, fn: () => T) => fn()) as ActAs,
-      regionalCluster: regionalClusterRequested(),
+      // The gated fleet has prod's third cluster in the copy region (DEMO_REGIONAL_CLUSTER=0 leaves it out).
+      regionalCluster: GATED[options.scenario] !== undefined ? process.env[REGIONAL_CLUSTER_ENV] !== '0' : regionalClusterRequested(),
       ...options,
     };
     // Only a gated fleet copies its images to another region: nothing else could run a cluster there.

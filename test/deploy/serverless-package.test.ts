@@ -233,7 +233,14 @@ describe('the config parameter tools read', () => {
           clusters: [{ stackName: 'ecs-dev', clusterName: 'ecs-dev', imageParameter: 'ApplicationImageId' }],
           soak: { minutes: 2, alarms: ['ecs-dev-errors'], checkServices: true, checkEverySeconds: 30 },
         },
-        { name: 'prod', clusters: [{ stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' }], requireApproval: true },
+        {
+          name: 'prod',
+          clusters: [
+            { stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' },
+            { stackName: 'ecs-prod-eu', clusterName: 'ecs-prod-eu', imageParameter: 'ApplicationImageId', region: 'eu-west-1' },
+          ],
+          requireApproval: true,
+        },
       ],
       amiNamePrefix: 'ecs-ami-pipeline-demo',
       // The configured stage sets imageRetention=report.

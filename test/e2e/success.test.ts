@@ -31,12 +31,16 @@ it('records and promotes the baked AMI, and the base it came from', async () => 
   expect(byName[run.world.names.currentBaseAmi]?.value).toBe(run.world.baseAmiId);
 });
 
-it('records, per cluster, the image it confirmed and the run that confirmed it', async () => {
+it('records, per cluster, the image it confirmed and the run that confirmed it; the eu-west-1 cluster, its copy and what it is a copy of', async () => {
   const [baked] = run.world.bakedAmis;
+  const [regional] = await run.world.regionalLatest();
   for (const stack of run.world.stacks) {
     const record = JSON.parse((await run.world.parameter(run.world.names.clusterRecord(stack.stackName)))!);
-    expect(record).toMatchObject({ stackName: stack.stackName, amiId: baked, purpose: 'rollout', runId: runName() });
+    const inEu = stack.stackName === 'ecs-prod-eu';
+    expect(record).toMatchObject({ stackName: stack.stackName, amiId: inEu ? regional!.value : baked, purpose: 'rollout', runId: runName() });
+    if (inEu) expect(record).toMatchObject({ region: 'eu-west-1', copyOf: baked });
   }
+  expect(run.world.stacks.map((s) => s.stackName)).toContain('ecs-prod-eu');
 });
 
 it('copies the image to eu-west-1, tagged with where it came from, and records it there as ami/latest', async () => {
@@ -63,19 +67,24 @@ it('bakes an image tagged, with its snapshots, as the Packer template tags it', 
   for (const snapshot of snapshotTags) expect(snapshot).toMatchObject({ ManagedBy: MANAGED_BY_VALUE });
 });
 
-it('leaves every instance of both clusters on the new AMI, registered and ACTIVE', async () => {
+it('leaves every instance of the three clusters on the new AMI (its copy in eu-west-1), registered and ACTIVE', async () => {
   const [baked] = run.world.bakedAmis;
+  const [regional] = await run.world.regionalLatest();
   const clusters = await run.world.clusters();
   expect(clusters.map((c) => [c.stackName, c.instances.length])).toEqual([
     ['ecs-dev', 1],
     ['ecs-prod', 3],
+    ['ecs-prod-eu', 1],
   ]);
-  for (const instance of clusters.flatMap((c) => c.instances)) {
-    expect(instance).toMatchObject({ amiId: baked, ecsStatus: 'ACTIVE' });
+  for (const cluster of clusters) {
+    for (const instance of cluster.instances) {
+      expect(instance).toMatchObject({ amiId: cluster.stackName === 'ecs-prod-eu' ? regional!.value : baked, ecsStatus: 'ACTIVE' });
+    }
   }
   // The old instances are gone from ECS, not merely drained.
   for (const cluster of clusters) {
-    expect((await run.world.agent.instances(cluster.clusterName)).every((i) => i.amiId === baked)).toBe(true);
+    const image = cluster.stackName === 'ecs-prod-eu' ? regional!.value : baked;
+    expect((await run.world.agents.in(cluster.region).instances(cluster.clusterName)).every((i) => i.amiId === image)).toBe(true);
   }
 });
 
@@ -84,7 +93,7 @@ it('asks ops to approve prod once, then tells them once how the run ended, with 
   expect(messages.map((m) => m.attributes.status)).toEqual(['APPROVAL_NEEDED', 'SUCCEEDED']);
   expect(messages[0]!.subject).toBe(`[ecs-ami-pipeline demo] APPROVAL NEEDED: wave prod of run ${runName()}`.slice(0, 99));
   expect(messages[0]!.message).toContain(`ami-pipeline approve ${runName()} --stage demo`);
-  expect(messages[1]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 2 clusters`);
+  expect(messages[1]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 3 clusters`);
   expect(messages[1]!.attributes).toEqual({ status: 'SUCCEEDED', stage: 'demo', step: 'promote' });
   // Who approved, and dev's soak, are in the run's message and in the records.
   expect(messages[1]!.message).toMatch(/Approved by arn:aws:\S+ at \S+: dev soaked clean/);
