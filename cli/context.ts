@@ -18,6 +18,8 @@ export interface Context {
   parameterPrefix: string;
   names: ParameterNames;
   clients: Clients;
+  /** The same clients in another region (a cluster target or a copy there); the command's own for its region. */
+  clientsIn(region: string | undefined): Clients;
   style: Style;
   /** The stage's deployment (read once from SSM). */
   config(): Promise<PipelineConfig>;
@@ -29,12 +31,19 @@ export interface Context {
 export function createContext(options: GlobalOptions): Context {
   const parameterPrefix = (options.parameterPrefix ?? defaultParameterPrefix(options.stage)).replace(/\/+$/, '');
   const clients = createClients(options);
+  const regional = new Map<string, Clients>();
   let config: Promise<PipelineConfig> | undefined;
   return {
     stage: options.stage,
     parameterPrefix,
     names: parameterNames(parameterPrefix),
     clients,
+    clientsIn: (region) => {
+      if (!region || region === options.region) return clients;
+      let found = regional.get(region);
+      if (!found) regional.set(region, (found = createClients({ ...options, region })));
+      return found;
+    },
     style: createStyle(colorWanted(options.color, process.env, Boolean(process.stdout.isTTY))),
     config: () => (config ??= loadPipelineConfig(clients, options.stage, parameterPrefix)),
     print: (text = '') => process.stdout.write(`${text}\n`),

@@ -51,6 +51,8 @@ export interface ClusterStatus {
   wave: string;
   stackName: string;
   clusterName: string;
+  /** Set when the cluster is in another region than the stage's (it rolls with the image's copy there). */
+  region?: string;
   /** The stack's status and the AMI its image parameter holds; null when the stack does not exist. */
   stack: { status: string; imageId?: string } | null;
   /** ECS's cluster status (ACTIVE, INACTIVE...), or MISSING. */
@@ -144,7 +146,7 @@ function resultText(result: RunResult, style: Style): string {
 }
 
 function clusterLines(cluster: ClusterStatus, style: Style): string[] {
-  const head = [`${style.bold(cluster.stackName)} → ${cluster.clusterName}`];
+  const head = [`${style.bold(cluster.stackName)} → ${cluster.clusterName}${cluster.region ? ` (${cluster.region})` : ''}`];
   head.push(cluster.stack ? `stack ${cluster.stack.status}${cluster.stack.imageId ? ` on ${cluster.stack.imageId}` : ''}` : style.yellow('stack not found'));
   if (cluster.clusterStatus !== 'ACTIVE') head.push(style.yellow(`cluster ${cluster.clusterStatus === 'MISSING' ? 'not found' : cluster.clusterStatus}`));
   const lines = [`    ${head.join('  ·  ')}`];

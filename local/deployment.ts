@@ -77,6 +77,7 @@ export async function deployPipeline(options: { stage: string; region: string; w
     waves,
     amiNamePrefix: `${SERVICE_NAME}-${stage}`,
     retention: DEFAULT_RETENTION,
+    copyToRegions: options.copyToRegions ?? [],
   };
   await ssm.send(
     new PutParameterCommand({ Name: parameterNames(parameterPrefix).config, Type: 'String', Value: JSON.stringify(config), Overwrite: true }),

@@ -5,7 +5,7 @@ import { describeImage, recommendedBaseAmi } from '../../functions/lib/aws/aws-l
 import { baseAmiCheckState, executionStatus } from '../../functions/lib/aws/base-ami-job';
 import { readClusterRecords } from '../../functions/lib/aws/cluster-records';
 import { listContainerInstances } from '../../functions/lib/aws/container-instances';
-import { recommendedBaseAmiParameter, type BakedAmiRecord, type PipelineConfig, type PromotionRecord } from '../../functions/lib/contracts';
+import { confirmedStageImage, recommendedBaseAmiParameter, type BakedAmiRecord, type PipelineConfig, type PromotionRecord } from '../../functions/lib/contracts';
 import { readLock } from '../../functions/lib/aws/run-ledger';
 import { ERROR_NAMES, isAwsError } from '../../functions/lib/contracts/errors';
 import { readJsonParameter, readParameter } from '../../functions/lib/aws/parameters';
@@ -34,10 +34,10 @@ async function imageInfo(ctx: Context, amiId: string | undefined): Promise<Image
   return { amiId, name: image?.Name, createdAt: image?.CreationDate };
 }
 
-async function stackOf(ctx: Context, stackName: string, imageParameter: string): Promise<ClusterStatus['stack']> {
+async function stackOf(ctx: Context, stackName: string, imageParameter: string, region?: string): Promise<ClusterStatus['stack']> {
   let stack;
   try {
-    stack = stackView(stackName, await describeStack(ctx.clients.cfn, stackName));
+    stack = stackView(stackName, await describeStack(ctx.clientsIn(region).cfn, stackName));
   } catch (error) {
     if (isAwsError(error, ERROR_NAMES.stackNotRollable)) return null;
     throw error;
@@ -49,29 +49,34 @@ async function stackOf(ctx: Context, stackName: string, imageParameter: string):
 async function clusters(ctx: Context, config: PipelineConfig, currentAmiId?: string, latestAmiId?: string): Promise<ClusterStatus[]> {
   const targets = config.waves.flatMap((wave) => wave.clusters.map((target) => ({ wave: wave.name, target })));
   if (targets.length === 0) return [];
-  const names = [...new Set(allTargets(config.waves).map((t) => t.clusterName))];
   const records = await readClusterRecords(ctx.clients.ssm, ctx.names, allTargets(config.waves));
+  // Each cluster is described in its own region (a target may name another one than the stage's).
   const statuses = new Map<string, string>();
-  for (let i = 0; i < names.length; i += 100) {
-    const out = await ctx.clients.ecs.send(new DescribeClustersCommand({ clusters: names.slice(i, i + 100) }));
-    for (const c of out.clusters ?? []) if (c.clusterName) statuses.set(c.clusterName, c.status ?? 'UNKNOWN');
+  const key = (t: { region?: string; clusterName: string }) => `${t.region ?? ''}/${t.clusterName}`;
+  for (const region of [...new Set(allTargets(config.waves).map((t) => t.region))]) {
+    const names = [...new Set(allTargets(config.waves).filter((t) => t.region === region).map((t) => t.clusterName))];
+    for (let i = 0; i < names.length; i += 100) {
+      const out = await ctx.clientsIn(region).ecs.send(new DescribeClustersCommand({ clusters: names.slice(i, i + 100) }));
+      for (const c of out.clusters ?? []) if (c.clusterName) statuses.set(key({ region, clusterName: c.clusterName }), c.status ?? 'UNKNOWN');
+    }
   }
   return Promise.all(
     targets.map(async ({ wave, target }) => {
-      const clusterStatus = statuses.get(target.clusterName) ?? 'MISSING';
+      const clusterStatus = statuses.get(key(target)) ?? 'MISSING';
       const [stack, instances] = await Promise.all([
-        stackOf(ctx, target.stackName, target.imageParameter),
-        clusterStatus === 'ACTIVE' ? listContainerInstances(ctx.clients.ecs, target.clusterName) : Promise.resolve([]),
+        stackOf(ctx, target.stackName, target.imageParameter, target.region),
+        clusterStatus === 'ACTIVE' ? listContainerInstances(ctx.clientsIn(target.region).ecs, target.clusterName) : Promise.resolve([]),
       ]);
       const record = records.get(target.stackName);
       return {
         wave,
         stackName: target.stackName,
         clusterName: target.clusterName,
+        ...(target.region ? { region: target.region } : {}),
         stack,
         clusterStatus,
         confirmed: record ? { amiId: record.amiId, purpose: record.purpose, runId: record.runId, confirmedAt: record.confirmedAt } : null,
-        onCurrent: record !== undefined && record.amiId === currentAmiId,
+        onCurrent: record !== undefined && confirmedStageImage(record) === currentAmiId,
         instances: groupInstances(instances, currentAmiId, latestAmiId),
       };
     }),

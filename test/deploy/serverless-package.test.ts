@@ -245,6 +245,7 @@ describe('the config parameter tools read', () => {
       amiNamePrefix: 'ecs-ami-pipeline-demo',
       // The configured stage sets imageRetention=report.
       retention: { mode: 'report', keepPromoted: 3, graceDays: 7, bakeLeftoverHours: 4 },
+      copyToRegions: [{ region: 'eu-west-1', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000' }],
     });
   });
 });

@@ -144,6 +144,8 @@ export interface PipelineConfig {
   amiNamePrefix?: string;
   /** How retention treats the stage's images (params imageRetention, retainPromotedImages, ...). */
   retention?: { mode: ImageRetentionMode; keepPromoted: number; graceDays: number; bakeLeftoverHours: number };
+  /** Regions every baked image is copied to (param copyToRegions); absent in deployments older than copies. */
+  copyToRegions?: CopyTarget[];
 }
 
 /** JSON value of `ami/latest/record`. */
