@@ -146,5 +146,9 @@ export async function tagCopyAsEc2Would(home: string, sourceAmiId: string, copy:
   const { CreateTagsCommand, DescribeImagesCommand, EC2Client } = await import('@aws-sdk/client-ec2');
   const { copyTags } = await import('../functions/lib/decisions/copies');
   const source = (await new EC2Client({ region: home }).send(new DescribeImagesCommand({ ImageIds: [sourceAmiId] }))).Images?.[0];
-  await new EC2Client({ region: copy.region }).send(new CreateTagsCommand({ Resources: [copy.amiId], Tags: copyTags(source?.Tags ?? [], sourceAmiId, home) }));
+  const regional = new EC2Client({ region: copy.region });
+  // TagSpecifications name the image and its snapshots.
+  const created = (await regional.send(new DescribeImagesCommand({ ImageIds: [copy.amiId] }))).Images?.[0];
+  const snapshots = (created?.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
+  await regional.send(new CreateTagsCommand({ Resources: [copy.amiId, ...snapshots], Tags: copyTags(source?.Tags ?? [], sourceAmiId, home) }));
 }

@@ -119,3 +119,24 @@ it('made only calls each function\'s packaged role allows, on their real resourc
     new Set(['checkBaseAmi', 'checkRequest', 'recordBakedAmi', 'findConfirmedImage', 'updateStack', 'checkStackUpdate', 'confirmRegistration', 'requestApproval', 'checkSoak', 'copyImage', 'promoteAmi', 'notify', 'releaseFleet', 'runEnded', 'retainImages', undefined]),
   );
 });
+
+it('retains per region: 30 days later the first image and its eu-west-1 copy go, the promoted one and its copy stay, every call allowed', async () => {
+  const { startRecording, stopRecording } = await import('../../local/iam/recorder');
+  const { ec2ResourceTags } = await import('./scenario');
+  const [baked] = run.world.bakedAmis;
+  const [regional] = await run.world.regionalLatest();
+  const firstCopy = regional!.history[0]!;
+  // Deletions are judged on the tags the resources had before them.
+  const tagsBefore = await ec2ResourceTags([run.world.region, 'eu-west-1']);
+  startRecording();
+  const result = await run.world.runRetention({ daysLater: 30 });
+  const calls = await stopRecording();
+  expect(result.deregistered).toEqual([run.world.firstImage]);
+  expect(result.regions).toHaveLength(1);
+  expect(result.regions![0]).toMatchObject({ region: 'eu-west-1', deregistered: [firstCopy] });
+  expect(result.regions![0]!.kept.map((k) => k.imageId)).toEqual([regional!.value]);
+  expect(result.regions![0]!.kept[0]!.reasons.join('; ')).toContain(`whose copy this is`);
+  expect(result.kept.map((k) => k.imageId)).toEqual([baked]);
+  const { report } = await evaluateAgainstPackagedRoles(calls.filter((c) => c.actor === 'retainImages'), run.world.region, tagsBefore);
+  expect(report.summary()).toBe('');
+}, 60_000);
