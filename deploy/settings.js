@@ -86,18 +86,21 @@ async function validatedEbsKmsKeyId(resolveVariable) {
   return value;
 }
 
+/** A list param: a value in serverless.yml's params, or JSON text from `--param name=[...]`. */
+async function listParam(resolveVariable, name) {
+  const raw = await param(resolveVariable, name);
+  if (typeof raw !== 'string' || !raw.trim().startsWith('[')) return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw paramError(`serverless.yml params.<stage>.${name} is not a JSON list: ${raw.slice(0, 80)}`);
+  }
+}
+
 /** params.<stage>.shareWith, checked with ebsKmsKeyId (encrypted images are shared only under a customer managed key). */
 async function validatedShareWith(resolveVariable) {
   const { parseShareWith } = requireTs('functions/lib/decisions/sharing.ts');
-  const raw = await param(resolveVariable, 'shareWith');
-  let entries = raw;
-  if (typeof raw === 'string' && raw.trim().startsWith('[')) {
-    try {
-      entries = JSON.parse(raw);
-    } catch {
-      throw paramError(`serverless.yml params.<stage>.shareWith is not a JSON list: ${raw.slice(0, 80)}`);
-    }
-  }
+  const entries = await listParam(resolveVariable, 'shareWith');
   const result = parseShareWith(entries, await validatedEbsKmsKeyId(resolveVariable));
   if (!result.ok) throw paramError(`serverless.yml params.<stage>.shareWith: ${result.problem}`);
   return result.targets;
@@ -106,15 +109,7 @@ async function validatedShareWith(resolveVariable) {
 /** params.<stage>.copyToRegions, checked with shareWith (a shared image's copies need a customer managed key each). */
 async function validatedCopyToRegions(resolveVariable) {
   const { parseCopyTargets } = requireTs('functions/lib/decisions/copies.ts');
-  const raw = await param(resolveVariable, 'copyToRegions');
-  let entries = raw;
-  if (typeof raw === 'string' && raw.trim().startsWith('[')) {
-    try {
-      entries = JSON.parse(raw);
-    } catch {
-      throw paramError(`serverless.yml params.<stage>.copyToRegions is not a JSON list: ${raw.slice(0, 80)}`);
-    }
-  }
+  const entries = await listParam(resolveVariable, 'copyToRegions');
   const home = String((await resolveVariable('self:provider.region')) ?? '');
   const result = parseCopyTargets(entries, home, await validatedShareWith(resolveVariable));
   if (!result.ok) throw paramError(`serverless.yml params.<stage>.copyToRegions: ${result.problem}`);

@@ -5,7 +5,7 @@
  * answer back to a run, so the run's answer is read from the run ledger, where `ami-pipeline
  * approve|reject` claims it before it calls SendTaskSuccess with the same JSON.
  */
-import { spawn } from 'node:child_process';
+import { runCommand, type CommandResult } from './run-command';
 import path from 'node:path';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -77,16 +77,8 @@ export function soakClock(rollout: { soak?: { status: string; checkedAt?: string
 const CLI = path.join(__dirname, '..', 'bin', 'ami-pipeline.js');
 
 /** Runs `ami-pipeline <args>` as ops would, with this process's AWS environment (the emulator). */
-export function runOpsCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+export function runOpsCli(args: string[]): Promise<CommandResult> {
+  return runCommand(process.execPath, [CLI, ...args]);
 }
 
 /**

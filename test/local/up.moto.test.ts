@@ -1,8 +1,9 @@
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runCommand } from '../../local/run-command';
 import { freePort } from '../../local/moto';
 import { isAlive } from '../../local/own-process';
 import type { UpState } from '../../local/up-state';
@@ -34,19 +35,7 @@ function make(target: string, vars: string[] = []): Promise<Result> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('AMI_PIPELINE_') && !inherited.includes(name)),
   );
-  return new Promise((resolve, reject) => {
-    const child = spawn('make', ['--no-print-directory', '-o', 'node_modules/.package-lock.json', target, `UP_DIR=${dir}`, ...vars], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCommand('make', ['--no-print-directory', '-o', 'node_modules/.package-lock.json', target, `UP_DIR=${dir}`, ...vars], { cwd: ROOT, env });
 }
 
 /** A pid that was just used and is gone: what a crashed environment leaves in its pid file. */
