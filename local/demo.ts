@@ -14,7 +14,7 @@ import { describeRetention, SCENARIOS, World, type Scenario } from './world';
 import { LAMBDA_ENV } from '../functions/lib/contracts';
 import type { OpsMessage } from './deployment';
 import { MOTO_SERVER_ENVIRONMENT } from './gates';
-import { REGIONAL_CLUSTER, REGIONAL_CLUSTER_ENV, regionalClusterRequested } from './regional-cluster';
+import { REGIONAL_CLUSTER, REGIONAL_CLUSTER_ENV } from './regional-cluster';
 
 const started = Date.now();
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -164,7 +164,7 @@ async function retentionDemo(world: World): Promise<number> {
   return checks.every(([, ok]) => ok) ? 0 : 1;
 }
 
-async function demo(scenario: Scenario, regionalCluster: boolean): Promise<number> {
+async function demo(scenario: Scenario, regionalCluster: boolean | undefined): Promise<number> {
   console.log(bold(`ECS AMI pipeline demo, scenario "${scenario}" (local moto_server; nothing touches AWS)`));
   let moto: Moto | undefined;
   let world: World | undefined;
@@ -182,7 +182,7 @@ async function demo(scenario: Scenario, regionalCluster: boolean): Promise<numbe
   try {
     moto = await startMoto(undefined, MOTO_SERVER_ENVIRONMENT);
     line('setup', `moto_server listening on ${moto.endpoint}`);
-    world = await World.create(moto, { scenario, log: line, regionalCluster });
+    world = await World.create(moto, { scenario, log: line, ...(regionalCluster === undefined ? {} : { regionalCluster }) });
     if (scenario === 'retention') {
       const code = await retentionDemo(world);
       console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -251,13 +251,14 @@ const program = new Command()
   .description('Runs the ECS AMI pipeline end to end against a local moto_server.')
   .addOption(new Option('--scenario <name>', 'what happens during the run').choices([...SCENARIOS]).default('success'))
   .addOption(
-    // Not commander's .env(): it would switch a flag on for any value, DEMO_REGIONAL_CLUSTER=0 too.
-    new Option('--regional-cluster', `prod also has ${REGIONAL_CLUSTER.stackName} in ${REGIONAL_CLUSTER.region} (gated scenarios; needs regional targets in the product; env ${REGIONAL_CLUSTER_ENV}=1)`)
-      .default(regionalClusterRequested()),
+    // The gated scenarios have it; DEMO_REGIONAL_CLUSTER=0 (or this flag) leaves it out.
+    new Option('--no-regional-cluster', `leave out prod's ${REGIONAL_CLUSTER.stackName} in ${REGIONAL_CLUSTER.region} (the gated scenarios have it; env ${REGIONAL_CLUSTER_ENV}=0)`),
   )
   .showHelpAfterError();
 program.parse();
-const { scenario, regionalCluster } = program.opts<{ scenario: Scenario; regionalCluster: boolean }>();
+const { scenario, regionalCluster: wanted } = program.opts<{ scenario: Scenario; regionalCluster: boolean }>();
+// Only the scenarios with gates copy to its region; World.create decides with the environment.
+const regionalCluster = wanted ? undefined : false;
 
 demo(scenario, regionalCluster).then(
   (code) => process.exit(code),
