@@ -21,6 +21,8 @@ export interface StatusReport {
   fleetLock: { ownerExecutionArn: string; acquiredAt: string; ownerStatus: string } | null;
   clusters: ClusterStatus[];
   executions: ExecutionRow[];
+  /** Waves of running runs that wait for a person's approval (the run ledger's approval items). */
+  waiting: { run: string; wave: string; amiId: string; clusters: string[]; requestedAt: string; expiresAt: string }[];
   checkedAt: string;
 }
 
@@ -205,6 +207,15 @@ export function formatStatus(report: StatusReport, now: Date, style: Style): str
       lines.push(`  wave ${wave}`);
     }
     lines.push(...clusterLines(cluster, style));
+  }
+
+  if (report.waiting.length) {
+    lines.push('');
+    lines.push(style.bold('Waiting for approval'));
+    for (const w of report.waiting) {
+      lines.push(`  ${style.yellow(`wave ${w.wave} of run ${w.run}`)}: ${w.amiId} to ${w.clusters.join(', ') || 'its clusters'}, since ${formatTimeWithAge(w.requestedAt, now)}, answer by ${formatTime(w.expiresAt)}`);
+      lines.push(`    ami-pipeline approve ${w.run} --stage ${report.stage}   |   ami-pipeline reject ${w.run} --stage ${report.stage} --reason "..."`);
+    }
   }
 
   lines.push('');

@@ -1,3 +1,4 @@
+import { readApprovalWaiting } from '../../functions/lib/aws/approvals';
 import { DescribeClustersCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
@@ -137,10 +138,22 @@ export async function gatherStatus(ctx: Context, executionLimit: number): Promis
     clusters(ctx, config, currentAmiId, latestAmiId),
     executions(ctx, config.stateMachineArn, executionLimit),
   ]);
+  // A running run's wave that asked for approval and has no answer yet (one GetItem per running run listed).
+  const waiting = (
+    await Promise.all(
+      runs.filter((r) => r.status === 'RUNNING').map(async (r) => {
+        const wait = await readApprovalWaiting(ctx.clients.ddb, config.runLedgerTable, r.executionArn).catch(() => undefined);
+        return wait && !wait.answer && Date.parse(wait.expiresAt) > Date.now()
+          ? [{ run: r.name, wave: wait.wave, amiId: wait.amiId, clusters: wait.clusters, requestedAt: wait.requestedAt, expiresAt: wait.expiresAt }]
+          : [];
+      }),
+    )
+  ).flat();
   return {
     stage: ctx.stage,
     region,
     parameterPrefix: ctx.parameterPrefix,
+    waiting,
     stateMachineArn: config.stateMachineArn,
     current: current && {
       ...current,

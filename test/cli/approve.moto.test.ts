@@ -127,3 +127,14 @@ describe('ami-pipeline approve and reject', () => {
     expect(ended.stderr).toContain('run run-stopped is not waiting for approval: it ended ABORTED');
   });
 });
+
+describe('ami-pipeline status', () => {
+  it('shows a wave that waits for approval, with the commands that answer it', async () => {
+    await waitingRun('run-status');
+    const result = await runCli(['status', '--runs', '20'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Waiting for approval');
+    expect(result.stdout).toContain('wave prod of run run-status: ami-0123456789abcdef0 to prod-ecs');
+    expect(result.stdout).toContain('ami-pipeline approve run-status --stage dev');
+  });
+});

@@ -95,6 +95,7 @@ describe('formatStatus', () => {
     region: 'eu-west-1',
     parameterPrefix: '/ecs-ami-pipeline/prod',
     stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-ami-pipeline-prod',
+    waiting: [],
     current: { amiId: CURRENT, name: 'ecs-ami-pipeline-prod-1', createdAt: '2026-11-20T10:00:00.000Z', promotedAt: '2026-11-20T11:30:00.000Z', executionArn: EXEC('manual-1'), reason: 'rollback' },
     latest: { amiId: LATEST, createdAt: '2026-11-26T09:00:00.000Z', recordedAt: '2026-11-26T09:10:00.000Z', executionArn: EXEC('weekly-2'), promoted: false },
     base: { amiId: BASE, name: 'al2023-ami-ecs-hvm-2023.0.20261101-kernel-6.1-x86_64' },
@@ -177,6 +178,14 @@ describe('formatStatus', () => {
   it('colours only with a colour style', () => {
     expect(text.join('\n')).not.toContain('\u001b[');
     expect(formatStatus(report, NOW, createStyle(true))).toContain('\u001b[');
+  });
+
+  it('shows a wave waiting for approval, and the two commands that answer it', () => {
+    const waiting = [{ run: 'weekly-4', wave: 'prod', amiId: LATEST, clusters: ['prod-a-ecs', 'prod-b-ecs'], requestedAt: '2026-11-26T11:00:00.000Z', expiresAt: '2026-11-27T11:00:00.000Z' }];
+    const text = formatStatus({ ...report, waiting }, NOW, plain);
+    expect(text).toContain(`Waiting for approval\n  wave prod of run weekly-4: ${LATEST} to prod-a-ecs, prod-b-ecs, since 2026-11-26 11:00 UTC`);
+    expect(text).toContain('ami-pipeline approve weekly-4 --stage prod   |   ami-pipeline reject weekly-4 --stage prod --reason "..."');
+    expect(formatStatus(report, NOW, plain)).not.toContain('Waiting for approval');
   });
 });
 
