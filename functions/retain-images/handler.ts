@@ -17,7 +17,7 @@ import { fleetAgeMetrics } from '../lib/decisions/metrics';
 import { LAMBDA_ENV, SERVICE_NAME, type ClusterTarget, type ImageRetentionMode } from '../lib/contracts';
 import { InvalidRequestError, oneLineError } from '../lib/contracts/errors';
 import { decideRetention, type RetentionPlan } from '../lib/decisions/retention';
-import { retentionMessage, worthTelling, type RetentionOutcome } from '../lib/decisions/retention-message';
+import { combinedRetentionMessage, retentionMessage, worthTelling, type RetentionOutcome } from '../lib/decisions/retention-message';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
 import { copyRegions, createLogger, lambdaHandler, requireEnv, retentionMode, retentionPolicy, stageParameters } from '../lib/handler';
 
@@ -78,9 +78,16 @@ function summary(mode: RetainImagesResult['mode'], status: RetainImagesResult['s
   };
 }
 
-async function publish(outcome: RetentionOutcome, region?: string): Promise<void> {
+async function messageOf(outcome: RetentionOutcome, region?: string) {
   const stage = requireEnv(LAMBDA_ENV.stage);
-  const message = retentionMessage({ serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME, stage, region: region ?? (await ec2.config.region()) }, outcome);
+  const where = region ?? (await ec2.config.region());
+  return { ...retentionMessage({ serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME, stage, region: where }, outcome), region: where };
+}
+
+/** One message per pass, whatever the number of regions it changed something in. */
+async function publish(outcomes: { outcome: RetentionOutcome; region?: string }[]): Promise<void> {
+  if (!outcomes.length) return;
+  const message = combinedRetentionMessage(await Promise.all(outcomes.map((o) => messageOf(o.outcome, o.region))));
   await publishToOps(sns, requireEnv(LAMBDA_ENV.topicArn), message, { eventType: 'retention' });
 }
 
@@ -173,7 +180,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
   const failed = async (error: unknown): Promise<never> => {
     if (mode !== 'dry-run') {
       const empty: RetentionPlan = { keep: [], deregister: [], terminate: [], deleteSnapshots: [], deleteBakeResources: [] };
-      await publish({ status: 'FAILED', plan: empty, deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [], untagged: [], notes: [], error: oneLineError(error) }).catch(
+      await publish([{ outcome: { status: 'FAILED', plan: empty, deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [], untagged: [], notes: [], error: oneLineError(error) } }]).catch(
         (publishError: unknown) => logger.error('could not tell ops that retention failed', { error: publishError as Error }),
       );
     }
@@ -247,6 +254,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
   }
 
   const results: RetainImagesResult[] = [];
+  const toTell: { outcome: RetentionOutcome; region?: string }[] = [];
   for (const { region, survey: seen, plan, client } of plans) {
     const base = { plan, untagged: seen.untagged, notes: seen.notes };
     if (mode === 'dry-run') {
@@ -254,7 +262,7 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
     } else if (mode === 'report') {
       const outcome: RetentionOutcome = { ...base, status: 'WOULD_CLEAN_UP', deregistered: [], deprecated: [], terminated: [], failures: [], warnings: [] };
       const tell = worthTelling(outcome);
-      if (tell) await publish(outcome, region);
+      if (tell) toTell.push({ outcome, region });
       results.push(summary(mode, tell ? 'WOULD_CLEAN_UP' : 'NOTHING_TO_DO', plan, {}, tell));
     } else if (!changes(plan)) {
       results.push(summary(mode, 'NOTHING_TO_DO', plan, {}, false));
@@ -262,10 +270,11 @@ export async function retainImages(event: RetainImagesEvent, now: Date): Promise
       const done = await carryOut(plan, now, client);
       const outcome: RetentionOutcome = { ...base, ...done, status: done.failures.length ? 'FAILED' : 'CLEANED_UP' };
       const tell = worthTelling(outcome);
-      if (tell) await publish(outcome, region);
+      if (tell) toTell.push({ outcome, region });
       results.push(summary(mode, outcome.status, plan, done, tell));
     }
   }
+  await publish(toTell);
   const [home, ...others] = results;
   return { ...home!, ...(others.length ? { regions: others.map((r, i) => ({ ...r, region: plans[i + 1]!.region! })) } : {}) };
 }

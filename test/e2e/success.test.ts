@@ -139,4 +139,9 @@ it('retains per region: 30 days later the first image and its eu-west-1 copy go,
   expect(result.kept.map((k) => k.imageId)).toEqual([baked]);
   const { report } = await evaluateAgainstPackagedRoles(calls.filter((c) => c.actor === 'retainImages'), run.world.region, tagsBefore);
   expect(report.summary()).toBe('');
+  // One message for the pass, both regions in it.
+  const retention = (await run.world.opsMessages()).filter((m) => m.attributes.step === 'retention');
+  expect(retention).toHaveLength(1);
+  expect(retention[0]!.subject).toContain('(and 1 more region)');
+  expect(retention[0]!.message).toContain('=== eu-west-1 ===');
 }, 60_000);

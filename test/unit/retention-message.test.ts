@@ -8,7 +8,7 @@ import {
   type StageImage,
   type StageSnapshot,
 } from '../../functions/lib/decisions/retention';
-import { retentionMessage, worthTelling, type RetentionOutcome } from '../../functions/lib/decisions/retention-message';
+import { combinedRetentionMessage, retentionMessage, worthTelling, type RetentionOutcome } from '../../functions/lib/decisions/retention-message';
 
 const CONTEXT = { serviceName: 'ecs-ami', stage: 'prod', region: 'eu-west-1' };
 const DAY_MS = 86_400_000;
@@ -449,5 +449,28 @@ describe('worthTelling', () => {
     ['only warnings, untagged images and notes', { plan: keepOnly, warnings: ['deprecate ami-k: refused'], untagged: [image('ami-u')], notes: ['n'] }, false],
   ])('%s', (_, overrides, expected) => {
     expect(worthTelling(outcome(overrides))).toBe(expected);
+  });
+});
+
+describe('combinedRetentionMessage', () => {
+  const message = (region: string, status: RetentionStatus) => ({
+    region,
+    subject: `[ecs-ami-pipeline prod] ${status.replace(/_/g, ' ')}: deregistered 1 image (30 GiB of snapshots)`,
+    message: `ecs-ami-pipeline prod (${region}): image retention deregistered 1 image.\n`,
+    attributes: { status, stage: 'prod', step: 'retention' as const },
+  });
+
+  it('keeps a single region\'s message as it is', () => {
+    const one = message('us-east-1', 'CLEANED_UP');
+    expect(combinedRetentionMessage([one])).toBe(one);
+  });
+
+  it('puts every region in one message, FAILED when any region failed', () => {
+    const combined = combinedRetentionMessage([message('us-east-1', 'CLEANED_UP'), message('eu-west-1', 'FAILED')]);
+    expect(combined.subject).toBe('[ecs-ami-pipeline prod] FAILED: deregistered 1 image (30 GiB of snapshots) (and 1 more region)');
+    expect(combined.attributes).toEqual({ status: 'FAILED', stage: 'prod', step: 'retention' });
+    expect(combined.message).toContain('=== us-east-1 ===\necs-ami-pipeline prod (us-east-1)');
+    expect(combined.message).toContain('=== eu-west-1 ===\necs-ami-pipeline prod (eu-west-1)');
+    expect(() => combinedRetentionMessage([])).toThrow('at least one message');
   });
 });

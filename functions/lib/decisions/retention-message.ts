@@ -62,6 +62,25 @@ function counted(outcome: RetentionOutcome) {
   };
 }
 
+/**
+ * One message for a pass that changed something in several regions (copyToRegions): the regions'
+ * messages one after the other, under the subject of the first, FAILED when any region failed.
+ */
+export function combinedRetentionMessage(messages: (RetentionMessage & { region: string })[]): RetentionMessage {
+  const [first] = messages;
+  if (!first) throw new Error('combinedRetentionMessage needs at least one message');
+  if (messages.length === 1) return first;
+  const failed = messages.some((m) => m.attributes.status === 'FAILED');
+  const status = failed ? 'FAILED' : first.attributes.status;
+  const others = messages.length - 1;
+  const subject = `${first.subject.replace(/\] [A-Z_ ]+: /, `] ${status.replace(/_/g, ' ')}: `)} (and ${others} more region${others === 1 ? '' : 's'})`;
+  return {
+    subject: subject.length > SUBJECT_LIMIT ? `${subject.slice(0, SUBJECT_LIMIT - 3)}...` : subject,
+    message: messages.map((m) => `=== ${m.region} ===\n${m.message}`).join('\n'),
+    attributes: { ...first.attributes, status },
+  };
+}
+
 /** The one message ops get from a retention pass: what went, why the rest stayed, what failed. */
 export function retentionMessage(context: { serviceName: string; stage: string; region: string }, outcome: RetentionOutcome): RetentionMessage {
   const { plan } = outcome;
