@@ -157,7 +157,21 @@ module.exports = {
     String(boundedNumber('baseAmiMaxAttempts', await param(resolveVariable, 'baseAmiMaxAttempts'), 1, 10, 'runs the base-AMI check starts for one base')),
   retainPromotedImages: withinLimits('retainPromotedImages', 'promoted images kept per architecture; fewer than 2 leaves a rollback nothing to go back to'),
   retentionGraceDays: withinLimits('retentionGraceDays', 'days before retention may touch a new image; a bake and its recording take hours'),
-  approvalTimeoutHours: withinLimits('approvalTimeoutHours', 'hours a wave waits for its approval; a run lives at most 7 days'),
+  approvalTimeoutHours: async ({ resolveVariable }) => {
+    const hours = Number(await withinLimits('approvalTimeoutHours', 'hours a wave waits for its approval; a run lives at most 7 days')({ resolveVariable }));
+    // Every wait at its bound must fit in one run, or Step Functions ends it TIMED_OUT half way.
+    const { worstCaseRunHours, RUN_HOURS_LIMIT } = requireTs('functions/lib/decisions/gates.ts');
+    const waves = await validatedWaves(resolveVariable);
+    const maxRolloutMinutes = Number(await module.exports.maxRolloutMinutes({ resolveVariable }));
+    const copies = (await validatedCopyToRegions(resolveVariable)).length > 0;
+    const worst = worstCaseRunHours(waves, { approvalTimeoutHours: hours, maxRolloutMinutes, copies });
+    if (worst > RUN_HOURS_LIMIT) {
+      throw paramError(
+        `serverless.yml params.<stage>.approvalTimeoutHours: with ${waves.filter((w) => w.requireApproval).length} approval(s) of ${hours} h, maxRolloutMinutes ${maxRolloutMinutes} per wave and the waves' soaks, a run could take ${Math.ceil(worst)} h, past the ${RUN_HOURS_LIMIT} h a run may live; lower approvalTimeoutHours, maxRolloutMinutes or the soaks, or put fewer waves behind an approval`,
+      );
+    }
+    return String(hours);
+  },
   bakeLeftoverHours: withinLimits('bakeLeftoverHours', 'hours after which a build instance is a leftover; a bake lives at most 3 hours in CodeBuild'),
   // Booleans arrive as true/false from the params block and as "true"/"false" from --param.
   chatNotifications: async ({ resolveVariable }) => {

@@ -312,6 +312,20 @@ describe('bad configuration fails the packaging with the param named', () => {
     // An encrypted image shared under the AWS managed key packaged fine and could never be launched by the accounts.
     ['shareWith', settings.shareWithJson, { shareWith: ['210987654321'] }, /params\.<stage>\.shareWith: sharing needs ebsKmsKeyId/],
     ['shareWith', settings.shareWithJson, { shareWith: ['prod-account'], ebsKmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555', 'self:provider.region': 'us-east-1' }, /shareWith: \[0\] "prod-account" is not a 12-digit account id/],
+    // Three approvals of 72 hours and a day's rollout bound per wave would outlive the run's 7 days.
+    [
+      'approvalTimeoutHours',
+      settings.approvalTimeoutHours,
+      { approvalTimeoutHours: 72, waves: ['a', 'b', 'c'].map((name) => ({ name, clusters: [{ stackName: `${name}-ecs`, clusterName: name }], requireApproval: true })) },
+      /approvalTimeoutHours: with 3 approval\(s\) of 72 h, maxRolloutMinutes 240 per wave and the waves' soaks, a run could take 231 h, past the 168 h a run may live/,
+    ],
+    ['copyToRegions', settings.copyToRegionsJson, { copyToRegions: ['us-east-1'], 'self:provider.region': 'us-east-1' }, /copyToRegions: \[0\]\.region us-east-1 is the stage's own region/],
+    [
+      'waves',
+      settings.copyToRegionsJson,
+      { waves: [{ name: 'prod', clusters: [{ stackName: 'prod-eu', clusterName: 'prod-eu', region: 'eu-west-1' }] }], 'self:provider.region': 'us-east-1' },
+      /waves: waves\[0\]\.clusters\[0\] \(prod-eu\) is in eu-west-1, which copyToRegions does not name: add eu-west-1 to copyToRegions/,
+    ],
     // The IAM resolver reads the same param through the same check (deploy/iam.js).
     ['ebsKmsKeyId', (require('../../deploy/iam') as typeof settings).resources, { ebsKmsKeyId: 'alias/ecs-ami' }, /ebsKmsKeyId .*\(an alias\)/],
   ])('a bad %s names the problem: %#', async (_param, resolver, params, named) => {

@@ -71,6 +71,22 @@ function formatHours(seconds: number): string {
   return Number.isInteger(hours) ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(seconds / 60)} minutes`;
 }
 
+/** A Standard workflow run lives at most this long: the state machine's TimeoutSeconds (7 days). */
+export const RUN_HOURS_LIMIT = 7 * 24;
+
+/**
+ * The longest a run can take with every wait at its bound: the bake (CodeBuild's 2-hour build and
+ * 1-hour queue), the copies (an hour), and per wave its approval, its rollout bound and its soak.
+ * Past RUN_HOURS_LIMIT, Step Functions would end the run TIMED_OUT half way.
+ */
+export function worstCaseRunHours(waves: Pick<Wave, 'requireApproval' | 'soak'>[], settings: { approvalTimeoutHours: number; maxRolloutMinutes: number; copies: boolean }): number {
+  const perWave = waves.reduce(
+    (sum, w) => sum + (w.requireApproval ? settings.approvalTimeoutHours : 0) + settings.maxRolloutMinutes / 60 + (w.soak ? w.soak.minutes / 60 : 0),
+    0,
+  );
+  return 3 + (settings.copies ? 1 : 0) + perWave;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Soak
 
