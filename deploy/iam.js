@@ -228,7 +228,8 @@ function functionRoles(c) {
   const stacksOnly = (sid, actions, ...note) => (c.stacks.length ? [statement(sid, actions, c.stackArns, ...note)] : []);
   const p = c.parameterNames;
   const names = {
-    latest: [p.latestAmi, p.latestAmiRecord].map(c.parameter),
+    // ami/latest, and ami/<architecture>/latest for clusters that declare another architecture.
+    latest: [p.latestAmi, p.latestAmiRecord, ...['x86_64', 'arm64'].flatMap((a) => [p.latestAmiFor(a), p.latestAmiRecordFor(a)])].map(c.parameter),
     current: [p.currentAmi, p.currentAmiRecord, p.currentBaseAmi].map(c.parameter),
     clusterRecords: c.parameter(`${p.clusterRecords}/*`),
   };

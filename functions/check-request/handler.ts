@@ -9,7 +9,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { recommendedBaseAmi } from '../lib/aws/aws-lookups';
 import { executionStatus } from '../lib/aws/base-ami-job';
 import { readClusterRecords } from '../lib/aws/cluster-records';
-import { LAMBDA_ENV, confirmedStageImage, recommendedBaseAmiParameter } from '../lib/contracts';
+import { LAMBDA_ENV, confirmedStageImage, recommendedBaseAmiParameter, type BaseAmiArchitecture } from '../lib/contracts';
+import { DEFAULT_BUILD_INSTANCE_TYPES } from '../lib/decisions/instance-types';
 import { decideLock } from '../lib/decisions/fleet-lock';
 import { approvalTimeoutHours, baseAmiArchitecture, copyRegions, createLogger, lambdaHandler, runLedgerTable, stageParameters } from '../lib/handler';
 import { readParameter } from '../lib/aws/parameters';
@@ -87,6 +88,7 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     waves,
     approvalTimeoutSeconds: approvalTimeoutHours() * 3600,
     copyRegions: copyRegions(),
+    otherBuilds: [],
   };
   if (request.rollback) {
     plan.rollbackTo = await resolveRollbackTarget({ ssm, ec2 }, request.rollback.toAmi, names, allTargets(configured));
@@ -96,6 +98,14 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
   } else {
     if (!request.dryRun) enforceWaveOrder(request, waveOrderBreaches(configured, waves));
     plan.sourceAmi = await sourceImage(request);
+    // Clusters of another architecture need their own image, baked in the same run from that
+    // architecture's recommended base (a dry run bakes for every configured cluster: a first deployment).
+    const primary = baseAmiArchitecture();
+    const rolled = allTargets(request.dryRun ? configured : waves);
+    for (const architecture of [...new Set(rolled.map((t) => t.architecture).filter((a): a is BaseAmiArchitecture => Boolean(a) && a !== primary))]) {
+      const base = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(architecture));
+      plan.otherBuilds.push({ architecture, sourceAmi: { id: base.imageId, name: base.imageName }, instanceType: DEFAULT_BUILD_INSTANCE_TYPES[architecture] });
+    }
   }
 
   const fleet = await takeTheFleet(runLedgerTable(), event.execution.id, request.trigger);
@@ -114,6 +124,10 @@ export const handler = lambdaHandler(logger, async (event: CheckRequestEvent): P
     const copied = new Set(plan.copyRegions.map((c) => c.region));
     for (const region of [...new Set(targets.map((t) => t.region ?? home))]) {
       const here = targets.filter((t) => (t.region ?? home) === region);
+      // Copies are of the stage's architecture: a cluster elsewhere of another one has no image there.
+      for (const t of here.filter((t) => region !== home && t.architecture && t.architecture !== baseAmiArchitecture())) {
+        problems.push({ stackName: t.stackName, problem: `${t.stackName} is ${t.architecture} in ${region}: copies to other regions are of the stage's architecture (${baseAmiArchitecture()}) only` });
+      }
       if (region !== home && !copied.has(region ?? '')) {
         for (const t of here) problems.push({ stackName: t.stackName, problem: `${t.stackName} is in ${region}, which the image is not copied to: add ${region} to the copyToRegions param` });
         continue;

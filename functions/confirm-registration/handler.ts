@@ -72,9 +72,10 @@ export const handler = lambdaHandler(logger, async (event: ConfirmRegistrationEv
         confirmedAt: checkedAt.toISOString(),
         summary: assessment.summary,
         ...auditFields(event.audit),
-        ...(target.region && target.region !== process.env.AWS_REGION
-          ? { region: target.region, ...(event.homeAmiId && event.homeAmiId !== event.amiId ? { copyOf: event.homeAmiId } : {}) }
-          : {}),
+        ...(target.region && target.region !== process.env.AWS_REGION ? { region: target.region } : {}),
+        // A copy in another region, or the other architecture's image of the same build: promotion and
+        // rollback compare the stage-region image it stands for.
+        ...(event.homeAmiId && event.homeAmiId !== event.amiId ? { copyOf: event.homeAmiId } : {}),
         ...(event.purpose === 'rollout' && event.approval?.decision === 'APPROVED'
           ? { approval: { by: event.approval.by, reason: event.approval.reason, at: event.approval.at } }
           : {}),

@@ -10,7 +10,7 @@ import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import type { BakedAmi, RegionalCopy } from '../lib/contracts/plan';
 import { copyClientToken, copyProgress, copyTags } from '../lib/decisions/copies';
 import { isSharing } from '../lib/decisions/sharing';
-import { createLogger, lambdaHandler, requireEnv, runLedgerTable, shareTargets } from '../lib/handler';
+import { baseAmiArchitecture, createLogger, lambdaHandler, requireEnv, runLedgerTable, shareTargets } from '../lib/handler';
 
 const ec2 = new EC2Client({});
 const ddb = new DynamoDBClient({});
@@ -24,6 +24,8 @@ export interface FindCopyEvent {
   target: ClusterTarget;
   /** The stage-region image (the release). */
   amiId: string;
+  /** The release: its buildId names the run whose images of every architecture roll together. */
+  release?: { buildId?: string };
 }
 
 export interface CopyStepEvent {
@@ -112,6 +114,13 @@ async function checkCopy(event: CopyStepEvent): Promise<RegionalCopy> {
 async function findCopy(event: FindCopyEvent): Promise<string> {
   const home = requireEnv('AWS_REGION');
   const region = event.target.region;
+  const architecture = event.target.architecture;
+  if (architecture && architecture !== baseAmiArchitecture()) {
+    if (region && region !== home) {
+      throw new PipelineError(ERROR_NAMES.copyFailed, `${event.target.stackName} is ${architecture} in ${region}: copies to other regions are of the stage's architecture only`);
+    }
+    return siblingFor(event, architecture);
+  }
   if (!region || region === home) return event.amiId;
   const out = await ec2In(region).send(
     new DescribeImagesCommand({
@@ -132,6 +141,35 @@ async function findCopy(event: FindCopyEvent): Promise<string> {
     );
   }
   return copy.ImageId;
+}
+
+/**
+ * The image the run that baked `amiId` baked for `architecture` (same BuildId tag), so a rollout and a
+ * rollback to an earlier image move every architecture's clusters together.
+ */
+async function siblingFor(event: FindCopyEvent, architecture: string): Promise<string> {
+  const buildId = event.release?.buildId;
+  if (!buildId) throw new PipelineError(ERROR_NAMES.copyFailed, `${event.amiId} names no build (BuildId tag), so its ${architecture} image cannot be found for ${event.target.stackName}`);
+  const out = await ec2.send(
+    new DescribeImagesCommand({
+      Owners: ['self'],
+      Filters: [
+        { Name: `tag:${AMI_TAGS.buildId}`, Values: [buildId] },
+        { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
+        { Name: `tag:${AMI_TAGS.stage}`, Values: [requireEnv(LAMBDA_ENV.stage)] },
+        { Name: 'architecture', Values: [architecture] },
+        { Name: 'state', Values: ['available'] },
+      ],
+    }),
+  );
+  const image = (out.Images ?? []).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+  if (!image?.ImageId) {
+    throw new PipelineError(
+      ERROR_NAMES.copyFailed,
+      `run ${buildId} baked no ${architecture} image for ${event.target.stackName}: a run bakes one only for the clusters it rolls (or every cluster, in a dry run)`,
+    );
+  }
+  return image.ImageId;
 }
 
 export const handler = lambdaHandler(logger, async (event: CopyImageEvent) => {

@@ -9,7 +9,8 @@ import { createLogger, lambdaHandler, requireEnv, runLedgerTable, shareTargets }
 import { writeParameter } from '../lib/aws/parameters';
 import { publishMetrics } from '../lib/aws/metrics';
 import { bakeMetrics } from '../lib/decisions/metrics';
-import type { BakedAmi, RunPlan } from '../lib/contracts/plan';
+import type { ArchitectureBuild, BakedAmi, RunPlan } from '../lib/contracts/plan';
+import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { holdFleet } from '../lib/aws/run-ledger';
 import { shareImage } from '../lib/aws/image-sharing';
 import { isSharing } from '../lib/decisions/sharing';
@@ -24,6 +25,8 @@ export interface RecordBakedAmiEvent {
   plan: RunPlan;
   /** `Build` as `codebuild:startBuild.sync` returns it. */
   build: { Id?: string; Logs?: { DeepLink?: string }; ExportedEnvironmentVariables?: ExportedVariable[] };
+  /** A bake for another architecture than the stage's (plan.otherBuilds): recorded as that architecture's latest. */
+  other?: ArchitectureBuild;
 }
 
 export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent): Promise<BakedAmi> => {
@@ -31,15 +34,20 @@ export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent):
   const names = parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
   const { amiId, sourceAmiId } = exportedAmi(event.build.Id, event.build.ExportedEnvironmentVariables, region);
   const image = await describeImage(ec2, amiId);
-  checkBakedImage(amiId, image, event.plan.sourceAmi?.id);
+  const sourceAmi = event.other?.sourceAmi ?? event.plan.sourceAmi;
+  checkBakedImage(amiId, image, sourceAmi?.id);
+  if (event.other && image?.Architecture !== event.other.architecture) {
+    throw new PipelineError(ERROR_NAMES.amiUnusable, `${amiId} is ${image?.Architecture ?? 'of no known architecture'}, not ${event.other.architecture} as its build was asked`);
+  }
 
   const baked: BakedAmi = {
     amiId,
-    baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId) ?? sourceAmiId ?? event.plan.sourceAmi?.id ?? 'unknown',
-    baseAmiName: tagValue(image, AMI_TAGS.sourceAmiName) ?? event.plan.sourceAmi?.name,
+    baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId) ?? sourceAmiId ?? sourceAmi?.id ?? 'unknown',
+    baseAmiName: tagValue(image, AMI_TAGS.sourceAmiName) ?? sourceAmi?.name,
     buildId: event.plan.runId,
     codeBuildId: event.build.Id,
     logsUrl: event.build.Logs?.DeepLink,
+    ...(event.other ? { architecture: event.other.architecture } : {}),
   };
   const record: BakedAmiRecord = {
     amiId,
@@ -59,13 +67,16 @@ export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent):
     logger.info('image shared', { amiId, ...share });
   }
   // The record first: a reader that sees the new latest AMI can always find its record.
-  await writeParameter(ssm, names.latestAmiRecord, JSON.stringify(record), {
+  // Another architecture's image is that architecture's latest; the stage's own stays ami/latest.
+  const latest = event.other ? names.latestAmiFor(event.other.architecture) : names.latestAmi;
+  const latestRecord = event.other ? names.latestAmiRecordFor(event.other.architecture) : names.latestAmiRecord;
+  await writeParameter(ssm, latestRecord, JSON.stringify(record), {
     description: `Record of the latest baked AMI ${amiId}`,
   });
-  await writeParameter(ssm, names.latestAmi, amiId, {
-    description: `Latest AMI baked by run ${event.plan.runId} from ${baked.baseAmiId}`,
+  await writeParameter(ssm, latest, amiId, {
+    description: `Latest ${event.other ? `${event.other.architecture} ` : ''}AMI baked by run ${event.plan.runId} from ${baked.baseAmiId}`,
     dataType: 'aws:ec2:image',
   });
-  publishMetrics(bakeMetrics(event.plan.startedAt, new Date()));
+  if (!event.other) publishMetrics(bakeMetrics(event.plan.startedAt, new Date()));
   return baked;
 });

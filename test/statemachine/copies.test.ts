@@ -4,7 +4,7 @@
  * rollout; a retried start finds its own copy; a failed copy ends the run before any cluster is touched.
  */
 import { COPY_TAGS, LAMBDA_ENV } from '../../functions/lib/contracts';
-import { ModelWorld, NEW_BASE, STACKS, names, target } from '../support/model-world';
+import { ModelWorld, NEW_ARM_BASE, NEW_BASE, STACKS, names, target } from '../support/model-world';
 
 const worlds: ModelWorld[] = [];
 afterEach(() => {
@@ -108,7 +108,7 @@ describe('a cluster target in another region', () => {
     const [ami] = world.baked;
     const copy = world.aws.copyCalls[0]!.imageId!;
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.entered).toContain("Find the image's copy in the cluster's region");
+    expect(run.entered).toContain("Find the cluster's image for its architecture and region");
     expect(world.imageOf('prod-eu-ecs')).toBe(copy);
     expect(world.imageOf('prod-a-ecs')).toBe(ami);
     expect(world.recordOf('prod-eu-ecs')).toMatchObject({ amiId: copy, region: 'eu-west-1', copyOf: ami });
@@ -125,5 +125,54 @@ describe('a cluster target in another region', () => {
     expect(run.path).toContain('A cluster target is not ready');
     expect(world.bakeCalls).toEqual([]);
     expect(world.aws.published[0]!.message).toContain('prod-eu-ecs is in eu-west-1, which the image is not copied to: add eu-west-1 to the copyToRegions param');
+  });
+});
+
+describe('a cluster of another architecture', () => {
+  const waves = () => [
+    { name: 'dev', clusters: [target('dev-ecs')] },
+    { name: 'prod', clusters: [target('prod-a-ecs'), { ...target('prod-arm-ecs'), architecture: 'arm64' as const }] },
+  ];
+
+  it('gets an image baked for it in the same run, in parallel, rolls with it, and lets the stage image be promoted', async () => {
+    const world = new ModelWorld({ waves: waves() });
+    worlds.push(world);
+    const run = await world.run({ trigger: 'weekly' }, 'two-archs');
+    expect(run.status).toBe('SUCCEEDED');
+    expect(world.bakeCalls).toHaveLength(2);
+    const armCall = world.bakeCalls.find((c) => c.EnvironmentVariablesOverride.some((v) => v.Name === 'ARCHITECTURE'))!;
+    expect(Object.fromEntries(armCall.EnvironmentVariablesOverride.map((v) => [v.Name, v.Value]))).toMatchObject({
+      SOURCE_AMI: NEW_ARM_BASE,
+      ARCHITECTURE: 'arm64',
+      BUILD_INSTANCE_TYPE: 't4g.medium',
+      BUILD_ID: 'two-archs',
+    });
+    const [x86, arm] = world.baked;
+    expect(world.aws.value(names.latestAmi)).toBe(x86);
+    expect(world.aws.value(names.latestAmiFor('arm64'))).toBe(arm);
+    expect(world.imageOf('prod-arm-ecs')).toBe(arm);
+    expect(world.imageOf('prod-a-ecs')).toBe(x86);
+    expect(world.recordOf('prod-arm-ecs')).toMatchObject({ amiId: arm, copyOf: x86 });
+    expect(world.aws.value(names.currentAmi)).toBe(x86);
+  });
+
+  it('rolls back with the image baked for it by the run it goes back to', async () => {
+    const world = new ModelWorld({ waves: waves() });
+    worlds.push(world);
+    await world.run({ trigger: 'weekly' }, 'first');
+    const [x86First, armFirst] = world.baked;
+    await world.run({ trigger: 'weekly' }, 'second');
+    expect(world.imageOf('prod-arm-ecs')).toBe(world.baked[3]);
+    const back = await world.run({ trigger: 'manual', rollback: {} }, 'back');
+    expect(back.status).toBe('SUCCEEDED');
+    expect(world.imageOf('prod-a-ecs')).toBe(x86First);
+    expect(world.imageOf('prod-arm-ecs')).toBe(armFirst);
+  });
+
+  it('bakes only the stage\'s architecture when the run rolls no cluster of another', async () => {
+    const world = new ModelWorld({ waves: waves() });
+    worlds.push(world);
+    await world.run({ trigger: 'manual', clusters: ['dev-ecs'] }, 'dev-only');
+    expect(world.bakeCalls).toHaveLength(1);
   });
 });

@@ -222,6 +222,8 @@ export class ModelAws {
         (Filters ?? []).every((f) =>
           f.Name === 'state'
             ? f.Values.includes(image.State ?? '')
+            : f.Name === 'architecture'
+            ? f.Values.includes(image.Architecture ?? 'x86_64')
             : f.Name.startsWith('tag:') && f.Values.includes(image.Tags?.find((t) => t.Key === f.Name.slice(4))?.Value ?? ''),
         );
       const here = [...this.images.entries()].filter(([key]) => (prefix ? key.startsWith(prefix) : !key.includes(':')));
@@ -352,25 +354,26 @@ export class ModelAws {
   }
 
   /** AWS's public parameter, as a JSON string the way AWS returns it. */
-  publishRecommendedBase(imageId: string, imageName = 'al2023-ami-ecs-hvm-2023.0.20261101-kernel-6.1-x86_64'): void {
+  publishRecommendedBase(imageId: string, imageName = 'al2023-ami-ecs-hvm-2023.0.20261101-kernel-6.1-x86_64', architecture: 'x86_64' | 'arm64' = 'x86_64'): void {
     this.put(
-      recommendedBaseAmiParameter('x86_64'),
+      recommendedBaseAmiParameter(architecture),
       JSON.stringify({ image_id: imageId, image_name: imageName, ecs_agent_version: '1.99.0', ecs_runtime_version: 'Docker version 25.0.8', os: 'Amazon Linux 2023', schema_version: 1 }),
     );
-    this.images.set(imageId, { ImageId: imageId, Name: imageName, State: 'available' });
+    this.images.set(imageId, { ImageId: imageId, Name: imageName, State: 'available', Architecture: architecture });
   }
 
   /** An image as this pipeline's Packer template tags it. */
-  addPipelineImage(amiId: string, sourceAmiId: string, state = 'available'): void {
+  addPipelineImage(amiId: string, sourceAmiId: string, state = 'available', extra: { architecture?: string; buildId?: string } = {}): void {
     this.images.set(amiId, {
       ImageId: amiId,
       State: state as Image['State'],
+      Architecture: (extra.architecture ?? 'x86_64') as Image['Architecture'],
       Name: `ecs-ami-pipeline-${amiId}`,
       Tags: [
         { Key: AMI_TAGS.managedBy, Value: MANAGED_BY_VALUE },
         { Key: AMI_TAGS.sourceAmiId, Value: sourceAmiId },
         { Key: AMI_TAGS.sourceAmiName, Value: 'al2023-ami-ecs-hvm-test' },
-        { Key: AMI_TAGS.buildId, Value: `build-of-${amiId}` },
+        { Key: AMI_TAGS.buildId, Value: extra.buildId ?? `build-of-${amiId}` },
         // The model world's stage (model-world.ts configureEnvironment: STAGE=test).
         { Key: AMI_TAGS.stage, Value: 'test' },
       ],

@@ -29,6 +29,7 @@ export const LEDGER_TABLE = 'ecs-ami-pipeline-test-runs';
 export const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:ops`;
 export const OLD_BASE = 'ami-0b0b0b0b0b0b0b0b0';
 export const NEW_BASE = 'ami-0c0c0c0c0c0c0c0c0';
+export const NEW_ARM_BASE = 'ami-0c1c1c1c1c1c1c1c1';
 export const OLDER_AMI = 'ami-09090909090909090';
 export const OLD_AMI = 'ami-0a0a0a0a0a0a0a0a0';
 
@@ -98,6 +99,7 @@ export class ModelWorld {
     configureEnvironment(this.waves);
     const aws = this.aws;
     aws.publishRecommendedBase(NEW_BASE);
+    aws.publishRecommendedBase(NEW_ARM_BASE, 'al2023-ami-ecs-hvm-2023.0.20261101-kernel-6.1-arm64', 'arm64');
     aws.addPipelineImage(OLDER_AMI, OLD_BASE);
     aws.addPipelineImage(OLD_AMI, OLD_BASE);
     if (!setup.firstRun) {
@@ -158,9 +160,11 @@ export class ModelWorld {
         error.name = 'States.TaskFailed';
         throw error;
       }
-      const source = input.EnvironmentVariablesOverride.find((v) => v.Name === 'SOURCE_AMI')!.Value;
+      const override = (name: string) => input.EnvironmentVariablesOverride.find((v) => v.Name === name)?.Value;
+      const source = override('SOURCE_AMI')!;
       const amiId = newAmiId();
-      this.aws.addPipelineImage(amiId, source);
+      // As Packer tags it: the run's BuildId; the architecture its build was asked for.
+      this.aws.addPipelineImage(amiId, source, 'available', { architecture: override('ARCHITECTURE') ?? 'x86_64', buildId: override('BUILD_ID') });
       this.baked.push(amiId);
       return {
         Build: {

@@ -4,7 +4,10 @@ describe('parameterNames', () => {
   it('puts every pipeline parameter under the stage prefix, ignoring a trailing slash', () => {
     const names = parameterNames('/ecs-ami-pipeline/prod/');
     const fixed = Object.values(names).filter((n): n is string => typeof n === 'string');
-    expect(fixed.length).toBe(Object.keys(names).length - 1);
+    // Three are functions: a cluster's record, and an architecture's latest image and its record.
+    expect(fixed.length).toBe(Object.keys(names).length - 3);
+    expect(names.latestAmiFor('arm64')).toBe('/ecs-ami-pipeline/prod/ami/arm64/latest');
+    expect(names.latestAmiRecordFor('arm64')).toBe('/ecs-ami-pipeline/prod/ami/arm64/latest/record');
     expect(fixed.every((n) => n.startsWith('/ecs-ami-pipeline/prod/'))).toBe(true);
     expect(names.currentAmi).toBe('/ecs-ami-pipeline/prod/ami/current');
     expect(names.baseAmiAttempts).toBe('/ecs-ami-pipeline/prod/base-ami/attempts');

@@ -8,7 +8,7 @@ import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksComm
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { stackUses } from '../../functions/lib/aws/image-inventory';
+import { stackUses, withArchitectureSiblings } from '../../functions/lib/aws/image-inventory';
 
 const cfnMock = mockClient(CloudFormationClient);
 const asgMock = mockClient(AutoScalingClient);
@@ -84,4 +84,13 @@ it('says a configured stack that does not exist uses nothing, and fails on any o
   await expect(stackUses(clients, [TARGET])).resolves.toEqual({ uses: [], notes: ['configured stack ecs-prod does not exist; it uses no image'] });
   cfnMock.on(DescribeStacksCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDenied' }));
   await expect(stackUses(clients, [TARGET])).rejects.toThrow('not authorized');
+});
+
+describe('withArchitectureSiblings', () => {
+  it('puts after each promoted image the images its run baked for the other architectures', () => {
+    const img = (imageId: string, architecture: string, buildId: string) => ({ imageId, architecture, buildId, createdAt: new Date(0), state: 'available', snapshotIds: [], sizeGiB: 0, deprecated: false, versionsRecorded: true });
+    const images = [img('ami-x2', 'x86_64', 'run-2'), img('ami-a2', 'arm64', 'run-2'), img('ami-x1', 'x86_64', 'run-1'), img('ami-a1', 'arm64', 'run-1'), img('ami-a0', 'arm64', 'run-0')];
+    expect(withArchitectureSiblings(['ami-x2', 'ami-x1'], images)).toEqual(['ami-x2', 'ami-a2', 'ami-x1', 'ami-a1']);
+    expect(withArchitectureSiblings(['ami-unknown'], images)).toEqual(['ami-unknown']);
+  });
 });

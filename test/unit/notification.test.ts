@@ -23,6 +23,7 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
     runId: 'weekly-2026-01-01',
     approvalTimeoutSeconds: 86400,
     copyRegions: [],
+    otherBuilds: [],
     executionArn: EXEC_ID,
     startedAt: START,
     trigger: 'weekly',

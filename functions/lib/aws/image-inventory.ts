@@ -25,6 +25,7 @@ import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { tagValue } from '../contracts/ami';
 import {
   AMI_TAGS,
+  BASE_AMI_ARCHITECTURES,
   BAKE_INSTANCE_PURPOSE,
   BAKE_INSTANCE_TAGS,
   COPY_TAGS,
@@ -148,14 +149,20 @@ export async function stageSnapshots(ec2: EC2Client, stage: string): Promise<Sta
 
 /** Every image the pipeline's own records name: current, latest, what current replaced, each cluster's confirmed image. */
 export async function recordedUses(ssm: SSMClient, names: ParameterNames): Promise<{ uses: ImageUse[]; promotion?: PromotionRecord }> {
-  const [current, latest, promotion] = await Promise.all([
+  const [current, latest, promotion, ...otherLatest] = await Promise.all([
     readParameter(ssm, names.currentAmi),
     readParameter(ssm, names.latestAmi),
     readJsonParameter<PromotionRecord>(ssm, names.currentAmiRecord),
+    ...BASE_AMI_ARCHITECTURES.map((a) => readParameter(ssm, names.latestAmiFor(a))),
   ]);
   const uses: ImageUse[] = [];
   if (current) uses.push({ imageId: current, kind: 'current', detail: `${names.currentAmi}` });
   if (latest) uses.push({ imageId: latest, kind: 'latest', detail: `${names.latestAmi}` });
+  // The newest image of each other architecture (clusters that declare one).
+  BASE_AMI_ARCHITECTURES.forEach((a, i) => {
+    const id = otherLatest[i] as string | undefined;
+    if (id) uses.push({ imageId: id, kind: 'latest', detail: names.latestAmiFor(a) });
+  });
   if (promotion?.previousAmiId) {
     uses.push({ imageId: promotion.previousAmiId, kind: 'replaced-by-current', detail: `the image ${promotion.amiId} replaced (its ${promotion.reason} record)` });
   }
@@ -390,6 +397,20 @@ export interface ImageSurvey {
   lastPromotedAt?: string;
 }
 
+/**
+ * The promoted images, each followed by the images its run baked for the other architectures (same
+ * BuildId): they were promoted with it, and a rollback to it rolls those clusters back to them, so
+ * retention keeps the last N of each architecture.
+ */
+export function withArchitectureSiblings(promotedNewestFirst: string[], images: StageImage[]): string[] {
+  const byId = new Map(images.map((i) => [i.imageId, i]));
+  return promotedNewestFirst.flatMap((id) => {
+    const buildId = byId.get(id)?.buildId;
+    const siblings = buildId ? images.filter((i) => i.buildId === buildId && i.imageId !== id && i.architecture !== byId.get(id)?.architecture).map((i) => i.imageId) : [];
+    return [id, ...siblings];
+  });
+}
+
 export async function surveyStageImages(clients: SurveyClients, scope: SurveyScope): Promise<ImageSurvey> {
   const [own, snapshots, history, recorded, stacks, runs, builders, leftovers] = await Promise.all([
     ownImages(clients.ec2, scope.stage, scope.amiNamePrefix),
@@ -407,7 +428,7 @@ export async function surveyStageImages(clients: SurveyClients, scope: SurveySco
     images,
     snapshots,
     referencedSnapshotIds: own.referencedSnapshotIds,
-    promotedNewestFirst: history.map((v) => v.value).reverse(),
+    promotedNewestFirst: withArchitectureSiblings(history.map((v) => v.value).reverse(), images),
     uses: [...recorded.uses, ...stacks.uses, ...instances, ...runs.uses],
     runsInFlight: runs.names,
     bakeInstances: builders,

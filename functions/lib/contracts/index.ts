@@ -69,6 +69,13 @@ export const BUILD_OVERRIDES = {
   gitCommit: 'GIT_COMMIT',
 } as const;
 
+/** What a bake for another architecture than the stage's overrides besides (buildspec/packer-vars.sh reads both). */
+export const ARCHITECTURE_BUILD_OVERRIDES = {
+  ...BUILD_OVERRIDES,
+  architecture: 'ARCHITECTURE',
+  instanceType: 'BUILD_INSTANCE_TYPE',
+} as const;
+
 /** Variables the buildspec exports (`env: exported-variables`), read back from `Build.ExportedEnvironmentVariables`. */
 export const BUILD_EXPORTS = {
   amiId: 'AMI_ID',
@@ -100,6 +107,9 @@ export function parameterNames(prefix: string) {
     /** Newest image baked and recorded, promoted or not. */
     latestAmi: `${p}/ami/latest`,
     latestAmiRecord: `${p}/ami/latest/record`,
+    /** The newest image baked for another architecture than the stage's (clusters that declare it). */
+    latestAmiFor: (architecture: BaseAmiArchitecture) => `${p}/ami/${architecture}/latest`,
+    latestAmiRecordFor: (architecture: BaseAmiArchitecture) => `${p}/ami/${architecture}/latest/record`,
     /** Image every configured cluster has confirmed; what new instances should run. */
     currentAmi: `${p}/ami/current`,
     currentAmiRecord: `${p}/ami/current/record`,
@@ -248,6 +258,11 @@ export interface ClusterTarget {
   imageParameter: string;
   /** The stack's region when it is not the stage's own: it rolls with that region's copy (copyToRegions). */
   region?: string;
+  /**
+   * The cluster's instance architecture when it is not the stage's (baseAmiArchitecture): a run that
+   * rolls it also bakes an image for this architecture, and it rolls with that one.
+   */
+  architecture?: BaseAmiArchitecture;
 }
 
 /**

@@ -1,4 +1,11 @@
-import type { CopyTarget, Trigger, Wave } from './index';
+import type { BaseAmiArchitecture, CopyTarget, Trigger, Wave } from './index';
+
+/** A bake for another architecture than the stage's: its base and its build instance type. */
+export interface ArchitectureBuild {
+  architecture: BaseAmiArchitecture;
+  sourceAmi: { id: string; name?: string };
+  instanceType: string;
+}
 
 /** What "Check the request" decided this run will do; every later step reads it from `$.plan`. */
 export interface RunPlan {
@@ -19,6 +26,8 @@ export interface RunPlan {
   approvalTimeoutSeconds: number;
   /** Regions the baked image is copied to (param copyToRegions); empty when none. */
   copyRegions: CopyTarget[];
+  /** Bake mode: images to bake besides the stage's architecture, for the run's clusters that declare another one. */
+  otherBuilds: ArchitectureBuild[];
   /** The promoted AMI before this run, when there is one. */
   currentAmiId?: string;
   /** Bake mode: the ECS-optimized base to build from. */
@@ -50,6 +59,10 @@ export interface BakedAmi {
   logsUrl?: string;
   /** Its copies in other regions (copyToRegions), each recorded there as ami/latest; set by "Copy the image to each region". */
   copies?: RegionalCopy[];
+  /** Set on an image baked for another architecture than the stage's. */
+  architecture?: BaseAmiArchitecture;
+  /** The images the same run baked for the other architectures its clusters need ("Bake for each other architecture"). */
+  otherArchitectures?: BakedAmi[];
 }
 
 /** A copy of the baked image in another region, recorded there as `ami/latest` (`$.baked.copies[]`). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AWS_REGION_PATTERN, DEFAULT_IMAGE_PARAMETER, DEFAULTS, LIMITS, type ClusterTarget, type Wave } from '../contracts';
+import { AWS_REGION_PATTERN, BASE_AMI_ARCHITECTURES, DEFAULT_IMAGE_PARAMETER, DEFAULTS, LIMITS, type ClusterTarget, type Wave } from '../contracts';
 import { ConfigurationError } from '../contracts/errors';
 
 // CloudFormation stack names: letters, digits and hyphens, starting with a letter, up to 128.
@@ -17,6 +17,8 @@ export const clusterTargetSchema = z
     imageParameter: parameterKeySchema.default(DEFAULT_IMAGE_PARAMETER),
     // A cluster in another region than the stage's rolls with that region's copy (copyToRegions).
     region: z.string().regex(AWS_REGION_PATTERN, 'must be a region name like eu-west-1').optional(),
+    // A cluster of another architecture than the stage's rolls with an image baked for it in the same run.
+    architecture: z.enum(BASE_AMI_ARCHITECTURES, { errorMap: () => ({ message: 'must be x86_64 or arm64' }) }).optional(),
   })
   .strict();
 

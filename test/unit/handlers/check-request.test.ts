@@ -154,6 +154,7 @@ describe('check-request handler', () => {
         waves: PLANNED_WAVES,
         approvalTimeoutSeconds: 86400,
         copyRegions: [],
+        otherBuilds: [],
         currentAmiId: CURRENT_AMI,
         sourceAmi: { id: BASE, name: BASE_NAME },
       });

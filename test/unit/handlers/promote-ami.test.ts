@@ -53,6 +53,7 @@ function plan(extra: Partial<RunPlan> = {}): RunPlan {
     runId: 'weekly-1',
     approvalTimeoutSeconds: 86400,
     copyRegions: [],
+    otherBuilds: [],
     executionArn: EXEC,
     startedAt: '2026-01-01T10:00:00.000Z',
     trigger: 'weekly',

@@ -29,6 +29,7 @@ const plan: RunPlan = {
   runId: 'weekly-1',
   approvalTimeoutSeconds: 86400,
   copyRegions: [],
+  otherBuilds: [],
   executionArn: EXEC,
   startedAt: '2026-01-01T10:00:00.000Z',
   trigger: 'weekly',
