@@ -34,6 +34,8 @@ const DEMO_WAVES = [
       { stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' },
       // local/regional-cluster.ts: prod's cluster in the copy region.
       { stackName: 'ecs-prod-eu', clusterName: 'ecs-prod-eu', region: 'eu-west-1' },
+      // local/arm-cluster.ts: prod's Graviton cluster.
+      { stackName: 'ecs-prod-arm', clusterName: 'ecs-prod-arm', architecture: 'arm64' },
     ],
     requireApproval: true,
   },

@@ -15,6 +15,7 @@ import {
   DescribeImagesCommand,
   EC2Client,
   RunInstancesCommand,
+  type _InstanceType,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -31,6 +32,7 @@ import {
   BUILD_PROJECT_ENV,
   MANAGED_BY_VALUE,
   recommendedBaseAmiParameter,
+  type BaseAmiArchitecture,
 } from '../functions/lib/contracts';
 
 const ROOT = path.join(__dirname, '..');
@@ -110,7 +112,8 @@ export function simulatedBake(options: SimulatedBuildOptions) {
     }
 
     const source = await describeImage(ec2, sourceAmi);
-    const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter('x86_64'));
+    const architecture = (env.ARCHITECTURE || source?.Architecture || 'x86_64') as BaseAmiArchitecture;
+    const recommended = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(architecture));
     // The real build reads the versions off the instance; the public parameter knows them for its AMI.
     const versions = recommended.imageId === sourceAmi ? recommended : undefined;
     const name = `${env[BUILD_PROJECT_ENV.amiNamePrefix] || 'ecs-ami-pipeline'}-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomUUID().slice(0, 4)}`;
@@ -132,7 +135,7 @@ export function simulatedBake(options: SimulatedBuildOptions) {
     const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
     // Packer launches the source AMI, provisions it and makes an image of it.
-    const instance = (await ec2.send(new RunInstancesCommand({ ImageId: sourceAmi, MinCount: 1, MaxCount: 1, InstanceType: 't3.medium' })))
+    const instance = (await ec2.send(new RunInstancesCommand({ ImageId: sourceAmi, MinCount: 1, MaxCount: 1, InstanceType: (env[BUILD_PROJECT_ENV.instanceType] || 't3.medium') as _InstanceType })))
       .Instances![0]!.InstanceId!;
     const image = await ec2.send(
       new CreateImageCommand({ InstanceId: instance, Name: name, TagSpecifications: [{ ResourceType: 'image', Tags }] }),
@@ -145,7 +148,7 @@ export function simulatedBake(options: SimulatedBuildOptions) {
     // snapshot_tags (and tag-image-versions.sh) end in the same tags.
     if (snapshots.length) await ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags }));
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance] }));
-    options.log(`baked ${amiId} from ${sourceAmi}, tagged ${AMI_TAGS.managedBy}=${MANAGED_BY_VALUE}`);
+    options.log(`baked ${amiId} (${architecture}) from ${sourceAmi}, tagged ${AMI_TAGS.managedBy}=${MANAGED_BY_VALUE}`);
     options.onBaked?.(amiId);
 
     const id = `${input.ProjectName}:${randomUUID()}`;

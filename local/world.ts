@@ -38,6 +38,7 @@ import { deployClusterStack, fleetClients, groupInstances, type DeployedClusterS
 import { simulatedBake } from './codebuild';
 import { deployPipeline, receivedMessages, type EmulatedDeployment, type OpsMessage } from './deployment';
 import { SimulatedEcsAgents, type SimulatedEcsAgent } from './ecs-agent';
+import { ARM_CLUSTER, armClusterTarget, deployArmCluster } from './arm-cluster';
 import { deployRegionalCluster, REGIONAL_CLUSTER, REGIONAL_CLUSTER_ENV, regionalClusterRequested, regionalClusterTarget } from './regional-cluster';
 import { ExecutionRecords } from './execution-records';
 import type { Moto } from './moto';
@@ -210,6 +211,7 @@ export class World {
       clusters: [
         { stackName: `ecs-${stage}`, clusterName: `ecs-${stage}`, imageParameter: DEFAULT_IMAGE_PARAMETER },
         ...(settings.regionalCluster && stage === REGIONAL_CLUSTER.wave ? [regionalClusterTarget()] : []),
+        ...(gated && stage === ARM_CLUSTER.wave ? [armClusterTarget()] : []),
       ],
       ...(gated && stage === 'dev' ? { soak: DEMO_DEV_SOAK } : {}),
       ...(gated && stage === 'prod' ? { requireApproval: DEMO_PROD_REQUIRES_APPROVAL } : {}),
@@ -238,6 +240,7 @@ export class World {
     const firstImage = await readParameter(new SSMClient({ region }), world.names.latestAmi);
     if (setup.status !== 'SUCCEEDED' || !firstImage) throw new Error(`the setup's dry run did not bake an image: ${setup.error?.message ?? setup.status}`);
     world.firstImage = firstImage;
+    world.firstArmImage = (await readParameter(new SSMClient({ region }), world.names.latestAmiFor('arm64'))) ?? '';
     settings.log('setup', `first image baked by a dry run: ${firstImage} (ami/latest), as a new user does before creating clusters`);
     await receivedMessages(deployment.queueUrl, region);
 
@@ -261,6 +264,9 @@ export class World {
       stacks.push(stack);
     }
     if (gated) {
+      const arm = await deployArmCluster({ region, names: world.names, agents });
+      settings.log('setup', `cluster stack ${arm.stackName}: ${arm.parameters.ApplicationDesiredCount} arm64 instance(s) (${arm.parameters.InstanceType}) on ${arm.parameters[DEFAULT_IMAGE_PARAMETER]}, the dry run's arm64 image (ami/arm64/latest), registered with ECS`);
+      stacks.push(arm);
       await prepareGates(region, stacks);
       settings.log('setup', `alarm ${DEMO_DEV_SOAK.alarms.join(', ')} is OK; each cluster runs a service, web, at 2 of 2 tasks`);
     }
@@ -271,6 +277,8 @@ export class World {
   settingUp = false;
   /** The image the setup baked and created the cluster stacks on. */
   firstImage = '';
+  /** The arm64 image the setup's dry run baked for the Graviton cluster (gated scenarios), or ''. */
+  firstArmImage = '';
   /** What every run this world ran really did (moto only knows RUNNING and ABORTED), for the Step Functions proxy. */
   readonly executions = new ExecutionRecords();
   private stateTypes?: Map<string, string>;

@@ -238,6 +238,7 @@ describe('the config parameter tools read', () => {
           clusters: [
             { stackName: 'ecs-prod', clusterName: 'ecs-prod', imageParameter: 'ImageId' },
             { stackName: 'ecs-prod-eu', clusterName: 'ecs-prod-eu', imageParameter: 'ApplicationImageId', region: 'eu-west-1' },
+            { stackName: 'ecs-prod-arm', clusterName: 'ecs-prod-arm', imageParameter: 'ApplicationImageId', architecture: 'arm64' },
           ],
           requireApproval: true,
         },

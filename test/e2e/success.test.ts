@@ -37,8 +37,10 @@ it('records, per cluster, the image it confirmed and the run that confirmed it; 
   for (const stack of run.world.stacks) {
     const record = JSON.parse((await run.world.parameter(run.world.names.clusterRecord(stack.stackName)))!);
     const inEu = stack.stackName === 'ecs-prod-eu';
-    expect(record).toMatchObject({ stackName: stack.stackName, amiId: inEu ? regional!.value : baked, purpose: 'rollout', runId: runName() });
+    const onArm = stack.stackName === 'ecs-prod-arm';
+    expect(record).toMatchObject({ stackName: stack.stackName, amiId: inEu ? regional!.value : onArm ? run.world.bakedAmis[1] : baked, purpose: 'rollout', runId: runName() });
     if (inEu) expect(record).toMatchObject({ region: 'eu-west-1', copyOf: baked });
+    if (onArm) expect(record).toMatchObject({ copyOf: baked });
   }
   expect(run.world.stacks.map((s) => s.stackName)).toContain('ecs-prod-eu');
 });
@@ -55,6 +57,13 @@ it('copies the image to eu-west-1, tagged with where it came from, and records i
 
 it('releases the fleet lock at the end', async () => {
   expect(await run.world.lockHolder()).toBeUndefined();
+});
+
+it('bakes an arm64 image in the same run for the Graviton cluster, recorded as ami/arm64/latest', async () => {
+  const [, arm] = run.world.bakedAmis;
+  expect(await run.world.parameter(run.world.names.latestAmiFor('arm64'))).toBe(arm);
+  const { tags } = await imageTags(run.world.region, arm!);
+  expect(tags).toMatchObject({ BuildId: runName(), ManagedBy: MANAGED_BY_VALUE });
 });
 
 it('bakes an image tagged, with its snapshots, as the Packer template tags it', async () => {
@@ -75,15 +84,17 @@ it('leaves every instance of the three clusters on the new AMI (its copy in eu-w
     ['ecs-dev', 1],
     ['ecs-prod', 3],
     ['ecs-prod-eu', 1],
+    ['ecs-prod-arm', 1],
   ]);
   for (const cluster of clusters) {
     for (const instance of cluster.instances) {
-      expect(instance).toMatchObject({ amiId: cluster.stackName === 'ecs-prod-eu' ? regional!.value : baked, ecsStatus: 'ACTIVE' });
+      const image = cluster.stackName === 'ecs-prod-eu' ? regional!.value : cluster.stackName === 'ecs-prod-arm' ? run.world.bakedAmis[1] : baked;
+      expect(instance).toMatchObject({ amiId: image, ecsStatus: 'ACTIVE' });
     }
   }
   // The old instances are gone from ECS, not merely drained.
   for (const cluster of clusters) {
-    const image = cluster.stackName === 'ecs-prod-eu' ? regional!.value : baked;
+    const image = cluster.stackName === 'ecs-prod-eu' ? regional!.value : cluster.stackName === 'ecs-prod-arm' ? run.world.bakedAmis[1] : baked;
     expect((await run.world.agents.in(cluster.region).instances(cluster.clusterName)).every((i) => i.amiId === image)).toBe(true);
   }
 });
@@ -93,7 +104,7 @@ it('asks ops to approve prod once, then tells them once how the run ended, with 
   expect(messages.map((m) => m.attributes.status)).toEqual(['APPROVAL_NEEDED', 'SUCCEEDED']);
   expect(messages[0]!.subject).toBe(`[ecs-ami-pipeline demo] APPROVAL NEEDED: wave prod of run ${runName()}`.slice(0, 99));
   expect(messages[0]!.message).toContain(`ami-pipeline approve ${runName()} --stage demo`);
-  expect(messages[1]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 3 clusters`);
+  expect(messages[1]!.subject).toBe(`[ecs-ami-pipeline demo] SUCCEEDED: ${run.world.bakedAmis[0]} rolled to 4 clusters`);
   expect(messages[1]!.attributes).toEqual({ status: 'SUCCEEDED', stage: 'demo', step: 'promote' });
   // Who approved, and dev's soak, are in the run's message and in the records.
   expect(messages[1]!.message).toMatch(/Approved by arn:aws:\S+ at \S+: dev soaked clean/);
@@ -131,12 +142,13 @@ it('retains per region: 30 days later the first image and its eu-west-1 copy go,
   startRecording();
   const result = await run.world.runRetention({ daysLater: 30 });
   const calls = await stopRecording();
-  expect(result.deregistered).toEqual([run.world.firstImage]);
+  // The first x86_64 image and its arm64 sibling (the dry run's), neither promoted nor in use any more.
+  expect(result.deregistered.sort()).toEqual([run.world.firstImage, run.world.firstArmImage].sort());
   expect(result.regions).toHaveLength(1);
   expect(result.regions![0]).toMatchObject({ region: 'eu-west-1', deregistered: [firstCopy] });
   expect(result.regions![0]!.kept.map((k) => k.imageId)).toEqual([regional!.value]);
   expect(result.regions![0]!.kept[0]!.reasons.join('; ')).toContain(`whose copy this is`);
-  expect(result.kept.map((k) => k.imageId)).toEqual([baked]);
+  expect(result.kept.map((k) => k.imageId).sort()).toEqual([baked, run.world.bakedAmis[1]].sort());
   const { report } = await evaluateAgainstPackagedRoles(calls.filter((c) => c.actor === 'retainImages'), run.world.region, tagsBefore);
   expect(report.summary()).toBe('');
   // One message for the pass, both regions in it.

@@ -150,7 +150,7 @@ describe('CloudFormation’s rolling update with the update function’s credent
     expect(report.summary()).toBe('');
     const stacks = new Set(report.decisions.filter((d) => d.request.action === 'autoscaling:UpdateAutoScalingGroup').map((d) => d.request.resource.split('/').pop()));
     // ecs-prod-eu is rolled in eu-west-1 (the configured stage's regional target).
-    expect(stacks).toEqual(new Set(['ecs-dev-instances', 'ecs-prod-instances', 'ecs-prod-eu-instances']));
+    expect(stacks).toEqual(new Set(['ecs-dev-instances', 'ecs-prod-instances', 'ecs-prod-eu-instances', 'ecs-prod-arm-instances']));
     // RunInstances is authorized on every resource the launch uses or creates, through the template.
     const run = report.decisions.filter((d) => d.request.action === 'ec2:RunInstances');
     expect(new Set(run.map((d) => d.request.resourceType))).toEqual(
@@ -163,12 +163,14 @@ describe('CloudFormation’s rolling update with the update function’s credent
       ['volume', 'RunInstances'],
       ['volume', 'RunInstances'],
       ['volume', 'RunInstances'],
+      ['volume', 'RunInstances'],
     ]);
     const passRole = report.decisions.filter((d) => d.request.action === 'iam:PassRole');
     expect(passRole.map((d) => [d.request.resource, d.request.context['iam:PassedToService']])).toEqual([
       [`arn:aws:iam::${ACCOUNT}:role/ecs-dev-InstanceRole-0A1B2C3D4E5F`, 'ec2.amazonaws.com'],
       [`arn:aws:iam::${ACCOUNT}:role/ecs-prod-InstanceRole-0A1B2C3D4E5F`, 'ec2.amazonaws.com'],
       [`arn:aws:iam::${ACCOUNT}:role/ecs-prod-eu-InstanceRole-0A1B2C3D4E5F`, 'ec2.amazonaws.com'],
+      [`arn:aws:iam::${ACCOUNT}:role/ecs-prod-arm-InstanceRole-0A1B2C3D4E5F`, 'ec2.amazonaws.com'],
     ]);
   });
 
@@ -179,6 +181,7 @@ describe('CloudFormation’s rolling update with the update function’s credent
       `updateStack ec2:CreateTags arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-new`,
       `updateStack ec2:CreateTags arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-new`,
       `updateStack ec2:CreateTags arn:aws:ec2:eu-west-1:${ACCOUNT}:volume/vol-new`,
+      `updateStack ec2:CreateTags arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-new`,
     ]);
     expect(report.summary()).toContain('made by cloudformation.amazonaws.com with the caller');
     expect(report.summary()).toContain('statement NewLaunchTemplateVersionsOfTheseStacks grants ec2:CreateTags: resource does not match');
