@@ -114,7 +114,12 @@ async function validatedCopyToRegions(resolveVariable) {
   const result = parseCopyTargets(entries, home, await validatedShareWith(resolveVariable));
   if (!result.ok) throw paramError(`serverless.yml params.<stage>.copyToRegions: ${result.problem}`);
   const { targetsWithoutCopies } = requireTs('functions/lib/decisions/copies.ts');
-  const uncopied = targetsWithoutCopies(await validatedWaves(resolveVariable), home, result.targets);
+  const waves = await validatedWaves(resolveVariable);
+  const { regionalTargetsOfOtherArchitectures } = requireTs('functions/lib/decisions/copies.ts');
+  const uncopied = [
+    ...targetsWithoutCopies(waves, home, result.targets),
+    ...regionalTargetsOfOtherArchitectures(waves, home, await validatedArchitecture(resolveVariable)),
+  ];
   if (uncopied.length) throw paramError(`serverless.yml params.<stage>.waves: ${uncopied.join('; ')}`);
   return result.targets;
 }

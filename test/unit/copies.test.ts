@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { COPY_TAGS } from '../../functions/lib/contracts';
-import { copyClientToken, copyProgress, copyTags, MAX_COPY_REGIONS, parseCopyTargets, targetsWithoutCopies } from '../../functions/lib/decisions/copies';
+import { copyClientToken, copyProgress, copyTags, MAX_COPY_REGIONS, parseCopyTargets, regionalTargetsOfOtherArchitectures, targetsWithoutCopies } from '../../functions/lib/decisions/copies';
 import { NO_SHARING } from '../../functions/lib/decisions/sharing';
 
 const KEY = (region: string) => `arn:aws:kms:${region}:123456789012:key/11111111-2222-3333-4444-555555555555`;
@@ -93,5 +93,15 @@ describe('targetsWithoutCopies', () => {
       'waves[1].clusters[1] (prod-ap) is in ap-southeast-2, which copyToRegions does not name: add ap-southeast-2 to copyToRegions',
     ]);
     expect(targetsWithoutCopies(waves, 'us-east-1', [{ region: 'eu-west-1' }, { region: 'ap-southeast-2' }])).toEqual([]);
+  });
+});
+
+describe('regionalTargetsOfOtherArchitectures', () => {
+  it('names a cluster in another region of another architecture than the stage\'s', () => {
+    const waves = [{ clusters: [{ stackName: 'a', region: 'eu-west-1', architecture: 'arm64' }, { stackName: 'b', architecture: 'arm64' }, { stackName: 'c', region: 'eu-west-1' }] }];
+    expect(regionalTargetsOfOtherArchitectures(waves, 'us-east-1', 'x86_64')).toEqual([
+      'waves[0].clusters[0] (a) is arm64 in eu-west-1: copies to other regions are of baseAmiArchitecture (x86_64) only',
+    ]);
+    expect(regionalTargetsOfOtherArchitectures(waves, 'us-east-1', 'arm64')).toEqual([]);
   });
 });

@@ -80,4 +80,5 @@ export interface Release {
   codeBuildId?: string;
   logsUrl?: string;
   copies?: RegionalCopy[];
+  otherArchitectures?: BakedAmi[];
 }

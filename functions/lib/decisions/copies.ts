@@ -64,6 +64,21 @@ export function targetsWithoutCopies(waves: { name: string; clusters: { stackNam
   );
 }
 
+/** Cluster targets in another region of another architecture than the stage's: copies are of the stage's architecture only. */
+export function regionalTargetsOfOtherArchitectures(
+  waves: { clusters: { stackName: string; region?: string; architecture?: string }[] }[],
+  home: string,
+  primary: string,
+): string[] {
+  return waves.flatMap((w, i) =>
+    w.clusters.flatMap((c, j) =>
+      c.region && c.region !== home && c.architecture && c.architecture !== primary
+        ? [`waves[${i}].clusters[${j}] (${c.stackName}) is ${c.architecture} in ${c.region}: copies to other regions are of baseAmiArchitecture (${primary}) only`]
+        : [],
+    ),
+  );
+}
+
 /** The copy's tags: the image's own (Packer's), and where the copy came from. */
 export function copyTags(sourceTags: Tag[], sourceAmiId: string, sourceRegion: string): Tag[] {
   const mine = new Set<string>([COPY_TAGS.copiedFrom, COPY_TAGS.copiedFromRegion]);

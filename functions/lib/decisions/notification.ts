@@ -444,6 +444,8 @@ export function composeNotification(doc: RunDocument, ctx: NotificationContext):
     const name = doc.baked?.baseAmiName ?? doc.release?.baseAmiName ?? plan?.sourceAmi?.name;
     image.push(`Base AMI:     ${base}${name ? ` (${name})` : ''}`);
   }
+  const others = doc.release?.otherArchitectures ?? doc.baked?.otherArchitectures ?? [];
+  if (others.length) image.push(`Also baked:   ${others.map((o) => `${o.architecture ?? '?'} ${o.amiId}`).join(', ')} (for the clusters of that architecture; ami/<architecture>/latest)`);
   const copies = doc.release?.copies ?? doc.baked?.copies ?? [];
   if (copies.length) image.push(`Copies:       ${copies.map((c) => `${c.region} ${c.amiId}`).join(', ')} (ami/latest in each region)`);
   if (plan) lines.push('', 'Image', ...image.map((l) => `  ${l}`));

@@ -199,6 +199,25 @@ describe('record-baked-ami handler', () => {
   });
 });
 
+describe('record-baked-ami for another architecture (plan.otherBuilds)', () => {
+  const ARM_BASE = 'ami-0a1a1a1a1a1a1a1a1';
+  const other = { architecture: 'arm64' as const, sourceAmi: { id: ARM_BASE, name: 'al2023-arm64' }, instanceType: 't4g.medium' };
+  const armEvent = (): RecordBakedAmiEvent => ({ ...event([{ Name: 'AMI_ID', Value: AMI }, { Name: 'AMI_REGION', Value: 'eu-west-1' }, { Name: 'SOURCE_AMI_ID', Value: ARM_BASE }]), other });
+
+  it('checks the image is of that architecture from that base, and records it as ami/<architecture>/latest', async () => {
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image({ Architecture: 'arm64' }, { ManagedBy: 'ecs-ami-pipeline', SourceAmiId: ARM_BASE })] });
+    await expect(handler(armEvent())).resolves.toMatchObject({ amiId: AMI, architecture: 'arm64', baseAmiId: ARM_BASE });
+    const names = ssmMock.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name);
+    expect(names).toEqual([`${PREFIX}/ami/arm64/latest/record`, `${PREFIX}/ami/arm64/latest`]);
+  });
+
+  it('refuses an image of another architecture than its build was asked, writing nothing', async () => {
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image({ Architecture: 'x86_64' }, { ManagedBy: 'ecs-ami-pipeline', SourceAmiId: ARM_BASE })] });
+    await expect(handler(armEvent())).rejects.toMatchObject({ name: 'AmiUnusable', message: expect.stringContaining('is x86_64, not arm64') });
+    expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 0);
+  });
+});
+
 describe('record-baked-ami sharing (param shareWith)', () => {
   const ACCOUNT = '210987654321';
   const OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-abcd-efghijkl';
