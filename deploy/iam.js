@@ -230,7 +230,7 @@ function functionRoles(c) {
   const names = {
     // ami/latest, and ami/<architecture>/latest for clusters that declare another architecture.
     latest: [p.latestAmi, p.latestAmiRecord, ...['x86_64', 'arm64'].flatMap((a) => [p.latestAmiFor(a), p.latestAmiRecordFor(a)])].map(c.parameter),
-    current: [p.currentAmi, p.currentAmiRecord, p.currentBaseAmi].map(c.parameter),
+    current: [p.currentAmi, p.currentAmiRecord, p.currentBaseAmi, ...['x86_64', 'arm64'].map((a) => p.currentAmiFor(a))].map(c.parameter),
     clusterRecords: c.parameter(`${p.clusterRecords}/*`),
   };
   // Steps that change something first check that this run holds the fleet (a redriven run takes it again).

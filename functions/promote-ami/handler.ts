@@ -10,7 +10,7 @@ import { publishMetrics } from '../lib/aws/metrics';
 import { patchedFleetMetrics } from '../lib/decisions/metrics';
 import { writeParameter } from '../lib/aws/parameters';
 import type { Release, RunPlan } from '../lib/contracts/plan';
-import { decidePromotion, type ClusterBehind } from '../lib/decisions/promotion';
+import { decidePromotion, otherArchitectureImages, type ClusterBehind } from '../lib/decisions/promotion';
 import type { RolloutState } from '../lib/decisions/rollout';
 import { holdFleet } from '../lib/aws/run-ledger';
 import { allTargets, parseConfiguredWaves } from '../lib/decisions/waves';
@@ -57,7 +57,8 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
   }
   const names = stageParameters();
   const configured = allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
-  const decision = decidePromotion(configured, await readClusterRecords(ssm, names, configured), release.amiId);
+  const records = await readClusterRecords(ssm, names, configured);
+  const decision = decidePromotion(configured, records, release.amiId);
   if (!decision.promote) {
     logger.info('not every configured cluster confirmed the image; current stays', { behind: decision.behind });
     return { promoted: false, amiId: release.amiId, currentAmiId: plan.currentAmiId, behind: decision.behind };
@@ -98,6 +99,13 @@ export const handler = lambdaHandler(logger, async (event: PromoteAmiEvent): Pro
   await writeParameter(ssm, names.currentAmiRecord, JSON.stringify(record), {
     description: `Record of the current AMI ${release.amiId} (${record.reason})`,
   });
+  // Each other architecture's image, as its clusters confirmed it with this one, is current for it.
+  for (const [architecture, amiId] of otherArchitectureImages(configured, records, release.amiId)) {
+    await writeParameter(ssm, names.currentAmiFor(architecture), amiId, {
+      description: `Current ${architecture} AMI, promoted with ${release.amiId} by run ${plan.runId}`,
+      dataType: 'aws:ec2:image',
+    });
+  }
   // A rollback keeps the current base: the base-AMI check must not rebuild the image ops just left.
   if (plan.mode === 'bake' && release.baseAmiId) {
     await writeParameter(ssm, names.currentBaseAmi, release.baseAmiId, {

@@ -62,6 +62,8 @@ it('releases the fleet lock at the end', async () => {
 it('bakes an arm64 image in the same run for the Graviton cluster, recorded as ami/arm64/latest', async () => {
   const [, arm] = run.world.bakedAmis;
   expect(await run.world.parameter(run.world.names.latestAmiFor('arm64'))).toBe(arm);
+  // Promoted with the x86_64 image once every cluster confirmed the run.
+  expect(await run.world.parameter(run.world.names.currentAmiFor('arm64'))).toBe(arm);
   const { tags } = await imageTags(run.world.region, arm!);
   expect(tags).toMatchObject({ BuildId: runName(), ManagedBy: MANAGED_BY_VALUE });
 });

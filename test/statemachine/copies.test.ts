@@ -154,6 +154,7 @@ describe('a cluster of another architecture', () => {
     expect(world.imageOf('prod-a-ecs')).toBe(x86);
     expect(world.recordOf('prod-arm-ecs')).toMatchObject({ amiId: arm, copyOf: x86 });
     expect(world.aws.value(names.currentAmi)).toBe(x86);
+    expect(world.aws.value(names.currentAmiFor('arm64'))).toBe(arm);
   });
 
   it('rolls back with the image baked for it by the run it goes back to', async () => {
@@ -167,6 +168,9 @@ describe('a cluster of another architecture', () => {
     expect(back.status).toBe('SUCCEEDED');
     expect(world.imageOf('prod-a-ecs')).toBe(x86First);
     expect(world.imageOf('prod-arm-ecs')).toBe(armFirst);
+    // The rollback promotes the first run's images again, every architecture's.
+    expect(world.aws.value(names.currentAmi)).toBe(x86First);
+    expect(world.aws.value(names.currentAmiFor('arm64'))).toBe(armFirst);
   });
 
   it('bakes only the stage\'s architecture when the run rolls no cluster of another', async () => {

@@ -4,8 +4,9 @@ describe('parameterNames', () => {
   it('puts every pipeline parameter under the stage prefix, ignoring a trailing slash', () => {
     const names = parameterNames('/ecs-ami-pipeline/prod/');
     const fixed = Object.values(names).filter((n): n is string => typeof n === 'string');
-    // Three are functions: a cluster's record, and an architecture's latest image and its record.
-    expect(fixed.length).toBe(Object.keys(names).length - 3);
+    // Four are functions: a cluster's record, and an architecture's latest image, its record and its current image.
+    expect(fixed.length).toBe(Object.keys(names).length - 4);
+    expect(names.currentAmiFor('arm64')).toBe('/ecs-ami-pipeline/prod/ami/arm64/current');
     expect(names.latestAmiFor('arm64')).toBe('/ecs-ami-pipeline/prod/ami/arm64/latest');
     expect(names.latestAmiRecordFor('arm64')).toBe('/ecs-ami-pipeline/prod/ami/arm64/latest/record');
     expect(fixed.every((n) => n.startsWith('/ecs-ami-pipeline/prod/'))).toBe(true);

@@ -1,5 +1,5 @@
 import type { ClusterRecord, ClusterTarget, PromotionRecord } from '../../functions/lib/contracts';
-import { chooseRollbackTarget, decidePromotion, type PromotionHistory } from '../../functions/lib/decisions/promotion';
+import { chooseRollbackTarget, decidePromotion, otherArchitectureImages, type PromotionHistory } from '../../functions/lib/decisions/promotion';
 
 const A = 'ami-0aaaaaaaaaaaaaaaa';
 const B = 'ami-0bbbbbbbbbbbbbbbb';
@@ -126,5 +126,21 @@ describe('chooseRollbackTarget', () => {
       amiId: B,
       why: 'the newest image promoted before the current one that no rollback moved away from',
     });
+  });
+});
+
+describe('otherArchitectureImages', () => {
+  it('names, per other architecture, the image its clusters confirmed for the promoted one', () => {
+    const t = (stackName: string, extra: object = {}) => ({ stackName, clusterName: stackName, imageParameter: 'ApplicationImageId', ...extra });
+    const rec = (stackName: string, amiId: string, copyOf?: string) => ({ stackName, clusterName: stackName, amiId, purpose: 'rollout' as const, runId: 'r', executionArn: 'e', confirmedAt: 't', ...(copyOf ? { copyOf } : {}) });
+    const configured = [t('x'), t('arm-1', { architecture: 'arm64' }), t('arm-2', { architecture: 'arm64' }), t('eu', { region: 'eu-west-1' })];
+    const records = new Map([
+      ['x', rec('x', 'ami-x')],
+      ['arm-1', rec('arm-1', 'ami-a', 'ami-x')],
+      ['arm-2', rec('arm-2', 'ami-a', 'ami-x')],
+      ['eu', rec('eu', 'ami-eu', 'ami-x')],
+    ]);
+    expect([...otherArchitectureImages(configured, records, 'ami-x')]).toEqual([['arm64', 'ami-a']]);
+    expect([...otherArchitectureImages(configured, records, 'ami-other')]).toEqual([]);
   });
 });

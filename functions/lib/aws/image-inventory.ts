@@ -154,14 +154,17 @@ export async function recordedUses(ssm: SSMClient, names: ParameterNames): Promi
     readParameter(ssm, names.latestAmi),
     readJsonParameter<PromotionRecord>(ssm, names.currentAmiRecord),
     ...BASE_AMI_ARCHITECTURES.map((a) => readParameter(ssm, names.latestAmiFor(a))),
+    ...BASE_AMI_ARCHITECTURES.map((a) => readParameter(ssm, names.currentAmiFor(a))),
   ]);
   const uses: ImageUse[] = [];
   if (current) uses.push({ imageId: current, kind: 'current', detail: `${names.currentAmi}` });
   if (latest) uses.push({ imageId: latest, kind: 'latest', detail: `${names.latestAmi}` });
   // The newest image of each other architecture (clusters that declare one).
   BASE_AMI_ARCHITECTURES.forEach((a, i) => {
-    const id = otherLatest[i] as string | undefined;
-    if (id) uses.push({ imageId: id, kind: 'latest', detail: names.latestAmiFor(a) });
+    const latestOf = otherLatest[i] as string | undefined;
+    if (latestOf) uses.push({ imageId: latestOf, kind: 'latest', detail: names.latestAmiFor(a) });
+    const currentOf = otherLatest[BASE_AMI_ARCHITECTURES.length + i] as string | undefined;
+    if (currentOf) uses.push({ imageId: currentOf, kind: 'current', detail: names.currentAmiFor(a) });
   });
   if (promotion?.previousAmiId) {
     uses.push({ imageId: promotion.previousAmiId, kind: 'replaced-by-current', detail: `the image ${promotion.amiId} replaced (its ${promotion.reason} record)` });

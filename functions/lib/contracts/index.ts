@@ -113,6 +113,8 @@ export function parameterNames(prefix: string) {
     /** Image every configured cluster has confirmed; what new instances should run. */
     currentAmi: `${p}/ami/current`,
     currentAmiRecord: `${p}/ami/current/record`,
+    /** The other architecture's image promoted with `ami/current` (the same build, confirmed by its clusters). */
+    currentAmiFor: (architecture: BaseAmiArchitecture) => `${p}/ami/${architecture}/current`,
     /** ECS-optimized base AMI of the newest promoted build; the base-AMI check compares against it. */
     currentBaseAmi: `${p}/base-ami/current`,
     /** What the deployment is ({@link PipelineConfig}), written by the stack so tools need only the stage. */

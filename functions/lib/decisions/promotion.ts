@@ -1,4 +1,4 @@
-import { confirmedStageImage, type ClusterRecord, type ClusterTarget, type PromotionRecord } from '../contracts';
+import { confirmedStageImage, type BaseAmiArchitecture, type ClusterRecord, type ClusterTarget, type PromotionRecord } from '../contracts';
 
 /**
  * What `ami/current` may say, and where a rollback goes, decided from the per-cluster records.
@@ -24,6 +24,24 @@ export function decidePromotion(
     .filter((t) => confirmedStageImage(records.get(t.stackName)) !== amiId)
     .map((t) => ({ stackName: t.stackName, clusterName: t.clusterName, amiId: records.get(t.stackName)?.amiId }));
   return behind.length === 0 ? { promote: true } : { promote: false, behind };
+}
+
+/**
+ * The image each other architecture's clusters confirmed as the one standing for `amiId` (their
+ * records' copyOf), by architecture: what `ami/<architecture>/current` names once `amiId` is promoted.
+ */
+export function otherArchitectureImages(
+  configured: ClusterTarget[],
+  records: Map<string, ClusterRecord | undefined>,
+  amiId: string,
+): Map<BaseAmiArchitecture, string> {
+  const found = new Map<BaseAmiArchitecture, string>();
+  for (const t of configured) {
+    const record = records.get(t.stackName);
+    if (!t.architecture || t.region || !record || record.copyOf !== amiId || record.amiId === amiId) continue;
+    if (!found.has(t.architecture)) found.set(t.architecture, record.amiId);
+  }
+  return found;
 }
 
 export type RollbackChoice =
