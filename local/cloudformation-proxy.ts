@@ -9,6 +9,7 @@
  * One endpoint serves every region, as moto does: the region a request is for is the one it was
  * signed for, and the stack it names is that region's.
  */
+import { readBody } from './http-body';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -30,15 +31,6 @@ export function signedRegion(authorization: string | undefined, url = ''): strin
     /Credential=([^,\s]+)/.exec(authorization ?? '')?.[1] ?? new URLSearchParams(url.split('?')[1] ?? '').get('X-Amz-Credential') ?? '';
   const scope = credential.split('/');
   return scope.length === 5 && scope[4] === 'aws4_request' && scope[2] ? scope[2] : undefined;
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 /**

@@ -10,6 +10,7 @@
  * Clients reach it through AWS_ENDPOINT_URL_SFN (the SDK's variable for the service id "SFN"):
  * only the endpoint differs, as with the CloudFormation proxy.
  */
+import { readBody } from './http-body';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionRecord, ExecutionRecords, RecordedEvent } from './execution-records';
@@ -77,15 +78,6 @@ function overlay(moto: Json, record: ExecutionRecord): Json {
     ...(record.error ? { error: record.error } : {}),
     ...(record.cause ? { cause: record.cause } : {}),
   };
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 export async function startStepFunctionsProxy(options: StepFunctionsProxyOptions): Promise<StepFunctionsProxy> {
