@@ -9,6 +9,7 @@
  * and buildspec/tag-image-versions.sh tag it, and returned in CodeBuild's `{Build: ...}` shape with
  * the exported variables the buildspec declares.
  */
+import { snapshotIdsOf } from '../functions/lib/contracts/ami';
 import {
   CreateImageCommand,
   CreateTagsCommand,
@@ -141,9 +142,7 @@ export function simulatedBake(options: SimulatedBuildOptions) {
       new CreateImageCommand({ InstanceId: instance, Name: name, TagSpecifications: [{ ResourceType: 'image', Tags }] }),
     );
     const amiId = image.ImageId!;
-    const snapshots = ((await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images?.[0]?.BlockDeviceMappings ?? [])
-      .map((b) => b.Ebs?.SnapshotId)
-      .filter((id): id is string => Boolean(id));
+    const snapshots = snapshotIdsOf((await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images?.[0]);
     // moto cannot tag snapshots through CreateImage's TagSpecifications; the template's
     // snapshot_tags (and tag-image-versions.sh) end in the same tags.
     if (snapshots.length) await ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags }));

@@ -137,10 +137,11 @@ export const DEMO_COPY_REGION = 'eu-west-1';
 export async function tagCopyAsEc2Would(home: string, sourceAmiId: string, copy: { region: string; amiId: string }): Promise<void> {
   const { CreateTagsCommand, DescribeImagesCommand, EC2Client } = await import('@aws-sdk/client-ec2');
   const { copyTags } = await import('../functions/lib/decisions/copies');
+  const { snapshotIdsOf } = await import('../functions/lib/contracts/ami');
   const source = (await new EC2Client({ region: home }).send(new DescribeImagesCommand({ ImageIds: [sourceAmiId] }))).Images?.[0];
   const regional = new EC2Client({ region: copy.region });
   // TagSpecifications name the image and its snapshots.
   const created = (await regional.send(new DescribeImagesCommand({ ImageIds: [copy.amiId] }))).Images?.[0];
-  const snapshots = (created?.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
+  const snapshots = snapshotIdsOf(created);
   await regional.send(new CreateTagsCommand({ Resources: [copy.amiId, ...snapshots], Tags: copyTags(source?.Tags ?? [], sourceAmiId, home) }));
 }

@@ -5,6 +5,7 @@
  * run in-process with only their endpoints pointed at the emulator (CloudFormation through the
  * proxy that simulates rolling updates); the state machine is the real definition.
  */
+import { snapshotIdsOf } from '../functions/lib/contracts/ami';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateImageCommand,
@@ -515,9 +516,7 @@ export class World {
       )
     ).ImageId!;
     // Packer's CreateImage tags the snapshots with the run_tags too; moto needs it done apart.
-    const snapshots = ((await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]?.BlockDeviceMappings ?? [])
-      .map((b) => b.Ebs?.SnapshotId)
-      .filter((id): id is string => Boolean(id));
+    const snapshots = snapshotIdsOf((await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]);
     if (snapshots.length) await ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: runTags }));
     return { instanceId, imageId, securityGroupId, keyName };
   }

@@ -1,5 +1,6 @@
+import { snapshotIdsOf } from '../lib/contracts/ami';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CopyImageCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CopyImageCommand, DescribeImagesCommand, EC2Client, type Filter, type Image } from '@aws-sdk/client-ec2';
 import { describeImage } from '../lib/aws/aws-lookups';
 import { shareImage } from '../lib/aws/image-sharing';
 import { writeParameter } from '../lib/aws/parameters';
@@ -82,8 +83,7 @@ async function checkCopy(event: CopyStepEvent): Promise<RegionalCopy> {
   }
   const share = shareTargets();
   if (isSharing(share)) {
-    const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
-    await shareImage(regional, started.amiId, snapshots, share);
+    await shareImage(regional, started.amiId, snapshotIdsOf(image), share);
   }
   const names = parameterNames(requireEnv(LAMBDA_ENV.parameterPrefix));
   const record: BakedAmiRecord & { copiedFrom: { region: string; amiId: string } } = {
@@ -107,6 +107,22 @@ async function checkCopy(event: CopyStepEvent): Promise<RegionalCopy> {
   return { region: started.region, amiId: started.amiId };
 }
 
+/** The newest available image of this stage (its tags) in the client's region that also matches `filters`. */
+async function newestStageImage(client: EC2Client, filters: Filter[]): Promise<Image | undefined> {
+  const out = await client.send(
+    new DescribeImagesCommand({
+      Owners: ['self'],
+      Filters: [
+        ...filters,
+        { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
+        { Name: `tag:${AMI_TAGS.stage}`, Values: [requireEnv(LAMBDA_ENV.stage)] },
+        { Name: 'state', Values: ['available'] },
+      ],
+    }),
+  );
+  return (out.Images ?? []).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+}
+
 /**
  * The copy of `amiId` in the target's region, found by the tags every copy carries (CopiedFrom, and
  * the stage's own): the same lookup serves a rollout and a rollback to an earlier image.
@@ -122,18 +138,7 @@ async function findCopy(event: FindCopyEvent): Promise<string> {
     return siblingFor(event, architecture);
   }
   if (!region || region === home) return event.amiId;
-  const out = await ec2In(region).send(
-    new DescribeImagesCommand({
-      Owners: ['self'],
-      Filters: [
-        { Name: `tag:${COPY_TAGS.copiedFrom}`, Values: [event.amiId] },
-        { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
-        { Name: `tag:${AMI_TAGS.stage}`, Values: [requireEnv(LAMBDA_ENV.stage)] },
-        { Name: 'state', Values: ['available'] },
-      ],
-    }),
-  );
-  const copy = (out.Images ?? []).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+  const copy = await newestStageImage(ec2In(region), [{ Name: `tag:${COPY_TAGS.copiedFrom}`, Values: [event.amiId] }]);
   if (!copy?.ImageId) {
     throw new PipelineError(
       ERROR_NAMES.copyFailed,
@@ -150,19 +155,10 @@ async function findCopy(event: FindCopyEvent): Promise<string> {
 async function siblingFor(event: FindCopyEvent, architecture: string): Promise<string> {
   const buildId = event.release?.buildId;
   if (!buildId) throw new PipelineError(ERROR_NAMES.copyFailed, `${event.amiId} names no build (BuildId tag), so its ${architecture} image cannot be found for ${event.target.stackName}`);
-  const out = await ec2.send(
-    new DescribeImagesCommand({
-      Owners: ['self'],
-      Filters: [
-        { Name: `tag:${AMI_TAGS.buildId}`, Values: [buildId] },
-        { Name: `tag:${AMI_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
-        { Name: `tag:${AMI_TAGS.stage}`, Values: [requireEnv(LAMBDA_ENV.stage)] },
-        { Name: 'architecture', Values: [architecture] },
-        { Name: 'state', Values: ['available'] },
-      ],
-    }),
-  );
-  const image = (out.Images ?? []).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+  const image = await newestStageImage(ec2, [
+    { Name: `tag:${AMI_TAGS.buildId}`, Values: [buildId] },
+    { Name: 'architecture', Values: [architecture] },
+  ]);
   if (!image?.ImageId) {
     throw new PipelineError(
       ERROR_NAMES.copyFailed,

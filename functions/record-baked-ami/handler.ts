@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { tagValue } from '../lib/contracts/ami';
+import { snapshotIdsOf, tagValue } from '../lib/contracts/ami';
 import { describeImage } from '../lib/aws/aws-lookups';
 import { checkBakedImage, exportedAmi, type ExportedVariable } from '../lib/decisions/baked-ami';
 import { AMI_TAGS, LAMBDA_ENV, parameterNames, type BakedAmiRecord } from '../lib/contracts';
@@ -62,8 +62,7 @@ export const handler = lambdaHandler(logger, async (event: RecordBakedAmiEvent):
   // Shared before it is recorded: whoever the stage shares with can launch ami/latest as soon as it names it.
   const share = shareTargets();
   if (isSharing(share)) {
-    const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
-    await shareImage(ec2, amiId, snapshots, share);
+    await shareImage(ec2, amiId, snapshotIdsOf(image), share);
     logger.info('image shared', { amiId, ...share });
   }
   // The record first: a reader that sees the new latest AMI can always find its record.

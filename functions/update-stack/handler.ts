@@ -1,7 +1,7 @@
+import { boundedToken } from '../lib/contracts/executions';
 import { fleetClientsFor } from '../lib/aws/regional-clients';
 import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createHash } from 'node:crypto';
 import { LAMBDA_ENV, type ClusterTarget } from '../lib/contracts';
 import { ERROR_NAMES, PipelineError } from '../lib/contracts/errors';
 import { createLogger, lambdaHandler, maxRolloutMinutes, runLedgerTable } from '../lib/handler';
@@ -41,9 +41,7 @@ export interface UpdateStackResult {
  * otherwise cut, with a hash of the whole so two runs never share a token.
  */
 export function requestToken(runId: string, purpose: string, stackName: string): string {
-  const token = `${purpose}-${stackName}-${runId}`.replace(/[^a-zA-Z0-9-]/g, '-');
-  if (token.length <= 128) return token;
-  return `${token.slice(0, 111)}-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  return boundedToken(`${purpose}-${stackName}-${runId}`.replace(/[^a-zA-Z0-9-]/g, '-'), 128);
 }
 
 /**

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { tagValue } from '../contracts/ami';
+import { snapshotIdsOf, tagValue } from '../contracts/ami';
 import {
   AMI_TAGS,
   BASE_AMI_ARCHITECTURES,
@@ -54,7 +54,7 @@ function toStageImage(image: Image): StageImage {
     architecture: image.Architecture ?? 'unknown',
     createdAt: new Date(image.CreationDate ?? 0),
     state: image.State ?? 'unknown',
-    snapshotIds: mappings.map((m) => m.Ebs?.SnapshotId).filter((id): id is string => Boolean(id)),
+    snapshotIds: snapshotIdsOf(image),
     sizeGiB: mappings.reduce((sum, m) => sum + (m.Ebs?.VolumeSize ?? 0), 0),
     deprecated: Boolean(image.DeprecationTime),
     baseAmiId: tagValue(image, AMI_TAGS.sourceAmiId),
@@ -121,7 +121,7 @@ export async function ownImages(
       .filter((i) => Boolean(amiNamePrefix) && (i.Name ?? '').startsWith(`${amiNamePrefix}-`))
       .filter((i) => !tagValue(i, AMI_TAGS.managedBy) || !tagValue(i, AMI_TAGS.stage))
       .map(toStageImage),
-    referencedSnapshotIds: images.flatMap((i) => (i.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId)).filter((id): id is string => Boolean(id)),
+    referencedSnapshotIds: images.flatMap((i) => snapshotIdsOf(i)),
   };
 }
 

@@ -8,6 +8,11 @@ export const amiIdSchema = z
   .string({ invalid_type_error: 'must be an AMI id string like ami-0123456789abcdef0' })
   .regex(AMI_ID_PATTERN, 'must be an AMI id like ami-0123456789abcdef0');
 
+/** The EBS snapshots an image is made of (its block device mappings'). */
+export function snapshotIdsOf(image: Pick<Image, 'BlockDeviceMappings'> | undefined): string[] {
+  return (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((id): id is string => Boolean(id));
+}
+
 export function isAmiId(value: unknown): value is string {
   return typeof value === 'string' && AMI_ID_PATTERN.test(value);
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** What the pipeline needs to know about a Step Functions execution. */
 export interface ExecutionSummary {
   executionArn: string;
@@ -41,6 +43,15 @@ export function executionNameOf(executionArn: string): string {
 export function executionConsoleUrl(executionArn: string): string {
   const region = executionArn.split(':')[3] || 'us-east-1';
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/**
+ * An idempotency token of at most `limit` characters: the text itself when it fits, otherwise cut
+ * with a hash of the whole, so two different texts never share a token.
+ */
+export function boundedToken(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  return `${text.slice(0, limit - 17)}-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
 /** Execution names allow 1-80 characters from [A-Za-z0-9-_]. */

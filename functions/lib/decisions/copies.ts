@@ -5,6 +5,7 @@
  */
 import type { Tag } from '@aws-sdk/client-ec2';
 import { AWS_REGION_PATTERN, COPY_TAGS, KMS_KEY_ARN_PATTERN, type CopyTarget } from '../contracts';
+import { boundedToken } from '../contracts/executions';
 import type { ShareTargets } from './sharing';
 import { isSharing } from './sharing';
 
@@ -94,14 +95,7 @@ export function copyTags(sourceTags: Tag[], sourceAmiId: string, sourceRegion: s
  * region gets the same copy back, so a retry after a lost answer never makes a second copy.
  */
 export function copyClientToken(runId: string, region: string): string {
-  const token = `${runId}/${region}`;
-  return token.length <= 64 ? token : `${token.slice(0, 40)}-${hash(token)}`;
-}
-
-function hash(text: string): string {
-  let h = 2166136261;
-  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-  return h.toString(16).padStart(8, '0');
+  return boundedToken(`${runId}/${region}`, 64);
 }
 
 /** Where a copy stands, from its EC2 state. */
