@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // The build scripts are ES modules (scripts/*.mjs); swc turns them into CommonJS for the tests.
+  transform: { '^.+\\.(ts|mjs)$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   setupFiles: ['<rootDir>/test/support/setup.ts'],
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
   // Each e2e file starts its own moto_server; two workers suit the 2-core machines CI uses.

@@ -61,7 +61,7 @@ const STAGES = {
 };
 
 // What a package is made from. node_modules counts through the lockfile.
-const INPUTS = ['serverless.yml', 'package-lock.json', 'deploy', 'functions', 'statemachine', 'packer', 'files', 'buildspec', 'scripts/build.mjs'];
+const INPUTS = ['serverless.yml', 'package-lock.json', 'deploy', 'functions', 'statemachine', 'packer', 'files', 'buildspec', 'scripts/build.mjs', 'scripts/sdk-schema-keys.mjs', 'scripts/lambda-credentials.mjs', 'scripts/own-source-map.mjs'];
 
 function inputDigest() {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '--', ...INPUTS], { cwd: ROOT, encoding: 'utf8' })

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // Bundles every Lambda (functions/<name>/handler.ts) into .build/functions/<name>/index.js with a
 // source map, minified, for the nodejs24.x runtime. The AWS SDK is bundled too, so a deployment runs
-// exactly the SDK version the tests ran, not whatever the runtime ships that month.
+// exactly the SDK version the tests ran, not whatever the runtime ships that month. Two plugins keep
+// each bundle to what it runs (scripts/sdk-schema-keys.mjs, scripts/lambda-credentials.mjs), and
+// each source map keeps only the project's own code (scripts/own-source-map.mjs).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lambdaCredentials } from './lambda-credentials.mjs';
+import { ownSourceMap } from './own-source-map.mjs';
+import { sdkSchemaKeys } from './sdk-schema-keys.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outRoot = path.join(root, '.build', 'functions');
@@ -30,13 +35,38 @@ function inputsDigest() {
     }
   };
   walk(path.join(root, 'functions'));
-  files.push(...['package-lock.json', 'tsconfig.json', 'scripts/build.mjs'].map((f) => path.join(root, f)).filter(existsSync));
+  files.push(...['package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/sdk-schema-keys.mjs', 'scripts/lambda-credentials.mjs', 'scripts/own-source-map.mjs'].map((f) => path.join(root, f)).filter(existsSync));
   const hash = createHash('sha256');
   for (const file of files.sort()) hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex');
 }
 
 const DIGEST_FILE = path.join(outRoot, 'inputs.sha256');
+
+/** Bundles one function's entry into outfile (with outfile.map), as it is deployed. */
+export async function bundleFunction(entry, outfile) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    // The packages' ES module builds first: esbuild can drop what a function never imports from
+    // them (the CommonJS builds halve no further: about 2 MiB against 1 for an EC2 function).
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    // Without the first, every function that creates an EC2Client carries all of EC2's schemas;
+    // the second leaves out the credential providers that never answer on Lambda.
+    plugins: [sdkSchemaKeys, lambdaCredentials],
+    logLevel: 'warning',
+  });
+  const map = `${outfile}.map`;
+  writeFileSync(map, JSON.stringify(ownSourceMap(JSON.parse(readFileSync(map, 'utf8')))));
+}
 
 /**
  * Bundles every function, unless .build/functions already holds the bundles of exactly these inputs
@@ -49,26 +79,7 @@ export async function bundleFunctions() {
   const current = existsSync(DIGEST_FILE) && readFileSync(DIGEST_FILE, 'utf8').trim() === digest;
   if (current && names.every((name) => existsSync(path.join(outRoot, name, 'index.js')))) return Object.assign(names, { reused: true });
   rmSync(outRoot, { recursive: true, force: true });
-  await Promise.all(
-    names.map((name) =>
-      build({
-        entryPoints: [path.join(root, 'functions', name, 'handler.ts')],
-        outfile: path.join(outRoot, name, 'index.js'),
-        bundle: true,
-        platform: 'node',
-        target: 'node24',
-        format: 'cjs',
-        // The packages' ES module builds first: esbuild can drop what a function never imports from
-        // them (the CommonJS builds halve no further: about 2 MiB against 1 for an EC2 function).
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourcemap: true,
-        sourcesContent: false,
-        legalComments: 'none',
-        logLevel: 'warning',
-      }),
-    ),
-  );
+  await Promise.all(names.map((name) => bundleFunction(path.join(root, 'functions', name, 'handler.ts'), path.join(outRoot, name, 'index.js'))));
   writeFileSync(DIGEST_FILE, `${digest}\n`);
   return names;
 }

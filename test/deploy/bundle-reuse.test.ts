@@ -17,7 +17,7 @@ function build(): string {
 beforeAll(() => {
   project = mkdtempSync(path.join(tmpdir(), 'bundle-reuse-'));
   mkdirSync(path.join(project, 'scripts'));
-  cpSync(path.join(ROOT, 'scripts', 'build.mjs'), path.join(project, 'scripts', 'build.mjs'));
+  for (const script of ['build.mjs', 'sdk-schema-keys.mjs', 'lambda-credentials.mjs', 'own-source-map.mjs']) cpSync(path.join(ROOT, 'scripts', script), path.join(project, 'scripts', script));
   cpSync(path.join(ROOT, 'package-lock.json'), path.join(project, 'package-lock.json'));
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'), 'dir');
   mkdirSync(path.join(project, 'functions', 'hello'), { recursive: true });

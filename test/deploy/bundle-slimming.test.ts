@@ -1,0 +1,192 @@
+/**
+ * What scripts/build.mjs does to keep each function's bundle to the code it runs, checked on the
+ * bundles themselves:
+ * - sdk-schema-keys: the SDK's schemas are the same values after the rewrite, an EC2 function no
+ *   longer carries EC2's unused schemas, and a bundled EC2 client still reads EC2's XML answers
+ *   exactly as the published client does;
+ * - lambda-credentials: a bundle takes credentials from the environment, and says plainly when
+ *   there are none;
+ * - own-source-map: a stack trace from our code still names the TypeScript line.
+ */
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { literalSchemaKeys } from '../../scripts/sdk-schema-keys.mjs';
+
+const ROOT = path.join(__dirname, '..', '..');
+// Inside the repository, so esbuild finds node_modules from the probe as it does from a function.
+const PROBE_DIR = path.join(ROOT, '.build', 'test-probes', `bundle-slimming-${process.pid}`);
+const PROBE_BUNDLE = path.join(PROBE_DIR, 'out', 'index.js');
+const THROW_LINE = 9;
+
+const PROBE_SOURCE = `import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+
+const ec2 = new EC2Client({});
+
+export const credentials = () => ec2.config.credentials();
+export const describeImages = () => ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+
+export function fail(): never {
+  throw new Error('probe failure');
+}
+`;
+
+const SDK_CLIENTS = Object.keys((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies).filter((name) =>
+  name.startsWith('@aws-sdk/client-'),
+);
+
+/** What EC2 answers to DescribeImages, with the nested lists (items, tags, block devices) whose element names are xmlName traits. */
+const DESCRIBE_IMAGES_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
+  <imagesSet>
+    <item>
+      <imageId>ami-0123456789abcdef0</imageId>
+      <imageLocation>123456789012/ecs-ami-pipeline-dev-1</imageLocation>
+      <imageState>available</imageState>
+      <imageOwnerId>123456789012</imageOwnerId>
+      <creationDate>2026-11-20T10:00:00.000Z</creationDate>
+      <isPublic>false</isPublic>
+      <architecture>x86_64</architecture>
+      <imageType>machine</imageType>
+      <name>ecs-ami-pipeline-dev-1</name>
+      <rootDeviceType>ebs</rootDeviceType>
+      <rootDeviceName>/dev/xvda</rootDeviceName>
+      <blockDeviceMapping>
+        <item>
+          <deviceName>/dev/xvda</deviceName>
+          <ebs>
+            <snapshotId>snap-0123456789abcdef0</snapshotId>
+            <volumeSize>30</volumeSize>
+            <deleteOnTermination>true</deleteOnTermination>
+            <volumeType>gp3</volumeType>
+            <encrypted>true</encrypted>
+          </ebs>
+        </item>
+      </blockDeviceMapping>
+      <tagSet>
+        <item><key>Pipeline</key><value>ecs-ami-pipeline</value></item>
+        <item><key>Stage</key><value>dev</value></item>
+      </tagSet>
+      <virtualizationType>hvm</virtualizationType>
+      <hypervisor>xen</hypervisor>
+      <enaSupport>true</enaSupport>
+    </item>
+  </imagesSet>
+</DescribeImagesResponse>`;
+
+const FAKE_KEYS = { AWS_ACCESS_KEY_ID: 'AKIDPROBE', AWS_SECRET_ACCESS_KEY: 'probe-secret', AWS_SESSION_TOKEN: 'probe-token' };
+
+/**
+ * Runs `code` in a fresh node that has required the probe bundle as `probe`; resolves with its exit
+ * status and output. Asynchronous: the EC2 endpoint the bundle calls is served by this process.
+ */
+function inBundle(code: string, env: Record<string, string>, nodeOptions: string[] = []): Promise<{ status: number; stdout: string; stderr: string }> {
+  const script = `const probe = require(${JSON.stringify(PROBE_BUNDLE)}); (async () => { ${code} })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(3); });`;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...nodeOptions, '-e', script], { encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...env } }, (error, stdout, stderr) =>
+      resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+let ec2Endpoint: Server;
+let endpointUrl: string;
+
+beforeAll(async () => {
+  rmSync(PROBE_DIR, { recursive: true, force: true });
+  mkdirSync(PROBE_DIR, { recursive: true });
+  writeFileSync(path.join(PROBE_DIR, 'probe.ts'), PROBE_SOURCE);
+  execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { bundleFunction } from ${JSON.stringify(path.join(ROOT, 'scripts', 'build.mjs'))}; await bundleFunction(${JSON.stringify(path.join(PROBE_DIR, 'probe.ts'))}, ${JSON.stringify(PROBE_BUNDLE)});`],
+    { cwd: ROOT },
+  );
+  ec2Endpoint = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' }).end(DESCRIBE_IMAGES_XML));
+  });
+  await new Promise<void>((resolve) => ec2Endpoint.listen(0, '127.0.0.1', resolve));
+  endpointUrl = `http://127.0.0.1:${(ec2Endpoint.address() as AddressInfo).port}`;
+}, 120_000);
+
+afterAll(async () => {
+  await new Promise((resolve) => ec2Endpoint?.close(resolve));
+  rmSync(PROBE_DIR, { recursive: true, force: true });
+});
+
+describe('sdk-schema-keys', () => {
+  it('writes a computed key as its string only where the key names a string constant of the file', () => {
+    const source = ['const _xN = "xmlName";', 'const _n = 3;', 'export var A$ = [3, n0, "A", 0, [_m], [[0, { [_xN]: _m, [_n]: 1, [other]: 2 }]]];'].join('\n');
+    const { contents, rewritten } = literalSchemaKeys(source);
+    expect(rewritten).toBe(1);
+    expect(contents).toContain('{ "xmlName": _m, [_n]: 1, [other]: 2 }');
+  });
+
+  it('leaves every schema of every SDK client the functions use the same value', () => {
+    const report = JSON.parse(
+      execFileSync(process.execPath, [path.join(ROOT, 'test', 'support', 'schema-equivalence.mjs'), ...SDK_CLIENTS], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }),
+    ) as Record<string, { same: boolean; keysRewritten: number; schemas: number }>;
+    expect(Object.keys(report).sort()).toEqual([...SDK_CLIENTS].sort());
+    expect(Object.entries(report).filter(([, client]) => !client.same)).toEqual([]);
+    // EC2 is the client the rewrite is for; were nothing rewritten there, the check above proves nothing.
+    expect(report['@aws-sdk/client-ec2']!.keysRewritten).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('leaves out the EC2 schemas a function never uses', () => {
+    const bundle = readFileSync(PROBE_BUNDLE, 'utf8');
+    expect(bundle).toContain('DescribeImagesResult');
+    // Shapes of operations the probe never calls.
+    for (const unused of ['AcceleratorCount', 'CreateFleetError', 'ClientVpnEndpoint']) expect(bundle).not.toContain(`"${unused}"`);
+  });
+
+  it('reads an EC2 answer in the bundle exactly as the published client reads it', async () => {
+    const published = await new EC2Client({ endpoint: endpointUrl, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }).send(
+      new DescribeImagesCommand({ Owners: ['self'] }),
+    );
+    const run = await inBundle('const { $metadata, ...answer } = await probe.describeImages(); process.stdout.write(JSON.stringify(answer));', { ...FAKE_KEYS, AWS_ENDPOINT_URL: endpointUrl });
+    expect(run.stderr).toBe('');
+    const { $metadata: _metadata, ...expected } = published;
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(expected)));
+    // Not two empty answers: the nested lists were read.
+    expect(expected.Images?.[0]).toMatchObject({
+      ImageId: 'ami-0123456789abcdef0',
+      Tags: [{ Key: 'Pipeline', Value: 'ecs-ami-pipeline' }, { Key: 'Stage', Value: 'dev' }],
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', Encrypted: true } }],
+    });
+  });
+});
+
+describe('lambda-credentials', () => {
+  it('leaves the default chain (profiles, SSO, instance metadata) out of the bundle', () => {
+    const bundle = readFileSync(PROBE_BUNDLE, 'utf8');
+    expect(bundle).not.toContain('defaultProvider::fromIni');
+    expect(bundle).not.toContain('Could not load credentials from any providers');
+    expect(bundle).toContain('reads credentials only the way Lambda provides them');
+  });
+
+  it("takes the execution role's credentials from the environment, as Lambda provides them", async () => {
+    const run = await inBundle('process.stdout.write(JSON.stringify(await probe.credentials()));', FAKE_KEYS);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ accessKeyId: 'AKIDPROBE', secretAccessKey: 'probe-secret', sessionToken: 'probe-token' });
+  });
+
+  it('says where it looked when the environment holds no credentials, and does not go on to a profile', async () => {
+    const run = await inBundle('await probe.credentials();', { HOME: PROBE_DIR, AWS_PROFILE: 'default' });
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain('AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and AWS_CONTAINER_CREDENTIALS_FULL_URI/_RELATIVE_URI are all unset');
+  });
+});
+
+describe('own-source-map', () => {
+  it('maps a stack frame of our code to its TypeScript line, and lists no dependency as a source', async () => {
+    const run = await inBundle('probe.fail();', FAKE_KEYS, ['--enable-source-maps']);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toMatch(new RegExp(`probe\\.ts:${THROW_LINE}:\\d+`));
+    const map = JSON.parse(readFileSync(`${PROBE_BUNDLE}.map`, 'utf8')) as { sources: string[] };
+    expect(map.sources.map((source) => path.basename(source))).toEqual(['probe.ts', 'lambda-credentials.ts']);
+  });
+});

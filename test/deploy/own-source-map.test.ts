@@ -1,0 +1,77 @@
+/**
+ * scripts/own-source-map.mjs trims a bundle's source map to the project's own code. The property:
+ * every mapping into our sources survives exactly (same generated position, same file, line,
+ * column and name), and nothing into node_modules does.
+ */
+import { decode, encode, type SourceMapSegment } from '@jridgewell/sourcemap-codec';
+import fc from 'fast-check';
+import { ownSourceMap, type SourceMapV3 } from '../../scripts/own-source-map.mjs';
+
+type Resolved = [generatedColumn: number, source: string, line: number, column: number, name?: string];
+
+/** Each line's segments with their source and name written out, so two maps compare by meaning, not by index. */
+function resolved(map: SourceMapV3): Resolved[][] {
+  return decode(map.mappings).map((line) =>
+    line
+      .filter((segment) => segment.length > 1)
+      .map((segment) => {
+        const [column, source, originalLine, originalColumn, name] = segment as [number, number, number, number, number?];
+        const entry: Resolved = [column, map.sources[source]!, originalLine, originalColumn];
+        if (name !== undefined) entry.push(map.names[name]);
+        return entry;
+      }),
+  );
+}
+
+const sourceName = fc.oneof(
+  fc.constantFrom('../../functions/notify/handler.ts', '../../functions/lib/decisions/waves.ts', '../../functions/lib/aws/ssm.ts'),
+  fc.constantFrom('../../node_modules/@aws-sdk/client-ec2/dist-es/EC2Client.js', '../../node_modules/zod/v3/types.js', 'node_modules\\@smithy\\core\\index.js'),
+);
+
+const sourceMap = fc
+  .record({
+    sources: fc.uniqueArray(sourceName, { minLength: 1, maxLength: 6 }),
+    names: fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 8 }),
+  })
+  .chain(({ sources, names }) => {
+    const segment: fc.Arbitrary<SourceMapSegment> = fc.oneof(
+      fc.tuple(fc.nat(5000)),
+      fc.tuple(fc.nat(5000), fc.nat(sources.length - 1), fc.nat(900), fc.nat(200)),
+      ...(names.length > 0 ? [fc.tuple(fc.nat(5000), fc.nat(sources.length - 1), fc.nat(900), fc.nat(200), fc.nat(names.length - 1))] : []),
+    );
+    return fc.array(fc.array(segment, { maxLength: 12 }), { maxLength: 20 }).map(
+      (lines): SourceMapV3 => ({ version: 3, sources, names, mappings: encode(lines.map((line) => [...line].sort((a, b) => a[0] - b[0]))) }),
+    );
+  });
+
+const isDependency = (source: string): boolean => /(^|[\\/])node_modules[\\/]/.test(source);
+
+it('keeps every mapping into our own sources exactly and drops every one into node_modules', () => {
+  fc.assert(
+    fc.property(sourceMap, (map) => {
+      const trimmed = ownSourceMap(map);
+      const expected = resolved(map).map((line) => line.filter(([, source]) => !isDependency(source)));
+      expect(resolved(trimmed)).toEqual(expected);
+      expect(trimmed.sources.filter(isDependency)).toEqual([]);
+      // Only what a kept mapping uses is listed.
+      const used = new Set(expected.flat().map(([, source]) => source));
+      expect(trimmed.sources.every((source) => used.has(source) || !isDependency(source))).toBe(true);
+      expect(trimmed.names.length).toBeLessThanOrEqual(map.names.length);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+it('keeps the sources content in step with the sources when a map carries it', () => {
+  const map: SourceMapV3 = {
+    version: 3,
+    sources: ['node_modules/x/index.js', 'functions/a.ts', 'functions/b.ts'],
+    sourcesContent: ['dependency', 'a', 'b'],
+    names: [],
+    mappings: encode([[[0, 0, 0, 0], [4, 2, 1, 0], [8, 1, 3, 2]]]),
+  };
+  const trimmed = ownSourceMap(map);
+  expect(trimmed.sources).toEqual(['functions/a.ts', 'functions/b.ts']);
+  expect(trimmed.sourcesContent).toEqual(['a', 'b']);
+  expect(resolved(trimmed)).toEqual([[[4, 'functions/b.ts', 1, 0], [8, 'functions/a.ts', 3, 2]]]);
+});
