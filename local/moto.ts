@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -71,11 +71,36 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
   throw new Error(`moto_server did not answer on ${endpoint} within 20 s:\n${output()}`);
 }
 
+/** Environment for a child process or SDK client that should talk to the moto at `endpoint`. */
+export function motoEnvironment(endpoint: string, region: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_SESSION_TOKEN: 'testing',
+  };
+}
+
+export interface StartOptions {
+  /**
+   * Where the server's output goes, instead of a pipe to this process: for a server that other
+   * code (the next test file of a jest worker) goes on using after the code that started it ends.
+   */
+  logFile?: string;
+}
+
 /**
  * `serverEnvironment` reaches the moto_server process only, e.g. SF_EXECUTION_HISTORY_TYPE=FAILURE
  * to make moto's fixed execution history a failing one. `port` 0 (the default): a free one.
  */
-export async function startMoto(region: string = TEST_REGION, serverEnvironment: Record<string, string> = {}, port = 0): Promise<Moto> {
+export async function startMoto(
+  region: string = TEST_REGION,
+  serverEnvironment: Record<string, string> = {},
+  port = 0,
+  options: StartOptions = {},
+): Promise<Moto> {
   if (!motoAvailable()) {
     throw new Error(`moto_server is not on PATH. ${INSTALL_HINT}`);
   }
@@ -84,11 +109,13 @@ export async function startMoto(region: string = TEST_REGION, serverEnvironment:
   // Its own process group: moto_server is often a shim (pyenv) in front of python, and killing the
   // group reaches the server itself. The exit hook covers a caller that dies without stop()
   // (a broken pipe, an uncaught error): no orphaned server keeps a port.
+  const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
     detached: true,
     env: { ...process.env, ...serverEnvironment },
   });
+  if (logFd !== undefined) closeSync(logFd);
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -104,20 +131,14 @@ export async function startMoto(region: string = TEST_REGION, serverEnvironment:
   };
   child.stdout?.on('data', keepTail);
   child.stderr?.on('data', keepTail);
-  await waitUntilReady(endpoint, child, () => log);
+  const output = () => (options.logFile === undefined ? log : readFileSync(options.logFile, 'utf8').slice(-4000));
+  await waitUntilReady(endpoint, child, output);
+  if (logFd !== undefined) child.unref();
 
-  const env = {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: region,
-    AWS_DEFAULT_REGION: region,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_SESSION_TOKEN: 'testing',
-  };
   return {
     endpoint,
     region,
-    env,
+    env: motoEnvironment(endpoint, region),
     pid: child.pid,
     async reset() {
       await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });

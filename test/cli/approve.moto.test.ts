@@ -3,7 +3,8 @@ import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk
 import { readApprovalWaiting, recordApprovalWaiting } from '../../functions/lib/aws/approvals';
 import type { ApprovalWaiting } from '../../functions/lib/contracts/gates';
 import { deployPipeline, type EmulatedDeployment } from '../../local/deployment';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 import { REGION, motoUser, runCli } from './harness';
 
 /**
@@ -19,7 +20,7 @@ const ddb = () => new DynamoDBClient({ region: REGION });
 const sfn = () => new SFNClient({ region: REGION });
 
 beforeAll(async () => {
-  moto = await startMoto(REGION);
+  moto = await workerMoto(REGION);
   useMotoInThisProcess(moto);
   env = motoUser(moto);
   deployment = await deployPipeline({

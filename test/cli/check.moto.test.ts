@@ -1,7 +1,8 @@
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { BaseAmiCheckResult } from '../../functions/lib/aws/base-ami-job';
 import { deployPipeline, type EmulatedDeployment } from '../../local/deployment';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 import { REGION, executions, motoUser, recommendedBase, runCli } from './harness';
 
 /**
@@ -14,7 +15,7 @@ let deployment: EmulatedDeployment;
 let base: { imageId: string; imageName?: string };
 
 beforeAll(async () => {
-  moto = await startMoto(REGION);
+  moto = await workerMoto(REGION);
   useMotoInThisProcess(moto);
   env = motoUser(moto);
   deployment = await deployPipeline({ stage: 'dev', region: REGION, waves: [] });

@@ -2,7 +2,8 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parameterNames } from '../../functions/lib/contracts';
 import { deployPipeline, type EmulatedDeployment } from '../../local/deployment';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 import { REGION, amazonImages, executions, lines, motoUser, pipelineImage, runCli } from './harness';
 
 /**
@@ -38,7 +39,7 @@ async function started(): Promise<number> {
 }
 
 beforeAll(async () => {
-  moto = await startMoto(REGION);
+  moto = await workerMoto(REGION);
   useMotoInThisProcess(moto);
   env = motoUser(moto);
   deployment = await deployPipeline({ stage: 'dev', region: REGION, waves: WAVES });

@@ -11,7 +11,8 @@ import { SimulatedEcsAgent } from '../../local/ecs-agent';
 import type { StatusReport } from '../../cli/status-report';
 import type { Promotion } from '../../cli/history-report';
 import type { ImagesReport } from '../../cli/images-report';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 import { REGION, amazonImages, lines, motoUser, pipelineImage, recommendedBase, runCli } from './harness';
 
 /**
@@ -45,7 +46,7 @@ async function launch(imageId: string, count: number): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  moto = await startMoto(REGION);
+  moto = await workerMoto(REGION);
   useMotoInThisProcess(moto);
   env = motoUser(moto);
   deployment = await deployPipeline({ stage: 'dev', region: REGION, waves: WAVES });

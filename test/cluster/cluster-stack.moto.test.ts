@@ -30,7 +30,8 @@ import {
   stackOutput,
   stageParameters as harnessStageParameters,
 } from '../../local/cluster-stack';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 
 /**
  * The cluster stack created and updated in moto_server, from the shipped parameter files with the
@@ -51,7 +52,7 @@ let ecs: ECSClient;
 let baseAmi: string;
 
 beforeAll(async () => {
-  moto = await startMoto();
+  moto = await workerMoto();
   useMotoInThisProcess(moto);
   const config = {
     endpoint: moto.env.AWS_ENDPOINT_URL,

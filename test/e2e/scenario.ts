@@ -19,10 +19,10 @@ import { ACCOUNT_ID } from '../../local/deployment';
 import { evaluateCalls, formatUnusedGrants, unusedGrants, LAMBDA_RUNTIME_ACTIONS, type EvaluationReport } from '../../local/iam/evaluate';
 import { installRecorder, startRecording, stopRecording, withActor, type RecordedCall } from '../../local/iam/recorder';
 import { evaluationContext, resolvePackagedIam, rolesByActor, type Template } from '../../local/iam/roles';
-import { startMoto, type Moto } from '../../local/moto';
-import { MOTO_SERVER_ENVIRONMENT } from '../../local/gates';
+import type { Moto } from '../../local/moto';
 import type { RunOutcome } from '../../local/state-machine';
 import { World, type Scenario } from '../../local/world';
+import { workerMoto } from '../support/worker-moto';
 
 const { packagedTemplate } = require('../../deploy/packaged-stages') as { packagedTemplate: (name: string) => Template };
 
@@ -59,7 +59,7 @@ export function keepRecordedCalls(scenario: Scenario, calls: RecordedCall[]): vo
 export async function startWorld(scenario: Scenario): Promise<{ moto: Moto; world: World }> {
   currentScenario = scenario;
   installRecorder();
-  const moto = await startMoto(undefined, MOTO_SERVER_ENVIRONMENT);
+  const moto = await workerMoto();
   const world = await World.create(moto, { scenario, pauseMs: 10, registrationTimeoutSeconds: 1, actAs: withActor });
   startRecording();
   return { moto, world };

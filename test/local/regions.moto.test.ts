@@ -7,7 +7,8 @@ import { stackView } from '../../functions/lib/aws/stack-lookups';
 import { signedRegion, startCloudFormationProxy, type CloudFormationProxy } from '../../local/cloudformation-proxy';
 import { CLUSTER_CAPABILITIES, deployClusterStack, groupInstances, type DeployedClusterStack } from '../../local/cluster-stack';
 import { SimulatedEcsAgents } from '../../local/ecs-agent';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 import { SimulatedRollingUpdates } from '../../local/rolling-update';
 
 /**
@@ -41,7 +42,7 @@ async function fleet(region: string) {
 }
 
 beforeAll(async () => {
-  moto = await startMoto(HOME);
+  moto = await workerMoto(HOME);
   useMotoInThisProcess(moto);
   agents.in(HOME);
   updates = new SimulatedRollingUpdates({

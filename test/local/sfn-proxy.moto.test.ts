@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import { ExecutionRecords } from '../../local/execution-records';
-import { startMoto, useMotoInThisProcess, type Moto } from '../../local/moto';
+import { useMotoInThisProcess, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 import { startStepFunctionsProxy, type StepFunctionsProxy } from '../../local/sfn-proxy';
 import { TaskTokenRegistry } from '../../local/task-tokens';
 
@@ -34,7 +35,7 @@ const tokens = new TaskTokenRegistry();
 const runs = new Map<string, (end: Parameters<ExecutionRecords['end']>[1]) => void>();
 
 beforeAll(async () => {
-  moto = await startMoto(REGION);
+  moto = await workerMoto(REGION);
   useMotoInThisProcess(moto);
   const direct = new SFNClient({ region: REGION });
   const create = (name: string) =>

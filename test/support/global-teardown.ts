@@ -1,0 +1,28 @@
+/**
+ * After the last test file: stops every moto_server the workers shared (test/support/worker-moto.ts),
+ * each by its process group, only if it is still the moto_server that was noted, and removes the notes.
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { isOurs, waitForExit, words } from '../../local/own-process';
+import { WORKER_MOTO_DIR_ENV, type WorkerMotoNote } from './worker-moto';
+
+export default async function globalTeardown(): Promise<void> {
+  const dir = process.env[WORKER_MOTO_DIR_ENV];
+  if (!dir) return;
+  const notes = readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as WorkerMotoNote);
+  await Promise.all(
+    notes.map(async (note) => {
+      if (!isOurs(note.pid, words('moto_server'))) return;
+      try {
+        process.kill(-note.pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      if (!(await waitForExit(note.pid, 5_000))) process.kill(-note.pid, 'SIGKILL');
+    }),
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
