@@ -183,6 +183,16 @@ function machineFor(names: DeployedNames, definition: Record<string, unknown>): 
 }
 
 /**
+ * What a task call of a stopped run returns: nothing, once the stop has settled the run. No call
+ * after the stop reaches a handler (a retry of the stopped state included); settling still lets the
+ * library's loop for the run end and clear its timers (the task's and the run's 7-day
+ * TimeoutSeconds), which a call that never returned kept pending, and the test process alive.
+ */
+function settledAfterStop(): Promise<null> {
+  return new Promise((resolve) => setImmediate(() => resolve(null)));
+}
+
+/**
  * Runs the real definition in-process. Task states are routed by the function their resource
  * names (or to `bake` for the CodeBuild task), waits and retry pauses are zeroed.
  */
@@ -238,11 +248,12 @@ export async function runPipeline(input: unknown, handlers: Handlers, options: R
       const n = calls.get(callKey) ?? 0;
       calls.set(callKey, n + 1);
       const call: TaskCall = { state: name, key, cluster, call: n, input: taskInput };
+      if (aborted) return settledAfterStop();
       if (options.abortWhen?.(call)) {
         aborted = true;
         abortNow?.();
         // The execution is stopped; this call never reaches the handler.
-        return new Promise(() => undefined);
+        return settledAfterStop();
       }
       if (!callback) {
         const run = async () => handler(taskInput);

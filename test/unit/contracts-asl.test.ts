@@ -1,6 +1,7 @@
 /** The state machine definition speaks the same names as the code (functions/lib/contracts/index.ts, errors.ts). */
 import { BUILD_OVERRIDES, PIPELINE_STEPS, RUN_STATUSES } from '../../functions/lib/contracts';
 import { ERROR_NAMES } from '../../functions/lib/contracts/errors';
+import { RUN_HOURS_LIMIT } from '../../functions/lib/decisions/gates';
 import { BRANCH_ENDINGS } from '../../functions/lib/decisions/rollout';
 import { allStates, substitutedDefinition } from '../../local/state-machine';
 
@@ -80,4 +81,8 @@ it('waits for approval on a callback task whose timeout comes from the plan the 
   expect(retried).not.toContain('States.Timeout');
   expect(retried).not.toContain('States.ALL');
   expect(approval?.Catch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'Nobody answered the approval in time' });
+});
+
+it("ends a run at the 7 days the gates' bound assumes (RUN_HOURS_LIMIT), the most a Standard workflow runs", () => {
+  expect(definition.TimeoutSeconds).toBe(RUN_HOURS_LIMIT * 3600);
 });
