@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { words } from './own-process';
 
 /**
  * A private moto_server for one test file: its own loopback port, so jest workers never share
@@ -69,6 +70,14 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`moto_server did not answer on ${endpoint} within 20 s:\n${output()}`);
+}
+
+/**
+ * The command line startMoto gives a server on `port`: what a pid file's or note's process must still
+ * show before anything stops it (pids are reused).
+ */
+export function motoCommandPattern(port: number): RegExp {
+  return words(`moto_server -H 127.0.0.1 -p ${port}`);
 }
 
 /** Environment for a child process or SDK client that should talk to the moto at `endpoint`. */

@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { motoCommandPattern } from './moto';
 import { isAlive, isOurs, waitForExit, words } from './own-process';
 import { envPath, exportLines, logPath, pidPath, statePath, type UpState } from './up-state';
 
@@ -31,11 +32,6 @@ const say = (text = '') => process.stderr.write(`${text}\n`);
 /** The command line up() gives the server: its script, then this --dir. */
 function serverPattern(dir: string): RegExp {
   return words(`${SERVER} --dir ${dir} --stage`);
-}
-
-/** How local/moto.ts starts moto_server. */
-function motoPattern(port: number): RegExp {
-  return words(`moto_server -H 127.0.0.1 -p ${port}`);
 }
 
 function readPid(dir: string): number | undefined {
@@ -65,7 +61,7 @@ function tail(file: string, lines = 30): string {
 
 /** A moto_server the environment's process left running when it died without stopping it. */
 function stopLeftoverMoto(state: UpState | undefined): void {
-  if (!state?.motoPid || !isOurs(state.motoPid, motoPattern(state.motoPort))) return;
+  if (!state?.motoPid || !isOurs(state.motoPid, motoCommandPattern(state.motoPort))) return;
   try {
     // Its own process group (local/moto.ts): the group reaches python behind a pyenv shim.
     process.kill(-state.motoPid, 'SIGTERM');

@@ -1,10 +1,12 @@
 /**
  * After the last test file: stops every moto_server the workers shared (test/support/worker-moto.ts),
- * each by its process group, only if it is still the moto_server that was noted, and removes the notes.
+ * each by its process group, only if that pid still runs the moto_server noted (its command line and
+ * port), and removes the notes.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { isOurs, waitForExit, words } from '../../local/own-process';
+import { motoCommandPattern } from '../../local/moto';
+import { isOurs, waitForExit } from '../../local/own-process';
 import { WORKER_MOTO_DIR_ENV, type WorkerMotoNote } from './worker-moto';
 
 export default async function globalTeardown(): Promise<void> {
@@ -15,7 +17,7 @@ export default async function globalTeardown(): Promise<void> {
     .map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as WorkerMotoNote);
   await Promise.all(
     notes.map(async (note) => {
-      if (!isOurs(note.pid, words('moto_server'))) return;
+      if (!isOurs(note.pid, motoCommandPattern(Number(new URL(note.endpoint).port)))) return;
       try {
         process.kill(-note.pid, 'SIGTERM');
       } catch {
