@@ -36,9 +36,9 @@ function lambdaNodeOptions(): string {
  * 2, …, 1, 2, …) so that a busy moment of a shared machine falls on all of them alike: the median
  * and the fastest, in ms.
  */
-function coldLoads(bundles: string[]): { median: number; fastest: number }[] {
+function coldLoads(bundles: string[], nodeOptions: string): { median: number; fastest: number }[] {
   const samples = bundles.map((): number[] => []);
-  const env = { ...process.env, AWS_REGION: 'us-east-1', NODE_OPTIONS: lambdaNodeOptions() };
+  const env = { ...process.env, AWS_REGION: 'us-east-1', NODE_OPTIONS: nodeOptions };
   for (let i = 0; i < runs; i += 1) {
     bundles.forEach((bundle, index) => {
       const out = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});console.log(Number(process.hrtime.bigint()-t)/1e6)`], { encoding: 'utf8', env });
@@ -64,10 +64,11 @@ async function successfulRun(input: Record<string, unknown>) {
 async function main() {
   const build = await import('./build.mjs');
   const names = await build.bundleFunctions();
-  console.log(`Functions (esbuild, minified, node24, AWS SDK bundled; module load in fresh node ${process.version} processes with NODE_OPTIONS=${lambdaNodeOptions()}, ${runs} each, in turns)`);
+  const nodeOptions = lambdaNodeOptions();
+  console.log(`Functions (esbuild, minified, node24, AWS SDK bundled; module load in fresh node ${process.version} processes with NODE_OPTIONS=${nodeOptions}, ${runs} each, in turns)`);
   console.log('function               bundle KiB  zipped KiB  map KiB  load ms (median)  load ms (fastest)');
   const bundles = names.map((name) => path.join(ROOT, '.build', 'functions', name, 'index.js'));
-  const loads = coldLoads(bundles);
+  const loads = coldLoads(bundles, nodeOptions);
   names.forEach((name, index) => {
     const bundle = bundles[index]!;
     const size = statSync(bundle).size / 1024;
