@@ -8,50 +8,17 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { spawn } from 'node:child_process';
-import { build } from 'esbuild';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AMI_TAGS, MANAGED_BY_VALUE, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
 import { parseRecommendedBaseAmi } from '../../functions/lib/contracts/ami';
 import type { Moto } from '../../local/moto';
+import { cliBundle } from '../support/cli-bundle';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The entry users run: TypeScript through tsx (test/cli/entry.test.ts runs it as it ships). */
 export const BIN = path.join(ROOT, 'bin', 'ami-pipeline.js');
-
-let bundled: Promise<string> | undefined;
-/**
- * The CLI as one CommonJS file, for the many process-level tests: the same source as
- * bin/ami-pipeline.js runs, without compiling it through tsx at every start. Its dependencies are
- * bundled in too (their ES module builds, the SDK's schemas trimmed as for the functions), so a
- * start does not parse the SDK's whole CommonJS clients: about 0.3 s a start against 0.9 s.
- * test/cli/entry.test.ts runs the CLI as it ships. Built once per test process; written under a
- * temporary name and renamed, so parallel workers never read a half-written file.
- */
-function cliBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const out = path.join(ROOT, '.build', 'cli', 'ami-pipeline.cjs');
-    const tmp = `${out}.${process.pid}.tmp`;
-    const { sdkSchemaKeys } = await import('../../scripts/sdk-schema-keys.mjs');
-    await build({
-      entryPoints: [path.join(ROOT, 'cli', 'main.ts')],
-      outfile: tmp,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node24',
-      mainFields: ['module', 'main'],
-      plugins: [sdkSchemaKeys],
-      logLevel: 'warning',
-      // What bin/ami-pipeline.js sets before it loads the CLI.
-      banner: { js: "process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';" },
-    });
-    renameSync(tmp, out);
-    return out;
-  })();
-  return bundled;
-}
 
 export interface CliResult {
   code: number | null;
@@ -86,7 +53,11 @@ export function motoUser(moto: Moto): Record<string, string> {
 export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 25_000): Promise<CliResult> {
   const bundle = await cliBundle();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // V8's compile cache beside the bundle: every start after the first skips compiling it again.
+    const child = spawn(process.execPath, [bundle, ...args], {
+      env: { ...env, NODE_COMPILE_CACHE: path.join(path.dirname(bundle), 'compile-cache') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
