@@ -34,10 +34,11 @@ tools: ## Make sure the command-line tools the checks use are installed (apt-get
 	@scripts/ensure-tools.sh shellcheck packer jq bats curl unzip cfn-lint moto_server
 
 # The checks that do not depend on each other run two at a time (this machine type has two cores),
-# with each one's output kept together; the jest suites, which use both cores, run last.
+# with each one's output kept together; the jest suites, which use both cores, run last. Each bats
+# file is a job of its own (BATS_SUITES), so the longest no longer runs alone on one core.
 .PHONY: test
 test: deps tools ## Run every check CI runs
-	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck lint bats
+	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck lint $(BATS_SUITES)
 	$(MAKE) --no-print-directory unit
 	@echo "make test: all checks passed"
 
@@ -60,9 +61,11 @@ unit: deps ## Run the jest suites
 	$(NODE_BIN)/jest
 
 .PHONY: lint-cfn
-lint-cfn: ## cfn-lint the reference ECS cluster template
+lint-cfn: packaged ## cfn-lint the reference ECS cluster template and the packaged pipeline (both stages)
 	@scripts/ensure-tools.sh cfn-lint
 	scripts/check-cluster.sh
+	scripts/check-pipeline-template.sh $(PACKAGED)/default/cloudformation-template-update-stack.json \
+	  $(PACKAGED)/configured/cloudformation-template-update-stack.json
 
 # The pipeline as packaged for a stage with default params and for one with every optional param
 # set, packaged once per change of their inputs and shared with the deploy and IAM tests
@@ -118,10 +121,17 @@ lint-packer: ## packer fmt -check, validate -syntax-only and the security settin
 	@scripts/ensure-tools.sh packer jq
 	scripts/check-packer.sh
 
-.PHONY: bats
-bats: deps ## Run the shell test suites (image scripts, first-run script, buildspec, laptop bake)
+# One target per bats file, largest first (ls -S): under make -j the longest suites start first.
+BATS_SUITES := $(patsubst test/bats/%.bats,bats/%,$(shell ls -S test/bats/*.bats))
+
+.PHONY: bats bats-tools $(BATS_SUITES)
+bats: $(BATS_SUITES) ## Run the shell test suites (image scripts, first-run script, buildspec, laptop bake); make -j2 bats runs two files at a time
+
+bats-tools: deps
 	@scripts/ensure-tools.sh bats jq curl packer unzip
-	bats test/bats
+
+$(BATS_SUITES): bats/%: bats-tools
+	bats test/bats/$*.bats
 
 .PHONY: ami
 ami: ## Bake the AMI from this machine with your AWS profile: AWS_PROFILE=... make ami [ARCHITECTURE=arm64] [SOURCE_AMI=ami-...]

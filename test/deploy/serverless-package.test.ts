@@ -1,7 +1,8 @@
 /**
  * `serverless package` (osls, offline, no credentials) for a stage with default params and for a
- * fully configured one; the generated CloudFormation is linted with cfn-lint and held to the
- * contracts the functions, the state machine and the buildspec rely on.
+ * fully configured one, held to the contracts the functions, the state machine and the buildspec
+ * rely on. `make lint-cfn` lints both packaged templates with cfn-lint
+ * (scripts/check-pipeline-template.sh), in one process beside the other linters.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,15 +26,6 @@ function packaged(name: 'default' | 'configured'): { template: Template; dir: st
   return { dir, template: JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template };
 }
 
-function cfnLint(dir: string): { status: number | null; output: string } {
-  // W3005: Serverless adds DependsOn on a function's role next to the Fn::GetAtt that already
-  // orders them; the duplicate is harmless and not ours to remove.
-  const result = spawnSync('cfn-lint', ['--ignore-checks', 'W3005', '--', path.join(dir, 'cloudformation-template-update-stack.json')], {
-    encoding: 'utf8',
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
 let plain: { template: Template; dir: string };
 let configured: { template: Template; dir: string };
 
@@ -51,12 +43,6 @@ describe.each([
   ['default params', () => plain],
   ['a configured stage', () => configured],
 ])('the packaged template with %s', (_name, packaged) => {
-  it('passes cfn-lint', () => {
-    const { status, output } = cfnLint(packaged().dir);
-    expect(output).toBe('');
-    expect(status).toBe(0);
-  }, 60_000);
-
   it('runs every function on nodejs24.x with its own role', () => {
     const functions = resourcesOfType(packaged().template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(16);
