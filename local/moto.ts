@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { BASE_AMI_ARCHITECTURES, recommendedBaseAmiParameter } from '../functions/lib/contracts';
+import { parseRecommendedBaseAmi } from '../functions/lib/contracts/ami';
 import { words } from './own-process';
 
 /**
@@ -98,11 +102,51 @@ export interface StartOptions {
    * code (the next test file of a jest worker) goes on using after the code that started it ends.
    */
   logFile?: string;
+  /** The AMI catalogue moto starts with (MOTO_AMIS_PATH); default MOTO_AMI_CATALOGUE, false: moto's own. */
+  amiCatalogue?: string | false;
+}
+
+/**
+ * moto's default Amazon images and the images its recommended-AMI parameters name, in every
+ * region (scripts/moto-amis.py writes it). moto otherwise loads about 1,100 ECS-optimized images,
+ * each with a snapshot, into every region it touches: starting each EC2 region and every
+ * DescribeImages or DescribeSnapshots of the checks then costs several times more.
+ */
+export const MOTO_AMI_CATALOGUE = path.join(__dirname, 'moto-amis.json');
+
+/**
+ * Why moto at `endpoint` cannot serve the pipeline from the catalogue it started with: a
+ * recommended base image (x86_64, arm64) that its EC2 does not have, as after a moto upgrade that
+ * moved the parameters. Undefined when it can.
+ */
+async function catalogueGap(endpoint: string, region: string): Promise<string | undefined> {
+  const config = { region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
+  const ssm = new SSMClient(config);
+  const ec2 = new EC2Client(config);
+  try {
+    const wanted = await Promise.all(
+      BASE_AMI_ARCHITECTURES.map(async (architecture) => {
+        const name = recommendedBaseAmiParameter(architecture);
+        const out = await ssm.send(new GetParameterCommand({ Name: name }));
+        return parseRecommendedBaseAmi(name, out.Parameter?.Value).imageId;
+      }),
+    );
+    const found = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: wanted }] }));
+    const missing = wanted.filter((id) => !(found.Images ?? []).some((image) => image.ImageId === id));
+    return missing.length ? `it lacks ${missing.join(', ')}, which this moto's recommended-AMI parameters name` : undefined;
+  } catch (error) {
+    return `moto could not read it: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    ssm.destroy();
+    ec2.destroy();
+  }
 }
 
 /**
  * `serverEnvironment` reaches the moto_server process only, e.g. SF_EXECUTION_HISTORY_TYPE=FAILURE
  * to make moto's fixed execution history a failing one. `port` 0 (the default): a free one.
+ * moto starts with the AMI catalogue (MOTO_AMI_CATALOGUE) unless told otherwise; when that no
+ * longer holds what this moto's parameters name, it is restarted with its own, and says so.
  */
 export async function startMoto(
   region: string = TEST_REGION,
@@ -114,6 +158,22 @@ export async function startMoto(
     throw new Error(`moto_server is not on PATH. ${INSTALL_HINT}`);
   }
   port ||= await freePort();
+  const catalogue = options.amiCatalogue ?? MOTO_AMI_CATALOGUE;
+  if (catalogue === false || serverEnvironment.MOTO_AMIS_PATH !== undefined || process.env.MOTO_AMIS_PATH !== undefined) {
+    return launchMoto(region, serverEnvironment, port, options);
+  }
+  const moto = await launchMoto(region, { ...serverEnvironment, MOTO_AMIS_PATH: catalogue }, port, options);
+  const gap = await catalogueGap(moto.endpoint, region);
+  if (gap === undefined) return moto;
+  await moto.stop();
+  process.stderr.write(
+    `moto_server: not using the AMI catalogue ${path.relative(process.cwd(), catalogue) || catalogue}: ${gap}. ` +
+      'Started it with all of its own images instead (slower). Regenerate the catalogue: python3 scripts/moto-amis.py\n',
+  );
+  return launchMoto(region, serverEnvironment, port, options);
+}
+
+async function launchMoto(region: string, serverEnvironment: Record<string, string>, port: number, options: StartOptions): Promise<Moto> {
   const endpoint = `http://127.0.0.1:${port}`;
   // Its own process group: moto_server is often a shim (pyenv) in front of python, and killing the
   // group reaches the server itself. The exit hook covers a caller that dies without stop()
