@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { BASE_AMI_ARCHITECTURES, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
 import { parseRecommendedBaseAmi } from '../../functions/lib/contracts/ami';
 import { MOTO_AMI_CATALOGUE, startMoto, type Moto } from '../../local/moto';
+import { workerMoto } from '../support/worker-moto';
 
 const catalogue = JSON.parse(readFileSync(MOTO_AMI_CATALOGUE, 'utf8')) as { ami_id: string }[];
 
@@ -43,14 +44,23 @@ afterEach(async () => {
   jest.restoreAllMocks();
 });
 
+/** The environment the moto_server process runs with (Linux): what it was started with. */
+function serverEnvironment(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
+}
+
 it('starts with the catalogue: the recommended base images and nothing more than it lists', async () => {
-  const notes = jest.spyOn(process.stderr, 'write');
-  moto = await startMoto();
-  const { recommended, found } = await recommendedImages(moto);
+  // The worker's shared moto, started by startMoto like every other.
+  const shared = await workerMoto();
+  const { recommended, found } = await recommendedImages(shared);
   expect(found.sort()).toEqual([...recommended].sort());
   expect(catalogue.map((a) => a.ami_id)).toEqual(expect.arrayContaining(recommended));
-  expect(await amazonImageCount(moto)).toBe(catalogue.length);
-  expect(notes).not.toHaveBeenCalled();
+  expect(await amazonImageCount(shared)).toBe(catalogue.length);
 }, 60_000);
 
 it('starts with moto\'s own images, and says why, when the catalogue lacks a recommended base image', async () => {
@@ -64,8 +74,7 @@ it('starts with moto\'s own images, and says why, when the catalogue lacks a rec
     return true;
   });
   moto = await startMoto(undefined, {}, 0, { amiCatalogue: stale });
-  // Only moto's own images hold them: the stale catalogue was not used.
-  const { recommended, found } = await recommendedImages(moto);
-  expect(found.sort()).toEqual([...recommended].sort());
+  // Restarted without MOTO_AMIS_PATH: moto's own images, which hold the recommended ones.
+  expect(serverEnvironment(moto.pid!)).not.toHaveProperty('MOTO_AMIS_PATH');
   expect(notes.join('')).toMatch(/not using the AMI catalogue .*stale\.json: it lacks ami-\w+.*python3 scripts\/moto-amis\.py/);
 }, 60_000);
