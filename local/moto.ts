@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { describeImage, recommendedBaseAmi } from '../functions/lib/aws/aws-lookups';
 import { BASE_AMI_ARCHITECTURES, recommendedBaseAmiParameter } from '../functions/lib/contracts';
-import { parseRecommendedBaseAmi } from '../functions/lib/contracts/ami';
 import { words } from './own-process';
 
 /**
@@ -124,15 +124,14 @@ async function catalogueGap(endpoint: string, region: string): Promise<string | 
   const ssm = new SSMClient(config);
   const ec2 = new EC2Client(config);
   try {
-    const wanted = await Promise.all(
-      BASE_AMI_ARCHITECTURES.map(async (architecture) => {
-        const name = recommendedBaseAmiParameter(architecture);
-        const out = await ssm.send(new GetParameterCommand({ Name: name }));
-        return parseRecommendedBaseAmi(name, out.Parameter?.Value).imageId;
-      }),
-    );
-    const found = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: wanted }] }));
-    const missing = wanted.filter((id) => !(found.Images ?? []).some((image) => image.ImageId === id));
+    const missing = (
+      await Promise.all(
+        BASE_AMI_ARCHITECTURES.map(async (architecture) => {
+          const { imageId } = await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(architecture));
+          return (await describeImage(ec2, imageId)) ? undefined : imageId;
+        }),
+      )
+    ).filter((id) => id !== undefined);
     return missing.length ? `it lacks ${missing.join(', ')}, which this moto's recommended-AMI parameters name` : undefined;
   } catch (error) {
     return `moto could not read it: ${error instanceof Error ? error.message : String(error)}`;

@@ -4,12 +4,12 @@
  * moto's own images, saying why and how to regenerate it.
  */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { BASE_AMI_ARCHITECTURES, recommendedBaseAmiParameter } from '../../functions/lib/contracts';
-import { parseRecommendedBaseAmi } from '../../functions/lib/contracts/ami';
+import { recommendedBaseAmi } from '../../functions/lib/aws/aws-lookups';
 import { MOTO_AMI_CATALOGUE, startMoto, type Moto } from '../../local/moto';
 import { workerMoto } from '../support/worker-moto';
 
@@ -24,10 +24,7 @@ function clients(moto: Moto) {
 async function recommendedImages(moto: Moto): Promise<{ recommended: string[]; found: string[] }> {
   const { ec2, ssm } = clients(moto);
   const recommended = await Promise.all(
-    BASE_AMI_ARCHITECTURES.map(async (architecture) => {
-      const name = recommendedBaseAmiParameter(architecture);
-      return parseRecommendedBaseAmi(name, (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value).imageId;
-    }),
+    BASE_AMI_ARCHITECTURES.map(async (architecture) => (await recommendedBaseAmi(ssm, recommendedBaseAmiParameter(architecture))).imageId),
   );
   const found = (await ec2.send(new DescribeImagesCommand({ ImageIds: recommended }))).Images?.map((i) => i.ImageId!) ?? [];
   return { recommended, found };
