@@ -3,7 +3,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { publishToOps } from '../lib/aws/ops-topic';
 import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable } from '../lib/handler';
-import { composeNotification, type RunDocument } from '../lib/decisions/notification';
+import { composeNotification, settledRunDocument, type RunDocument } from '../lib/decisions/notification';
 import { markNotified, notificationMarker } from '../lib/aws/run-ledger';
 import { publishMetrics } from '../lib/aws/metrics';
 import { runEndMetrics } from '../lib/decisions/metrics';
@@ -28,14 +28,14 @@ export const handler = lambdaHandler(logger, async (event: NotifyEvent) => {
     logger.info('this run already notified ops; not sending again', { ...earlier });
     return { messageId: earlier.messageId, status: earlier.status, alreadySent: true };
   }
-  const notification = composeNotification(
-    { ...event.document, execution: event.execution },
-    {
-      serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME,
-      stage: requireEnv(LAMBDA_ENV.stage),
-      now: new Date(),
-    },
-  );
+  const now = new Date();
+  // A wave rolled but not assessed is folded in once, for the message and the metrics alike.
+  const document = settledRunDocument({ ...event.document, execution: event.execution }, now);
+  const notification = composeNotification(document, {
+    serviceName: process.env[LAMBDA_ENV.serviceName] ?? SERVICE_NAME,
+    stage: requireEnv(LAMBDA_ENV.stage),
+    now,
+  });
   const messageId = await publishToOps(sns, requireEnv(LAMBDA_ENV.topicArn), notification, { threadId: event.execution.name, eventType: 'run' });
   await markNotified(ddb, table, event.execution.id, {
     kind: 'run',
@@ -43,6 +43,6 @@ export const handler = lambdaHandler(logger, async (event: NotifyEvent) => {
     messageId,
     notifiedAt: new Date().toISOString(),
   });
-  publishMetrics(runEndMetrics({ outcome: event.document.outcome, rollout: event.document.rollout }));
+  publishMetrics(runEndMetrics({ outcome: document.outcome, rollout: document.rollout }));
   return { messageId, subject: notification.subject, ...notification.attributes };
 });

@@ -19,7 +19,7 @@ jest.mock('../../functions/lib/decisions/promotion', () => {
     decidePromotion: (...args: Parameters<typeof real.decidePromotion>) => (mockSafeguards.promoteBlindly ? { promote: true } : real.decidePromotion(...args)),
   };
 });
-import { playAndCheck, scenarios, wavesOf, type Scenario } from '../support/invariants';
+import { checkInvariants, play, playAndCheck, scenarios, wavesOf, type Scenario } from '../support/invariants';
 
 const numRuns = Number(process.env.INVARIANT_RUNS ?? 120);
 const seed = process.env.INVARIANT_SEED ? Number(process.env.INVARIANT_SEED) : undefined;
@@ -34,6 +34,30 @@ describe('the guarantees hold under generated faults, races and partial input', 
       verbose: fc.VerbosityLevel.None,
     });
   }, 600_000);
+});
+
+describe('scenarios the property found, kept as examples', () => {
+  it('a wave rolled, one cluster\'s update never finished, then "Assess the wave" failed for good: ops are told a person is needed (I4)', async () => {
+    // Shrunk from seed -1295085495: the message used to list the wave as "not started".
+    const scenario: Scenario = {
+      waves: wavesOf([2, 2, 3]),
+      behaviours: { 'c21-ecs': { update: 'never-finishes' } },
+      withoutRecords: [],
+      runs: [{ trigger: 'weekly' }],
+      faults: [{ run: 0, state: 'Assess the wave', cluster: 0, call: 2, kind: 'permanent' }],
+      ssmRefusesPromotion: false,
+      deliveries: 1,
+    };
+    const played = await play(scenario);
+    try {
+      expect(played.outcomes[0]!.path.at(-1)).toBe('CRITICAL: a cluster needs a person');
+      const [message] = played.world.messagesAbout(played.arns[0]!);
+      expect(message?.subject).toMatch(/CRITICAL: a person must check c21-ecs$/);
+      expect(() => checkInvariants(played)).not.toThrow();
+    } finally {
+      played.world.restore();
+    }
+  });
 });
 
 describe('the properties can fail: each safeguard switched off breaks its invariant', () => {

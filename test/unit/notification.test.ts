@@ -1,7 +1,7 @@
 import { RUN_STATUSES, type Wave } from '../../functions/lib/contracts';
-import { clusterCondition, composeNotification, failedBuildOf, formatDuration, type RunDocument } from '../../functions/lib/decisions/notification';
+import { clusterCondition, composeNotification, failedBuildOf, formatDuration, settledRunDocument, type RunDocument } from '../../functions/lib/decisions/notification';
 import type { RunPlan } from '../../functions/lib/contracts/plan';
-import type { BranchEnding, ClusterResult, RolloutState } from '../../functions/lib/decisions/rollout';
+import type { BranchEnding, ClusterBranchOutput, ClusterResult, RolloutState } from '../../functions/lib/decisions/rollout';
 
 const REGION = 'eu-west-1';
 const EXEC_ID = `arn:aws:states:${REGION}:123456789012:execution:ecs-ami-pipeline-prod:weekly-2026-01-01`;
@@ -556,6 +556,86 @@ describe('composeNotification', () => {
     expect(note.message).toContain('Duration: unknown\n');
     expect(note.message).toContain('Checking the request failed.');
     expect(note.message).not.toContain('\nImage\n');
+  });
+});
+
+/** A cluster child's output as "Roll the wave's clusters" returns it, before "Assess the wave". */
+function branchOutput(stackName: string, clusterName: string, ending: BranchEnding, error?: string): ClusterBranchOutput {
+  return {
+    stackName,
+    clusterName,
+    amiId: NEW,
+    outcome: { ending, step: ending === 'rolled' ? 'registration' : 'stack' },
+    baseline: { amiId: OLD, startedAt: '2026-01-01T10:20:00.000Z' },
+    update: { previousAmiId: OLD, changed: true, requestedAt: '2026-01-01T10:20:00.000Z' },
+    registration: ending === 'rolled' ? { summary: `2/2 instances ACTIVE and connected on ${NEW}`, checkedAt: '2026-01-01T10:35:30.000Z' } : null,
+    rollbackRegistration: null,
+    error: error ? { Error: error.split(':')[0], Cause: error } : null,
+    rollbackError: null,
+  };
+}
+
+describe('a wave rolled whose assessment failed ("Assess the wave" caught)', () => {
+  const assessFailed = lambdaCause('Error', 'assess-wave crashed');
+  const rolledProd = (prodB: ClusterBranchOutput): Partial<RunDocument> => ({
+    rollout: { nextWave: 1, status: 'IN_PROGRESS', waves: [{ name: 'dev', results: [result('dev-ecs', 'dev-cluster', 'ROLLED')] }] },
+    currentWave: { wave: WAVES[1]!, approval: null, results: [branchOutput('prod-a-ecs', 'prod-a', 'rolled'), prodB] },
+    error: assessFailed,
+  });
+  const stuck = branchOutput('prod-b-ecs', 'prod-b', 'update-timed-out', 'StackUpdateInProgress: stack prod-b-ecs is UPDATE_IN_PROGRESS');
+
+  it('lists the wave\'s clusters as they ended, not as "not started", and says the assessment failed', () => {
+    const note = composeNotification(doc({ ...rolledProd(branchOutput('prod-b-ecs', 'prod-b', 'rolled')), outcome: { status: 'FAILED', step: 'rollout' } }), CTX);
+    expect(note.attributes.status).toBe('FAILED');
+    expect(note.message).not.toContain('not started');
+    expect(note.message).toContain('    prod-b-ecs (prod-b): ROLLED in 15m 30s');
+    expect(note.message).toContain('Then assessing wave prod failed: Error: assess-wave crashed. Its clusters are listed as they ended.');
+    expect(note.message).toContain(`dev-ecs, prod-a-ecs, prod-b-ecs run ${NEW} and stay there.`);
+  });
+
+  it('makes the run CRITICAL, naming the cluster, when one of them was left needing a person', () => {
+    const note = composeNotification(doc({ ...rolledProd(stuck), outcome: { status: 'FAILED', step: 'rollout' } }), CTX);
+    expect(note.attributes).toEqual({ status: 'CRITICAL', stage: 'prod', step: 'rollout' });
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] CRITICAL: a person must check prod-b-ecs');
+    expect(note.message).toContain(`  prod-b-ecs: NEEDS A PERSON: the stack is still updating to ${NEW} past its time bound`);
+    expect(note.message).toContain('Then assessing wave prod failed');
+  });
+
+  it('folds the wave in once: a settled document, or one whose wave was assessed, is left as it is', () => {
+    const received = doc({ ...rolledProd(stuck), outcome: { status: 'FAILED', step: 'rollout' } });
+    const settled = settledRunDocument(received, CTX.now);
+    expect(settled.rollout?.waves.map((w) => w.name)).toEqual(['dev', 'prod']);
+    expect(settled.rollout?.status).toBe('CRITICAL');
+    expect(settledRunDocument(settled, CTX.now)).toBe(settled);
+    // Assessed, then a later step failed: the wave is already in the rollout.
+    const assessed = { ...received, rollout: settled.rollout, unassessedWave: undefined };
+    expect(settledRunDocument(assessed, CTX.now)).toBe(assessed);
+    expect(received.rollout?.waves).toHaveLength(1);
+  });
+
+  it('lists every cluster of a wave whose roll failed as a whole as needing a person, and makes the run CRITICAL', () => {
+    const mapFailed = { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'The specified tolerated failure threshold was exceeded' };
+    const received = doc({ ...rolledProd(stuck), currentWave: { wave: WAVES[1]!, approval: null }, error: mapFailed, outcome: { status: 'FAILED', step: 'rollout' } });
+    const note = composeNotification(received, CTX);
+    expect(note.attributes.status).toBe('CRITICAL');
+    expect(note.subject).toBe('[ecs-ami-pipeline prod] CRITICAL: a person must check prod-a-ecs, prod-b-ecs');
+    expect(note.message).toContain('Rolling wave prod failed as a whole (States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded)');
+    for (const stack of ['prod-a-ecs', 'prod-b-ecs']) {
+      expect(note.message).toContain(`  ${stack}: NEEDS A PERSON: the stack update to ${NEW} could not be followed to its end; cause: States.ExceedToleratedFailureThreshold`);
+    }
+    expect(note.message).not.toContain('not started');
+  });
+
+  it('leaves every other ending alone: another step, a wave whose approval was refused, no rollout', () => {
+    const base = rolledProd(stuck);
+    const rejected = { decision: 'REJECTED' as const, by: 'ops', at: '2026-01-01T10:40:00.000Z', reason: 'not today', wave: 'prod' };
+    for (const other of [
+      doc({ ...base, outcome: { status: 'FAILED', step: 'soak' } }),
+      doc({ ...base, currentWave: { wave: WAVES[1]!, approval: rejected }, outcome: { status: 'FAILED', step: 'rollout' } }),
+      doc({ ...base, rollout: undefined, outcome: { status: 'FAILED', step: 'rollout' } }),
+    ]) {
+      expect(settledRunDocument(other, CTX.now)).toBe(other);
+    }
   });
 });
 

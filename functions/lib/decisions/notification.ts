@@ -1,9 +1,9 @@
-import type { PipelineStep, RunStatus } from '../contracts';
+import type { PipelineStep, RunStatus, Wave } from '../contracts';
 import { executionConsoleUrl, executionNameOf } from '../contracts/executions';
 import type { BakedAmi, Release, RunPlan } from '../contracts/plan';
 import type { ClusterBehind } from './promotion';
 import type { ApprovalAnswer, SoakOutcome } from '../contracts/gates';
-import { describeCaughtError, type CaughtError, type ClusterResult, type RolloutState, type WaveRecord } from './rollout';
+import { assessWave, describeCaughtError, type CaughtError, type ClusterBranchOutput, type ClusterResult, type RolloutState, type WaveRecord } from './rollout';
 
 /**
  * Everything the state machine knows when it notifies: the state document at that point, plus
@@ -17,6 +17,13 @@ export interface RunDocument {
   baked?: BakedAmi;
   release?: Release;
   rollout?: RolloutState;
+  /**
+   * The wave being rolled ("Pick the next wave"), with its clusters' results once "Roll the wave's
+   * clusters" returned them. The rollout holds them only after "Assess the wave" folded them in.
+   */
+  currentWave?: { wave: Wave; approval?: ApprovalAnswer | null; results?: ClusterBranchOutput[] };
+  /** Set by settledRunDocument: the wave whose results it folded in because its assessment failed. */
+  unassessedWave?: string;
   /** What "Promote the AMI" answered: promoted, or which configured clusters are behind. */
   promotion?: { promoted: boolean; behind?: ClusterBehind[] };
   error?: CaughtError;
@@ -406,11 +413,55 @@ function story(doc: RunDocument, build: CodeBuildView | undefined): Story {
   }
 }
 
+/**
+ * The run as ops must hear it, when the rollout failed between "Pick the next wave" and the wave's
+ * assessment. The wave's clusters are then in the state, not in the rollout:
+ * - "Assess the wave" failed for good: their results are there, and are folded in as that step
+ *   would have, so the message says where each cluster was left;
+ * - "Roll the wave's clusters" itself failed: the run lost track of them mid-wave, so each is listed
+ *   as a stack update that could not be followed to its end (a person must look).
+ * Either way a cluster that needs a person makes the run CRITICAL. A wave whose approval was
+ * refused was never rolled, and one already assessed is in the rollout: both are left alone.
+ */
+export function settledRunDocument(doc: RunDocument, now: Date): RunDocument {
+  const current = doc.currentWave;
+  const rollout = doc.rollout;
+  if (doc.outcome.step !== 'rollout' || !rollout || !current?.wave) return doc;
+  if (rollout.waves.some((w) => w.name === current.wave.name)) return doc;
+  if (current.approval && current.approval.decision !== 'APPROVED') return doc;
+  const results = current.results?.length ? current.results : current.wave.clusters.map((c) => lostTrackOf(c, doc));
+  const assessed = assessWave(rollout, current.wave, results, doc.plan?.waves.length ?? rollout.nextWave + 1, now, current.approval);
+  const status: RunStatus = assessed.status === 'CRITICAL' ? 'CRITICAL' : doc.outcome.status;
+  return { ...doc, rollout: assessed, outcome: { ...doc.outcome, status }, unassessedWave: current.wave.name };
+}
+
+/** A cluster of a wave whose roll failed as a whole: nothing is known of how its update went. */
+function lostTrackOf(cluster: Wave['clusters'][number], doc: RunDocument): ClusterBranchOutput {
+  return {
+    stackName: cluster.stackName,
+    clusterName: cluster.clusterName,
+    amiId: targetAmi(doc) ?? 'the new image',
+    outcome: { ending: 'update-not-followed', step: 'rollout' },
+    baseline: null,
+    update: null,
+    registration: null,
+    rollbackRegistration: null,
+    error: doc.error ?? null,
+    rollbackError: null,
+  };
+}
+
 /** Subject, body and filterable attributes of the message ops receive about a run. */
-export function composeNotification(doc: RunDocument, ctx: NotificationContext): Notification {
+export function composeNotification(received: RunDocument, ctx: NotificationContext): Notification {
+  const doc = settledRunDocument(received, ctx.now);
   const { status, step } = doc.outcome;
   const build = step === 'bake' ? failedBuildOf(doc.error) : doc.build?.Build;
   const tale = story(doc, build);
+  if (doc.unassessedWave) {
+    tale.happened += received.currentWave?.results?.length
+      ? `\nThen assessing wave ${doc.unassessedWave} failed: ${describeCaughtError(doc.error) ?? 'unknown error'}. Its clusters are listed as they ended.`
+      : `\nRolling wave ${doc.unassessedWave} failed as a whole (${describeCaughtError(doc.error) ?? 'unknown error'}): the run lost track of its clusters, listed below as needing a person.`;
+  }
   const label = status.replace('_', ' ');
   const subject = subjectLine(`[${ctx.serviceName} ${ctx.stage}] ${label}: ${tale.headline}`, SUBJECT_LIMIT);
 

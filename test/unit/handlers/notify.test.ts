@@ -72,6 +72,36 @@ describe('notify handler', () => {
     expect(input.Message).toContain(`Execution:  https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXEC}`);
   });
 
+  it('folds in a wave rolled but not assessed: a cluster left needing a person makes the message and the marker CRITICAL', async () => {
+    const wave = { name: 'prod', clusters: [{ stackName: 'prod-ecs', clusterName: 'prod', imageParameter: 'ApplicationImageId' }] };
+    const stuck = {
+      stackName: 'prod-ecs',
+      clusterName: 'prod',
+      amiId: 'ami-0dddddddddddddddd',
+      outcome: { ending: 'update-timed-out' as const, step: 'stack' },
+      baseline: { amiId: 'ami-0aaaaaaaaaaaaaaaa' },
+      update: { previousAmiId: 'ami-0aaaaaaaaaaaaaaaa', changed: true },
+      registration: null,
+      rollbackRegistration: null,
+      error: { Error: 'StackUpdateInProgress', Cause: 'stack prod-ecs is UPDATE_IN_PROGRESS' },
+      rollbackError: null,
+    };
+    const unassessed: NotifyEvent = {
+      execution: event.execution,
+      document: {
+        rollout: { nextWave: 0, status: 'IN_PROGRESS', waves: [] },
+        currentWave: { wave, approval: null, results: [stuck] },
+        error: { Error: 'Lambda.Unknown', Cause: 'assess-wave crashed' },
+        outcome: { status: 'FAILED', step: 'rollout' },
+      },
+    };
+    await expect(handler(unassessed)).resolves.toMatchObject({ status: 'CRITICAL', step: 'rollout' });
+    const input = snsMock.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(input.MessageAttributes?.status).toEqual({ DataType: 'String', StringValue: 'CRITICAL' });
+    expect(input.Message).toContain('prod-ecs: NEEDS A PERSON');
+    expect(ddbMock.commandCalls(PutItemCommand)[0]!.args[0].input.Item?.status).toEqual({ S: 'CRITICAL' });
+  });
+
   it('reads the run\'s marker first, publishes, then marks the run notified for a year', async () => {
     const now = freezeTime('2026-01-01T10:00:42.000Z');
     await handler(event);
