@@ -2,9 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { describeImage, recommendedBaseAmi } from '../functions/lib/aws/aws-lookups';
 import { BASE_AMI_ARCHITECTURES, recommendedBaseAmiParameter } from '../functions/lib/contracts';
 import { words } from './own-process';
 
@@ -120,6 +117,13 @@ export const MOTO_AMI_CATALOGUE = path.join(__dirname, 'moto-amis.json');
  * moved the parameters. Undefined when it can.
  */
 async function catalogueGap(endpoint: string, region: string): Promise<string | undefined> {
+  // Loaded here, not with the module: `make down` and `make up` when already up import this file
+  // for its process patterns only, and the two SDK clients are most of a second of CPU to load.
+  const [{ EC2Client }, { SSMClient }, { describeImage, recommendedBaseAmi }] = await Promise.all([
+    import('@aws-sdk/client-ec2'),
+    import('@aws-sdk/client-ssm'),
+    import('../functions/lib/aws/aws-lookups'),
+  ]);
   const config = { region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
   const ssm = new SSMClient(config);
   const ec2 = new EC2Client(config);
