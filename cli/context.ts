@@ -1,5 +1,6 @@
 import { defaultParameterPrefix, parameterNames, type ParameterNames, type PipelineConfig } from '../functions/lib/contracts';
 import { createClients, loadPipelineConfig, type Clients } from './aws';
+import type { ProgramRun } from './program-run';
 import { colorWanted, createStyle, type Style } from './style';
 
 /** The options every command accepts (defined once on the program). */
@@ -26,9 +27,13 @@ export interface Context {
   print(text?: string): void;
   /** Progress and notes that must not mix with a command's result on stdout. */
   note(text: string): void;
+  /** Whether a person can answer a question on stdin (approve and rollback ask without --yes). */
+  stdinIsTTY(): boolean;
+  /** Closes every client the command created. */
+  close(): void;
 }
 
-export function createContext(options: GlobalOptions): Context {
+export function createContext(options: GlobalOptions, io: Pick<ProgramRun, 'writeOut' | 'writeErr' | 'stdinIsTTY'>): Context {
   const parameterPrefix = (options.parameterPrefix ?? defaultParameterPrefix(options.stage)).replace(/\/+$/, '');
   const clients = createClients(options);
   const regional = new Map<string, Clients>();
@@ -46,7 +51,11 @@ export function createContext(options: GlobalOptions): Context {
     },
     style: createStyle(colorWanted(options.color, process.env, Boolean(process.stdout.isTTY))),
     config: () => (config ??= loadPipelineConfig(clients, options.stage, parameterPrefix)),
-    print: (text = '') => process.stdout.write(`${text}\n`),
-    note: (text) => process.stderr.write(`${text}\n`),
+    print: (text = '') => io.writeOut(`${text}\n`),
+    note: (text) => io.writeErr(`${text}\n`),
+    stdinIsTTY: io.stdinIsTTY,
+    close: () => {
+      for (const set of [clients, ...regional.values()]) for (const client of Object.values(set)) client.destroy();
+    },
   };
 }

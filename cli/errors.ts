@@ -57,6 +57,10 @@ function firstLine(text: string): string {
   return text.split('\n')[0]!.trim();
 }
 
+function isErrorLike(value: unknown): value is Error {
+  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string' && typeof (value as { name?: unknown }).name === 'string';
+}
+
 /** The one line printed for an error, and the exit code. */
 export function describeError(error: unknown, profile?: string): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
@@ -65,7 +69,9 @@ export function describeError(error: unknown, profile?: string): { message: stri
     return { message: `invalid request: ${error.field}${flag ? ` (${flag})` : ''}: ${error.problem}`, exitCode: EXIT.usage };
   }
   if (error instanceof ConfigurationError) return { message: `configuration: ${error.message}`, exitCode: EXIT.usage };
-  if (!(error instanceof Error)) return { message: String(error), exitCode: EXIT.failed };
+  // Duck-typed: Node's own errors (an invalid URL from the SDK's endpoint parsing) may come from
+  // another realm than this module's Error (a vm context, as under jest), and are no less errors.
+  if (!isErrorLike(error)) return { message: String(error), exitCode: EXIT.failed };
   const code = (error as { code?: string }).code;
   if (error.name === 'CredentialsProviderError') {
     const message = profile

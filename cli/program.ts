@@ -9,12 +9,9 @@ import { registerRun } from './commands/run';
 import { registerStatus } from './commands/status';
 import { examples } from './action';
 import { endpointUrl, regionName, stageName } from './options';
+import { registerProgramRun, type ProgramOutput } from './program-run';
 
-/** Where commander writes help and its own messages (default: stdout and stderr). */
-export interface ProgramOutput {
-  writeOut?: (text: string) => void;
-  writeErr?: (text: string) => void;
-}
+export type { ProgramOutput } from './program-run';
 
 export function buildProgram(output: ProgramOutput = {}): Command {
   const program = new Command('ami-pipeline')
@@ -49,5 +46,6 @@ export function buildProgram(output: ProgramOutput = {}): Command {
   registerApprovals(program);
   registerCheck(program);
   registerImages(program);
+  registerProgramRun(program, output);
   return program;
 }

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { describeError, EXIT } from './errors';
 import { buildProgram, type ProgramOutput } from './program';
+import { programRunOf } from './program-run';
 
 /**
  * The whole CLI for one command line: parse, run, and turn every failure into one line on stderr
@@ -8,10 +9,10 @@ import { buildProgram, type ProgramOutput } from './program';
  */
 export async function runCli(argv: string[], output?: ProgramOutput): Promise<number> {
   const program = buildProgram(output);
-  const writeErr = output?.writeErr ?? ((text: string) => process.stderr.write(text));
+  const { writeErr } = programRunOf(program);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+    return programRunOf(program).exitCode ?? EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed the help or its own one-line message.

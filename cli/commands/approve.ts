@@ -84,7 +84,7 @@ function answerCommand(decision: 'APPROVED' | 'REJECTED'): CommandRunner<AnswerO
     const name = executionNameOf(executionArn);
     const what = `wave ${waiting.wave} of run ${name} (${waiting.amiId} to ${waiting.clusters.join(', ') || 'its clusters'})`;
     if (!options.yes) {
-      if (!process.stdin.isTTY) throw needsConfirmation(`${verb === 'approve' ? 'approving' : 'rejecting'} ${what}`);
+      if (!ctx.stdinIsTTY()) throw needsConfirmation(`${verb === 'approve' ? 'approving' : 'rejecting'} ${what}`);
       if (!(await confirm(`${decision === 'APPROVED' ? 'Approve' : 'Reject'} ${what}?`, process.stdin, process.stderr))) {
         throw new CliError(`${verb} cancelled; the run still waits`);
       }

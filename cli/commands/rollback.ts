@@ -38,7 +38,7 @@ const rollback: CommandRunner<RollbackOptions> = async (ctx, options) => {
   const current = await readParameter(ctx.clients.ssm, ctx.names.currentAmi);
   const question = `Roll stage ${ctx.stage} back from ${current ?? 'no current image'} to ${target.amiId} on ${describeWaves(waves)}?`;
   if (!options.yes) {
-    if (!process.stdin.isTTY) throw needsConfirmation(`rolling back stage ${ctx.stage} to ${target.amiId}`);
+    if (!ctx.stdinIsTTY()) throw needsConfirmation(`rolling back stage ${ctx.stage} to ${target.amiId}`);
     if (!(await confirm(question, process.stdin, process.stderr))) throw new CliError('rollback cancelled; nothing was started');
   }
   // ...and sent explicitly, so the run puts back exactly the image that was confirmed.

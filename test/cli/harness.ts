@@ -49,8 +49,43 @@ export function motoUser(moto: Moto): Record<string, string> {
   return { ...isolatedHome(), ...moto.env };
 }
 
-/** Runs `node bin/ami-pipeline.js ...args` as a user would, with stdin not a terminal. */
+/**
+ * The CLI for one command line, in this process: the code main.ts runs (cli/run-cli.ts), with
+ * `env` as the whole environment for the call, as a process started with it would have (the SDK
+ * reads its credentials, region and endpoints from it), stdout and stderr captured, and stdin not
+ * a terminal. A process start per call cost about half a CPU-second (loading the CLI and the SDK
+ * again); runCliProcess runs the CLI as it ships where the process itself is the point.
+ *
+ * The environment is this process's for the duration of the call: one call at a time, and
+ * nothing else in the test may make AWS calls while it runs.
+ */
 export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 25_000): Promise<CliResult> {
+  if (inProcessCall) throw new Error(`runCli(${args.join(' ')}) while ${inProcessCall} runs: one in-process CLI call at a time`);
+  inProcessCall = args.join(' ') || '(no arguments)';
+  const saved = process.env;
+  process.env = { ...env };
+  let stdout = '';
+  let stderr = '';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const { runCli: run } = await import('../../cli/run-cli');
+    const code = await Promise.race([
+      run(['node', 'ami-pipeline', ...args], { writeOut: (t) => (stdout += t), writeErr: (t) => (stderr += t), stdinIsTTY: () => false }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`ami-pipeline ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`)), timeoutMs);
+      }),
+    ]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    process.env = saved;
+    inProcessCall = undefined;
+  }
+}
+let inProcessCall: string | undefined;
+
+/** Runs the CLI as it ships (its bundle, in a node process of its own), as a user would, with stdin not a terminal. */
+export async function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 25_000): Promise<CliResult> {
   const bundle = await cliBundle();
   return new Promise((resolve, reject) => {
     // V8's compile cache beside the bundle: every start after the first skips compiling it again.
@@ -75,16 +110,9 @@ export async function runCli(args: string[], env: Record<string, string>, timeou
   });
 }
 
-/**
- * The CLI in this process, for what never reaches AWS (help, usage and option errors): the code
- * main.ts runs, with commander's output captured, and no process start per case.
- */
-export async function runCliInProcess(args: string[]): Promise<CliResult> {
-  const { runCli: run } = await import('../../cli/run-cli');
-  let stdout = '';
-  let stderr = '';
-  const code = await run(['node', 'ami-pipeline', ...args], { writeOut: (t) => (stdout += t), writeErr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
+/** The CLI in this process with this process's environment, for what never reaches AWS (help, usage and option errors). */
+export function runCliInProcess(args: string[]): Promise<CliResult> {
+  return runCli(args, process.env as Record<string, string>);
 }
 
 /** Non-empty lines of a stream. */

@@ -7,7 +7,7 @@ import { runCommand } from '../../local/run-command';
 import { freePort } from '../../local/moto';
 import { isAlive } from '../../local/own-process';
 import type { UpState } from '../../local/up-state';
-import { isolatedHome, lines, runCli } from '../cli/harness';
+import { isolatedHome, lines, runCliProcess } from '../cli/harness';
 
 /**
  * `make up` and `make down` as a user runs them, in a directory and on a port of their own: the
@@ -85,7 +85,7 @@ describe('make up', () => {
 
   it('runs what the CLI starts for real: dev soaks, prod waits for the approval given with the CLI, the run succeeds', async () => {
     const env = { ...isolatedHome(), ...state().env };
-    const started = await runCli(['run', '--no-wait', '--reason', 'make up test'], env);
+    const started = await runCliProcess(['run', '--no-wait', '--reason', 'make up test'], env);
     expect(started.stderr).toContain('Started manual-');
     expect(started.code).toBe(0);
     const executionArn = lines(started.stdout)[0]!;
@@ -100,7 +100,7 @@ describe('make up', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     // The answer goes through the proxy's SendTaskSuccess to the run waiting on its token.
-    const approved = await runCli(['approve', executionArn.split(':').pop()!, '--yes', '--reason', 'make up test'], env);
+    const approved = await runCliProcess(['approve', executionArn.split(':').pop()!, '--yes', '--reason', 'make up test'], env);
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);
 
