@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
 
@@ -171,12 +173,37 @@ const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null
 
 let executionCounter = 0;
 
-// Building a StateMachine validates the definition (a JSON-schema compile): once per deployment's names.
+const VALIDATION = { checkArn: false, checkPaths: true } as const;
+// Its package.json is not among the package's exports: read from where npm installed it.
+const LIBRARY_VERSION = (JSON.parse(readFileSync(path.join(__dirname, '..', 'node_modules', 'aws-local-stepfunctions', 'package.json'), 'utf8')) as { version: string }).version;
+/** Definitions this library version has validated, by digest: a marker file each, shared by every process. */
+export const VALIDATED_DIR = path.join(tmpdir(), 'ami-pipeline-validated-definitions');
+
+/**
+ * Building a StateMachine validates the definition, a JSON-schema compile of about 0.6 CPU-seconds.
+ * It is done once per deployment's names in a process, and once per exact definition (and library
+ * version and options) across processes: every e2e file, the statemachine tests and `make up` build
+ * the same deployed definition, and the same input validates the same way. A definition that fails
+ * leaves no marker and fails again wherever it is built.
+ */
 const machines = new Map<DeployedNames, StateMachine>();
-function machineFor(names: DeployedNames, definition: Record<string, unknown>): StateMachine {
+export function machineFor(names: DeployedNames, definition: Record<string, unknown>): StateMachine {
   let machine = machines.get(names);
   if (!machine) {
-    machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: true } });
+    // The library may change the object it is given: the digest is of the text, the library gets a copy.
+    const text = JSON.stringify(definition);
+    const digest = createHash('sha256').update(JSON.stringify([LIBRARY_VERSION, VALIDATION])).update(text).digest('hex');
+    const marker = path.join(VALIDATED_DIR, digest);
+    const validated = existsSync(marker);
+    machine = new StateMachine(JSON.parse(text) as never, { validationOptions: { ...VALIDATION, noValidate: validated } });
+    if (!validated) {
+      try {
+        mkdirSync(VALIDATED_DIR, { recursive: true });
+        writeFileSync(marker, '');
+      } catch {
+        // Only a saving: the next process validates again.
+      }
+    }
     machines.set(names, machine);
   }
   return machine;
