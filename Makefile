@@ -13,7 +13,15 @@ DEPS_STAMP := node_modules/.package-lock.json
 # that one, the major the functions run on (nodejs24.x). SYSTEM_PATH keeps npm itself off the
 # node it is about to replace.
 SYSTEM_PATH := $(PATH)
-export PATH := $(CURDIR)/$(NODE_BIN):$(PATH)
+# pyenv's shims run a bash program (and a dozen more processes) before every Python tool they
+# start: about 0.35 CPU-s each, and make test starts some thirty (cfn-lint, moto_server, PyYAML).
+# Where pyenv is in use, the selected version's own bin directory goes first instead. Computed
+# once: the sub-makes (and make up's test) inherit it.
+ifndef PYENV_BIN
+PYENV_BIN := $(shell command -v pyenv >/dev/null 2>&1 && d="$$(pyenv prefix 2>/dev/null)" && [ -d "$$d/bin" ] && echo "$$d/bin")
+endif
+export PYENV_BIN
+export PATH := $(CURDIR)/$(NODE_BIN)$(if $(PYENV_BIN),:$(PYENV_BIN)):$(PATH)
 
 .PHONY: help
 help: ## List the targets
