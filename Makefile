@@ -41,15 +41,34 @@ deps: $(DEPS_STAMP) ## Install the npm dependencies (npm ci)
 tools: ## Make sure the command-line tools the checks use are installed (apt-get for what is missing)
 	@scripts/ensure-tools.sh shellcheck packer jq bats curl unzip cfn-lint moto_server
 
-# The checks that do not depend on each other run two at a time (this machine type has two cores),
-# with each one's output kept together; the jest suites, which use both cores, run last. bats runs
-# its files one after another: two at once took as long on these machines, at 1.5 times the CPU
-# (each test forks dozens of short processes, and those contend across the two cores).
+# make test on a two-core machine. bats runs its files one after another on one core (two at once
+# took as long, at 1.5 times the CPU: each test forks dozens of short processes, and forks contend
+# across the cores). Beside it, on the other core: the type check, the linters, then the jest suites
+# that run entirely in jest's process (no moto, no processes started), which share a core with
+# bats without slowing it. The other jest suites (moto, the e2e scenarios, the CLI and bundle
+# tests) start processes of their own and run last, on both cores. `make unit` runs every suite.
+JEST_IN_PROCESS := /test/(unit|statemachine|iam)/|/test/cli/(errors|images-report|options|outcome|progress|reports)\.test|/test/cluster/template\.test|/test/deploy/(iam|monitoring|packer-assets)\.test|/test/local/validated-definitions\.test
+
 .PHONY: test
 test: deps tools ## Run every check CI runs
-	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck lint bats
-	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target beside-bats bats
+	$(MAKE) --no-print-directory unit-with-processes
 	@echo "make test: all checks passed"
+
+.PHONY: beside-bats
+beside-bats: deps
+	$(MAKE) --no-print-directory typecheck
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit-in-process
+
+.PHONY: unit-in-process
+unit-in-process: deps ## Run the jest suites that stay in jest's process (one worker)
+	$(NODE_BIN)/jest --maxWorkers=1 '$(JEST_IN_PROCESS)'
+
+.PHONY: unit-with-processes
+unit-with-processes: deps ## Run the other jest suites: moto, the e2e scenarios, the CLI and bundle tests
+	@scripts/ensure-tools.sh moto_server
+	$(NODE_BIN)/jest --testPathIgnorePatterns '$(JEST_IN_PROCESS)'
 
 .PHONY: typecheck
 typecheck: deps ## Type-check all TypeScript

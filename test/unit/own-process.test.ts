@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { commandLine, isAlive, isOurs, words } from '../../local/own-process';
 
 describe('telling our process from whatever has its pid now', () => {
@@ -14,11 +14,17 @@ describe('telling our process from whatever has its pid now', () => {
     expect(words('a.b (c)').test('x aXb (c)')).toBe(false);
   });
 
-  it('knows a live process by its command line, and a finished one as gone', () => {
-    const args = commandLine(process.pid)!;
-    expect(args).toContain(process.argv[1]!);
-    expect(isOurs(process.pid, words(process.argv[1]!))).toBe(true);
-    expect(isOurs(process.pid, words('local/up-server.ts'))).toBe(false);
+  it('knows a live process by its command line, and a finished one as gone', async () => {
+    // A process of known command line (jest's own differs in a worker and in band).
+    const live = spawn('sleep', ['37']);
+    try {
+      expect(commandLine(live.pid!)).toBe('sleep 37');
+      expect(isOurs(live.pid!, words('sleep 37'))).toBe(true);
+      expect(isOurs(live.pid!, words('local/up-server.ts'))).toBe(false);
+    } finally {
+      live.kill();
+      await new Promise((resolve) => live.once('exit', resolve));
+    }
     const gone = spawnSync('true').pid!;
     expect(isAlive(gone)).toBe(false);
     expect(commandLine(gone)).toBeUndefined();
