@@ -51,6 +51,8 @@ tools: ## Make sure the command-line tools the checks use are installed (apt-get
 #    their own: they run last, on both cores.
 # `make unit` and `make bats` still run every suite.
 BATS_BESIDE := test/bats/packer-template.bats
+# What the bats suites call.
+BATS_TOOLS := bats jq curl packer unzip
 JEST_IN_PROCESS := /test/(unit|statemachine|iam)/|/test/cli/(errors|images-report|options|outcome|progress|reports)\.test|/test/cluster/template\.test|/test/deploy/(iam|monitoring|packer-assets)\.test|/test/local/validated-definitions\.test
 
 .PHONY: test
@@ -64,12 +66,12 @@ beside-bats: deps
 	$(MAKE) --no-print-directory typecheck
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit-in-process
-	@scripts/ensure-tools.sh bats jq curl packer unzip
+	@scripts/ensure-tools.sh $(BATS_TOOLS)
 	bats $(BATS_BESIDE)
 
 .PHONY: bats-apart
 bats-apart: deps
-	@scripts/ensure-tools.sh bats jq curl packer unzip
+	@scripts/ensure-tools.sh $(BATS_TOOLS)
 	bats $(filter-out $(BATS_BESIDE),$(sort $(wildcard test/bats/*.bats)))
 
 .PHONY: unit-in-process
@@ -162,7 +164,7 @@ lint-packer: ## packer fmt -check, validate -syntax-only and the security settin
 
 .PHONY: bats
 bats: deps ## Run the shell test suites (image scripts, first-run script, buildspec, laptop bake)
-	@scripts/ensure-tools.sh bats jq curl packer unzip
+	@scripts/ensure-tools.sh $(BATS_TOOLS)
 	bats test/bats
 
 .PHONY: ami

@@ -9,10 +9,11 @@ import { programRunOf } from './program-run';
  */
 export async function runCli(argv: string[], output?: ProgramOutput): Promise<number> {
   const program = buildProgram(output);
-  const { writeErr } = programRunOf(program);
+  const run = programRunOf(program);
+  const { writeErr } = run;
   try {
     await program.parseAsync(argv);
-    return programRunOf(program).exitCode ?? EXIT.ok;
+    return run.exitCode ?? EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed the help or its own one-line message.

@@ -147,13 +147,18 @@ function packagedTemplate(name) {
   return JSON.parse(fs.readFileSync(path.join(packagedStage(name), 'cloudformation-template-update-stack.json'), 'utf8'));
 }
 
-module.exports = { STAGES, DEMO_WAVES, packagedStage, packagedTemplate, inputDigest };
-
-if (require.main === module) {
+/** Every stage, each packaged if its inputs changed; `each` hears its name, directory and seconds. */
+function packagedStages(each = () => undefined) {
   const digest = inputDigest();
   for (const name of Object.keys(STAGES)) {
     const started = Date.now();
     const dir = packagedStage(name, digest);
-    console.log(`packaged ${name}: ${path.relative(ROOT, dir)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    each(name, dir, (Date.now() - started) / 1000);
   }
+}
+
+module.exports = { STAGES, DEMO_WAVES, packagedStage, packagedStages, packagedTemplate, inputDigest };
+
+if (require.main === module) {
+  packagedStages((name, dir, seconds) => console.log(`packaged ${name}: ${path.relative(ROOT, dir)} (${seconds.toFixed(1)} s)`));
 }

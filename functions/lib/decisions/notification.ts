@@ -458,7 +458,7 @@ export function composeNotification(received: RunDocument, ctx: NotificationCont
   const build = step === 'bake' ? failedBuildOf(doc.error) : doc.build?.Build;
   const tale = story(doc, build);
   if (doc.unassessedWave) {
-    tale.happened += received.currentWave?.results?.length
+    tale.happened += doc.currentWave?.results?.length
       ? `\nThen assessing wave ${doc.unassessedWave} failed: ${describeCaughtError(doc.error) ?? 'unknown error'}. Its clusters are listed as they ended.`
       : `\nRolling wave ${doc.unassessedWave} failed as a whole (${describeCaughtError(doc.error) ?? 'unknown error'}): the run lost track of its clusters, listed below as needing a person.`;
   }
