@@ -61,7 +61,7 @@ const STAGES = {
 };
 
 // What a package is made from. node_modules counts through the lockfile.
-const INPUTS = ['serverless.yml', 'package-lock.json', 'deploy', 'functions', 'statemachine', 'packer', 'files', 'buildspec', 'scripts/build.mjs', 'scripts/sdk-schema-keys.mjs', 'scripts/lambda-credentials.mjs', 'scripts/own-source-map.mjs'];
+const INPUTS = ['serverless.yml', 'package-lock.json', 'deploy', 'functions', 'statemachine', 'packer', 'files', 'buildspec', ...require('../scripts/bundler-files.json').files];
 
 function inputDigest() {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '--', ...INPUTS], { cwd: ROOT, encoding: 'utf8' })

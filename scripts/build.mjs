@@ -2,7 +2,7 @@
 // Bundles every Lambda (functions/<name>/handler.ts) into .build/functions/<name>/index.js with a
 // source map, minified, for the nodejs24.x runtime. The AWS SDK is bundled too, so a deployment runs
 // exactly the SDK version the tests ran, not whatever the runtime ships that month. Two plugins keep
-// each bundle to what it runs (scripts/sdk-schema-keys.mjs, scripts/lambda-credentials.mjs), and
+// each bundle to what it runs (scripts/sdk-schemas.mjs, scripts/lambda-credentials.mjs), and
 // each source map keeps only the project's own code (scripts/own-source-map.mjs).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -11,10 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lambdaCredentials } from './lambda-credentials.mjs';
 import { ownSourceMap } from './own-source-map.mjs';
-import { sdkSchemaKeys } from './sdk-schema-keys.mjs';
+import { sdkSchemas } from './sdk-schemas.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outRoot = path.join(root, '.build', 'functions');
+/** This script and its plugins, as scripts/bundler-files.json lists them. */
+export const BUNDLER_FILES = JSON.parse(readFileSync(path.join(root, 'scripts', 'bundler-files.json'), 'utf8')).files;
 
 export function functionNames() {
   return readdirSync(path.join(root, 'functions'), { withFileTypes: true })
@@ -24,7 +26,7 @@ export function functionNames() {
     .sort();
 }
 
-/** What the bundles are made from: the functions' code, the locked dependencies, this script, tsconfig. */
+/** What the bundles are made from: the functions' code, the locked dependencies, tsconfig, this script and its plugins. */
 function inputsDigest() {
   const files = [];
   const walk = (dir) => {
@@ -35,7 +37,7 @@ function inputsDigest() {
     }
   };
   walk(path.join(root, 'functions'));
-  files.push(...['package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/sdk-schema-keys.mjs', 'scripts/lambda-credentials.mjs', 'scripts/own-source-map.mjs'].map((f) => path.join(root, f)).filter(existsSync));
+  files.push(...['package-lock.json', 'tsconfig.json', ...BUNDLER_FILES].map((f) => path.join(root, f)).filter(existsSync));
   const hash = createHash('sha256');
   for (const file of files.sort()) hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex');
@@ -59,9 +61,10 @@ export async function bundleFunction(entry, outfile) {
     sourcemap: true,
     sourcesContent: false,
     legalComments: 'none',
-    // Without the first, every function that creates an EC2Client carries all of EC2's schemas;
-    // the second leaves out the credential providers that never answer on Lambda.
-    plugins: [sdkSchemaKeys, lambdaCredentials],
+    // Without the first, every function that creates an EC2Client carries all of EC2's schemas and
+    // every client all of its service's exception classes; the second leaves out the credential
+    // providers that never answer on Lambda.
+    plugins: [sdkSchemas, lambdaCredentials],
     logLevel: 'warning',
   });
   const map = `${outfile}.map`;

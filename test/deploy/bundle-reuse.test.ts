@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import bundlerFiles from '../../scripts/bundler-files.json';
 
 const ROOT = path.join(__dirname, '..', '..');
 let project: string;
@@ -17,7 +18,7 @@ function build(): string {
 beforeAll(() => {
   project = mkdtempSync(path.join(tmpdir(), 'bundle-reuse-'));
   mkdirSync(path.join(project, 'scripts'));
-  for (const script of ['build.mjs', 'sdk-schema-keys.mjs', 'lambda-credentials.mjs', 'own-source-map.mjs']) cpSync(path.join(ROOT, 'scripts', script), path.join(project, 'scripts', script));
+  for (const file of bundlerFiles.files) cpSync(path.join(ROOT, file), path.join(project, file));
   cpSync(path.join(ROOT, 'package-lock.json'), path.join(project, 'package-lock.json'));
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'), 'dir');
   mkdirSync(path.join(project, 'functions', 'hello'), { recursive: true });

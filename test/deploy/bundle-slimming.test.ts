@@ -4,6 +4,8 @@
  * - sdk-schema-keys: the SDK's schemas are the same values after the rewrite, an EC2 function no
  *   longer carries EC2's unused schemas, and a bundled EC2 client still reads EC2's XML answers
  *   exactly as the published client does;
+ * - sdk-error-registrations: every exception every client of the functions models reaches a
+ *   function the same without its class, and no function tests an AWS error by its class;
  * - lambda-credentials: a bundle takes credentials from the environment, and says plainly when
  *   there are none;
  * - own-source-map: a stack trace from our code still names the TypeScript line.
@@ -14,17 +16,20 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { withoutModeledErrorRegistrations } from '../../scripts/sdk-error-registrations.mjs';
 import { literalSchemaKeys } from '../../scripts/sdk-schema-keys.mjs';
 
 const ROOT = path.join(__dirname, '..', '..');
 // Inside the repository, so esbuild finds node_modules from the probe as it does from a function.
 const PROBE_DIR = path.join(ROOT, '.build', 'test-probes', `bundle-slimming-${process.pid}`);
 const PROBE_BUNDLE = path.join(PROBE_DIR, 'out', 'index.js');
-const THROW_LINE = 9;
+const THROW_LINE = 11;
 
 const PROBE_SOURCE = `import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 const ec2 = new EC2Client({});
+export const ssm = new SSMClient({});
 
 export const credentials = () => ec2.config.credentials();
 export const describeImages = () => ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
@@ -33,6 +38,15 @@ export function fail(): never {
   throw new Error('probe failure');
 }
 `;
+
+/** Every TypeScript file under functions/, with its text. */
+function functionSources(): { file: string; text: string }[] {
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '--', 'functions/*.ts'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+  return files.map((file) => ({ file, text: readFileSync(path.join(ROOT, file), 'utf8') }));
+}
+
+/** The SDK clients the functions import. */
+const FUNCTION_CLIENTS = [...new Set(functionSources().flatMap(({ text }) => [...text.matchAll(/from '(@aws-sdk\/client-[a-z0-9-]+)'/g)].map((m) => m[1]!)))].sort();
 
 const SDK_CLIENTS = Object.keys((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies).filter((name) =>
   name.startsWith('@aws-sdk/client-'),
@@ -157,6 +171,73 @@ describe('sdk-schema-keys', () => {
       Tags: [{ Key: 'Pipeline', Value: 'ecs-ami-pipeline' }, { Key: 'Stage', Value: 'dev' }],
       BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', Encrypted: true } }],
     });
+  });
+});
+
+describe('sdk-error-registrations', () => {
+  const schemas = [
+    'const _s_registry = new TypeRegistry(_s);',
+    'export var SvcServiceException$ = [-3, _s, "SvcServiceException", 0, [], []];',
+    '_s_registry.registerError(SvcServiceException$, SvcServiceException);',
+    'const n0_registry = new TypeRegistry(n0);',
+    'export var NotFound$ = [-3, n0, _NF, { [_e]: _c }, [_m], [0]];',
+    'n0_registry.registerError(NotFound$, NotFound);',
+    'export var Busy$ = [-3, n0, _B, { [_e]: _c }, [_m], [0]];',
+    'n0_registry.registerError(Busy$, Busy);',
+    'export var GoneFault$ = [-3, n0, _GF, { "awsQueryError": [`Gone`, 410], [_e]: _c }, [_m], [0]];',
+    'n0_registry.registerError(GoneFault$, GoneFault);',
+    'export var Gone$ = [-3, n0, _G, { "awsQueryError": [`Gone`, 410], [_e]: _c }, [_m], [0]];',
+    'n0_registry.registerError(Gone$, Gone);',
+    '',
+  ].join('\n');
+  const errors = ['export class NotFound extends __BaseException {', '    $fault = "client";', '}', 'export class Busy extends __BaseException {', '    $fault = "client";', '    $retryable = {};', '}', ''].join('\n');
+
+  it('drops the registrations a function sees the same without, and keeps the others', () => {
+    const { contents, dropped, kept } = withoutModeledErrorRegistrations({ schemas, errors, protocol: 'AwsJson1_0Protocol' });
+    expect(dropped).toEqual(['NotFound']);
+    // The base exception, a retryable one, one renamed by its query code, and the one named like that code.
+    expect(kept).toEqual(['SvcServiceException', 'Busy', 'GoneFault', 'Gone']);
+    expect(contents).not.toContain('registerError(NotFound$');
+    expect(contents).toContain('export var NotFound$ = ');
+  });
+
+  it('drops nothing for a protocol it was not proven on, or without the errors module', () => {
+    for (const client of [{ schemas, errors, protocol: 'AwsQueryProtocol' }, { schemas, errors: undefined, protocol: 'AwsJson1_0Protocol' }, { schemas, errors, protocol: undefined }]) {
+      expect(withoutModeledErrorRegistrations(client)).toEqual({ contents: schemas, dropped: [], kept: [] });
+    }
+  });
+
+  it("answers every modeled exception of every client the functions use the same as the published client, field by field", () => {
+    const report = JSON.parse(
+      execFileSync(process.execPath, [path.join(ROOT, 'test', 'support', 'error-equivalence.mjs'), ...FUNCTION_CLIENTS], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }),
+    ) as Record<string, { errors: number; dropped: number; differences: unknown[]; carelessDifferences: number }>;
+    expect(Object.keys(report).sort()).toEqual(FUNCTION_CLIENTS);
+    expect(Object.entries(report).filter(([, client]) => client.differences.length > 0)).toEqual([]);
+    // Not an empty comparison: SSM's exceptions were dropped and compared ...
+    expect(report['@aws-sdk/client-ssm']).toMatchObject({ errors: expect.any(Number), dropped: expect.any(Number) });
+    expect(report['@aws-sdk/client-ssm']!.dropped).toBeGreaterThan(100);
+    expect(report['@aws-sdk/client-ssm']!.errors).toBeGreaterThan(report['@aws-sdk/client-ssm']!.dropped);
+    // ... and the comparison sees what dropping every registration would change (names, RequestId, $retryable).
+    for (const client of ['@aws-sdk/client-cloudwatch', '@aws-sdk/client-cloudformation', '@aws-sdk/client-dynamodb']) expect(report[client]!.carelessDifferences).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('leaves the dropped exception classes out of a bundle, and keeps the base exception', () => {
+    const bundle = readFileSync(PROBE_BUNDLE, 'utf8');
+    expect(bundle).toContain('SSMServiceException');
+    for (const dropped of ['ParameterVersionLabelLimitExceeded', 'InvalidDocumentSchemaVersion']) expect(bundle).not.toContain(dropped);
+  });
+
+  it('leaves no function testing an AWS error by its class', () => {
+    const classImports = functionSources().flatMap(({ file, text }) =>
+      [...text.matchAll(/^import \{([^}]*)\} from '@aws-sdk\/client-[a-z0-9-]+';/gm)].flatMap((m) =>
+        m[1]!
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => /(Exception|Fault|Error)$/.test(name) && !name.startsWith('type '))
+          .map((name) => `${file}: ${name}`),
+      ),
+    );
+    expect(classImports).toEqual([]);
   });
 });
 

@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -100,7 +99,7 @@ export async function claimAnswer(
     );
     return { claimed: true };
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException || isAwsError(error, 'ConditionalCheckFailedException'))) throw error;
+    if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
     const now = await readApprovalWaiting(ddb, table, waiting.executionArn);
     return { claimed: false, earlier: now?.answer };
   }

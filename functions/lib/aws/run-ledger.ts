@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -14,8 +13,9 @@ import { ERROR_NAMES, PipelineError, isAwsError } from '../contracts/errors';
 const key = (pk: string): Record<string, AttributeValue> => ({ [RUN_LEDGER.key]: { S: pk } });
 const LOCK = key(RUN_LEDGER.lockKey);
 
+// By name, not class: the bundles leave the modeled exception classes out (scripts/sdk-error-registrations.mjs).
 function conditionFailed(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || isAwsError(error, 'ConditionalCheckFailedException');
+  return isAwsError(error, 'ConditionalCheckFailedException');
 }
 
 /** The holder of the fleet, read strongly consistent: the lock must never be judged from a stale copy. */

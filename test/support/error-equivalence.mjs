@@ -1,0 +1,138 @@
+// Run by test/deploy/bundle-slimming.test.ts in its own node (esbuild does not run inside jest's
+// sandbox): for each named SDK client, answers one call with every exception the service models,
+// with a message and without, through a bundle as published and through one whose schemas
+// scripts/sdk-error-registrations.mjs rewrote, and prints for each client what the two threw where
+// they differ, and how often a rewrite that dropped every registration would have differed.
+// Usage: node test/support/error-equivalence.mjs @aws-sdk/client-ssm [...]
+import { build } from 'esbuild';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clientProtocol, withoutModeledErrorRegistrations } from '../../scripts/sdk-error-registrations.mjs';
+import { SCHEMA_FILE, literalSchemaKeys, sdkSchemaKeys } from '../../scripts/sdk-schema-keys.mjs';
+import { sdkSchemas } from '../../scripts/sdk-schemas.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const clients = process.argv.slice(2);
+const dist = (client, file) => path.join(root, 'node_modules', client, 'dist-es', file);
+const require = createRequire(path.join(root, 'package.json'));
+
+/** What a client is called, one of its commands, its base exception and its wire protocol. */
+function describeClient(client) {
+  const index = readFileSync(dist(client, 'index.js'), 'utf8');
+  const commands = readFileSync(dist(client, 'commands/index.js'), 'utf8');
+  const config = readFileSync(dist(client, 'runtimeConfig.shared.js'), 'utf8');
+  return {
+    clientClass: index.match(/export \* from "\.\/(\w+Client)";/)[1],
+    command: commands.match(/export \* from "\.\/(\w+Command)";/)[1],
+    baseException: index.match(/export \{ (\w+ServiceException) \}/)[1],
+    protocol: config.match(/protocol: config\?\.protocol \?\? (\w+)/)[1],
+  };
+}
+
+/** Every exception the service models, read from its schemas: name, shape id, fault, HTTP status, query code. */
+async function modeledErrors(client) {
+  const result = await build({ entryPoints: [dist(client, 'schemas/schemas_0.js')], bundle: true, platform: 'node', format: 'cjs', mainFields: ['module', 'main'], write: false, logLevel: 'error' });
+  const module = { exports: {} };
+  new Function('module', 'exports', 'require', result.outputFiles[0].text)(module, module.exports, require);
+  return Object.values(module.exports)
+    .filter((schema) => Array.isArray(schema) && schema[0] === -3 && !String(schema[1]).startsWith('smithy.ts.sdk.synthetic.'))
+    .map(([, namespace, name, traits]) => {
+      const fault = traits?.error === 'server' ? 'server' : 'client';
+      const status = Number(traits?.httpError ?? traits?.awsQueryError?.[1] ?? (fault === 'server' ? 500 : 400));
+      return { name, shapeId: `${namespace}#${name}`, fault, status, queryCode: traits?.awsQueryError?.[0] };
+    });
+}
+
+/** How many registrations the rewrite drops from the client's schemas. */
+function droppedRegistrations(client) {
+  const read = (file) => {
+    try {
+      return readFileSync(dist(client, file), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  return withoutModeledErrorRegistrations({ schemas: read('schemas/schemas_0.js'), errors: read('models/errors.js'), protocol: clientProtocol(read('runtimeConfig.shared.js')) }).dropped.length;
+}
+
+/** The answer the service gives for this exception, in the client's protocol, with or without a message. */
+function answerFor(protocol, error, message) {
+  const requestId = 'req-0123';
+  if (/Json/.test(protocol)) {
+    const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId };
+    // A service that kept its query error codes says so in this header (awsQueryCompatible).
+    if (error.queryCode) headers['x-amzn-query-error'] = `${error.queryCode};${error.fault === 'server' ? 'Receiver' : 'Sender'}`;
+    return { status: error.status, headers, body: JSON.stringify({ __type: error.shapeId, ...(message && { message }) }) };
+  }
+  const code = error.queryCode ?? error.name;
+  const body =
+    protocol === 'AwsEc2QueryProtocol'
+      ? `<Response><Errors><Error><Code>${code}</Code>${message ? `<Message>${message}</Message>` : ''}</Error></Errors><RequestID>${requestId}</RequestID></Response>`
+      : `<ErrorResponse><Error><Type>${error.fault === 'server' ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code>${message ? `<Message>${message}</Message>` : ''}</Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  return { status: error.status, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
+}
+
+const dropEveryRegistration = {
+  name: 'drop-every-registration',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: SCHEMA_FILE }, async (args) => ({ contents: literalSchemaKeys(readFileSync(args.path, 'utf8')).contents.replace(/^n0_registry\.registerError\(.*\n/gm, ''), loader: 'js' }));
+  },
+};
+
+/** A module that sends each client's command and returns what it threw, written out as plain data. */
+function probeSource(described) {
+  const imports = clients.map((client, i) => `import { ${described[i].clientClass} as Client${i}, ${described[i].command} as Command${i}, ${described[i].baseException} as Base${i} } from '${client}';`);
+  return `${imports.join('\n')}
+import { HttpResponse } from '@smithy/core/transport';
+import { Readable } from 'node:stream';
+const clients = [${clients.map((_, i) => `[Client${i}, Command${i}, Base${i}]`).join(', ')}];
+export async function thrown(index, answer) {
+  const [Client, Command, Base] = clients[index];
+  const requestHandler = { handle: async () => ({ response: new HttpResponse({ statusCode: answer.status, headers: answer.headers, body: Readable.from([Buffer.from(answer.body)]) }) }) };
+  const client = new Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1, requestHandler });
+  try {
+    await client.send(new Command({}));
+    return 'no error';
+  } catch (error) {
+    const fields = Object.fromEntries(Object.entries(error).sort(([a], [b]) => a.localeCompare(b)));
+    return { isBase: error instanceof Base, name: error.name, message: error.message, fields };
+  }
+}
+`;
+}
+
+const work = mkdtempSync(path.join(root, '.build', 'error-equivalence-'));
+try {
+  const described = clients.map(describeClient);
+  writeFileSync(path.join(work, 'probe.mjs'), probeSource(described));
+  const bundle = async (name, plugins) => {
+    const outfile = path.join(work, `${name}.js`);
+    await build({ entryPoints: [path.join(work, 'probe.mjs')], outfile, bundle: true, platform: 'node', target: 'node24', format: 'cjs', mainFields: ['module', 'main'], plugins, logLevel: 'error' });
+    return require(outfile);
+  };
+  const published = await bundle('published', [sdkSchemaKeys]);
+  const rewritten = await bundle('rewritten', [sdkSchemas]);
+  // The control: a rewrite that drops every registration must show differences, or the comparison sees nothing.
+  const careless = await bundle('careless', [dropEveryRegistration]);
+  const report = {};
+  for (const [index, client] of clients.entries()) {
+    const errors = await modeledErrors(client);
+    const differences = [];
+    let carelessDifferences = 0;
+    for (const error of errors) {
+      for (const message of [`${error.name} happened`, undefined]) {
+        const answer = answerFor(described[index].protocol, error, message);
+        const before = JSON.stringify(await published.thrown(index, answer));
+        const after = JSON.stringify(await rewritten.thrown(index, answer));
+        if (before !== after) differences.push({ error: error.name, message, published: JSON.parse(before), rewritten: JSON.parse(after) });
+        if (before !== JSON.stringify(await careless.thrown(index, answer))) carelessDifferences += 1;
+      }
+    }
+    report[client] = { protocol: described[index].protocol, errors: errors.length, dropped: droppedRegistrations(client), differences, carelessDifferences };
+  }
+  process.stdout.write(JSON.stringify(report));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
