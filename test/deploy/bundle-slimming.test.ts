@@ -11,9 +11,11 @@
  * - own-source-map: a stack trace from our code still names the TypeScript line.
  */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { decode } from '@jridgewell/sourcemap-codec';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { SourceMap } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { withoutModeledErrorRegistrations } from '../../scripts/sdk-error-registrations.mjs';
@@ -263,6 +265,21 @@ describe('lambda-credentials', () => {
 });
 
 describe('own-source-map', () => {
+  it("names no source of ours for a frame inside the SDK, even where our code comes before it in the bundle", () => {
+    const bundle = readFileSync(PROBE_BUNDLE, 'utf8');
+    const payload = JSON.parse(readFileSync(`${PROBE_BUNDLE}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0];
+    const map = new SourceMap(payload);
+    const firstOwn = decode(payload.mappings).findIndex((line) => line.some((segment) => segment.length > 1));
+    // Code of @aws-sdk/core's error handling, which every failed AWS call runs through.
+    const positions = ['getErrorSchemaOrThrowBaseException', 'x-amzn-query-error'].map((needle) => {
+      const lines = bundle.slice(0, bundle.indexOf(needle)).split('\n');
+      return { needle, line: lines.length - 1, column: lines.at(-1)!.length };
+    });
+    // Not vacuous: our code is mapped on an earlier line, so a lookup without the unmapped segments would name it.
+    expect(positions.every(({ line }) => line > firstOwn && firstOwn >= 0)).toBe(true);
+    for (const { needle, line, column } of positions) expect([needle, map.findEntry(line, column)]).toEqual([needle, expect.not.objectContaining({ originalSource: expect.anything() })]);
+  });
+
   it('maps a stack frame of our code to its TypeScript line, and lists no dependency as a source', async () => {
     const run = await inBundle('probe.fail();', FAKE_KEYS, ['--enable-source-maps']);
     expect(run.status).toBe(3);
