@@ -1,6 +1,6 @@
 // Run by test/deploy/bundle-slimming.test.ts in its own node (esbuild does not run inside jest's
 // sandbox): for each named SDK client, answers one call with every exception the service models,
-// with a message and without, through a bundle as published and through one whose schemas
+// with a message and without, through the packages as published and through a bundle whose schemas
 // scripts/sdk-error-registrations.mjs rewrote, and prints for each client what the two threw where
 // they differ, and how often a rewrite that dropped every registration would have differed.
 // Usage: node test/support/error-equivalence.mjs @aws-sdk/client-ssm [...]
@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientProtocol, withoutModeledErrorRegistrations } from '../../scripts/sdk-error-registrations.mjs';
-import { SCHEMA_FILE, literalSchemaKeys, sdkSchemaKeys } from '../../scripts/sdk-schema-keys.mjs';
+import { SCHEMA_FILE, literalSchemaKeys } from '../../scripts/sdk-schema-keys.mjs';
 import { sdkSchemas } from '../../scripts/sdk-schemas.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,11 +32,8 @@ function describeClient(client) {
 }
 
 /** Every exception the service models, read from its schemas: name, shape id, fault, HTTP status, query code. */
-async function modeledErrors(client) {
-  const result = await build({ entryPoints: [dist(client, 'schemas/schemas_0.js')], bundle: true, platform: 'node', format: 'cjs', mainFields: ['module', 'main'], write: false, logLevel: 'error' });
-  const module = { exports: {} };
-  new Function('module', 'exports', 'require', result.outputFiles[0].text)(module, module.exports, require);
-  return Object.values(module.exports)
+function modeledErrors(client) {
+  return Object.values(require(client))
     .filter((schema) => Array.isArray(schema) && schema[0] === -3 && !String(schema[1]).startsWith('smithy.ts.sdk.synthetic.'))
     .map(([, namespace, name, traits]) => {
       const fault = traits?.error === 'server' ? 'server' : 'client';
@@ -88,10 +85,14 @@ function probeSource(described) {
 import { HttpResponse } from '@smithy/core/transport';
 import { Readable } from 'node:stream';
 const clients = [${clients.map((_, i) => `[Client${i}, Command${i}, Base${i}]`).join(', ')}];
-export async function thrown(index, answer) {
-  const [Client, Command, Base] = clients[index];
-  const requestHandler = { handle: async () => ({ response: new HttpResponse({ statusCode: answer.status, headers: answer.headers, body: Readable.from([Buffer.from(answer.body)]) }) }) };
-  const client = new Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1, requestHandler });
+// One client of each kind, answering with whatever answer the call in progress set.
+let answer;
+const requestHandler = { handle: async () => ({ response: new HttpResponse({ statusCode: answer.status, headers: answer.headers, body: Readable.from([Buffer.from(answer.body)]) }) }) };
+const made = clients.map(([Client]) => new Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1, requestHandler }));
+export async function thrown(index, given) {
+  const [, Command, Base] = clients[index];
+  const client = made[index];
+  answer = given;
   try {
     await client.send(new Command({}));
     return 'no error';
@@ -107,30 +108,39 @@ const work = mkdtempSync(path.join(root, '.build', 'error-equivalence-'));
 try {
   const described = clients.map(describeClient);
   writeFileSync(path.join(work, 'probe.mjs'), probeSource(described));
-  const bundle = async (name, plugins) => {
+  const bundle = async (name, options) => {
     const outfile = path.join(work, `${name}.js`);
-    await build({ entryPoints: [path.join(work, 'probe.mjs')], outfile, bundle: true, platform: 'node', target: 'node24', format: 'cjs', mainFields: ['module', 'main'], plugins, logLevel: 'error' });
+    await build({ entryPoints: [path.join(work, 'probe.mjs')], outfile, bundle: true, platform: 'node', target: 'node24', format: 'cjs', mainFields: ['module', 'main'], logLevel: 'error', ...options });
     return require(outfile);
   };
-  const published = await bundle('published', [sdkSchemaKeys]);
-  const rewritten = await bundle('rewritten', [sdkSchemas]);
-  // The control: a rewrite that drops every registration must show differences, or the comparison sees nothing.
-  const careless = await bundle('careless', [dropEveryRegistration]);
+  const [published, rewritten, careless] = await Promise.all([
+    // The clients as published: node loads the packages themselves.
+    bundle('published', { packages: 'external' }),
+    bundle('rewritten', { plugins: [sdkSchemas] }),
+    // The control: a rewrite that drops every registration must show differences, or the comparison sees nothing.
+    bundle('careless', { plugins: [dropEveryRegistration] }),
+  ]);
+  const errorsOf = clients.map(modeledErrors);
   const report = {};
   for (const [index, client] of clients.entries()) {
-    const errors = await modeledErrors(client);
+    const { protocol } = described[index];
+    const errors = errorsOf[index];
+    const dropped = droppedRegistrations(client);
     const differences = [];
     let carelessDifferences = 0;
     for (const error of errors) {
       for (const message of [`${error.name} happened`, undefined]) {
-        const answer = answerFor(described[index].protocol, error, message);
+        const answer = answerFor(protocol, error, message);
         const before = JSON.stringify(await published.thrown(index, answer));
-        const after = JSON.stringify(await rewritten.thrown(index, answer));
-        if (before !== after) differences.push({ error: error.name, message, published: JSON.parse(before), rewritten: JSON.parse(after) });
-        if (before !== JSON.stringify(await careless.thrown(index, answer))) carelessDifferences += 1;
+        // Where the rewrite drops nothing, its schemas module is the published one: nothing to compare.
+        if (dropped > 0) {
+          const after = JSON.stringify(await rewritten.thrown(index, answer));
+          if (before !== after) differences.push({ error: error.name, message, published: JSON.parse(before), rewritten: JSON.parse(after) });
+        }
+        if (message !== undefined && before !== JSON.stringify(await careless.thrown(index, answer))) carelessDifferences += 1;
       }
     }
-    report[client] = { protocol: described[index].protocol, errors: errors.length, dropped: droppedRegistrations(client), differences, carelessDifferences };
+    report[client] = { protocol, errors: errors.length, dropped, differences, carelessDifferences };
   }
   process.stdout.write(JSON.stringify(report));
 } finally {
