@@ -25,7 +25,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** NODE_OPTIONS as the functions get it on Lambda (serverless.yml): with source maps on, a cold start also reads the map. */
+/** NODE_OPTIONS as the functions get it on Lambda (serverless.yml), if any: --enable-source-maps, for one, would read the map at every cold start. */
 function lambdaNodeOptions(): string {
   const provider = (parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent', customTags: CFN_TAGS }) as { provider: { environment: Record<string, string> } }).provider;
   return provider.environment.NODE_OPTIONS ?? '';

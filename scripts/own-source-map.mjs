@@ -1,14 +1,14 @@
 // Trims a bundle's source map to the project's own code.
 //
-// The functions run with NODE_OPTIONS=--enable-source-maps, so that a stack trace in CloudWatch
-// names functions/…/*.ts lines; Node then reads and parses the whole map at every cold start.
-// Most of a map is mappings into node_modules (the SDK): about 0.9 MiB for the largest function,
-// some 15–20 ms of its load time, for frames nobody debugs from a Lambda log. Each mapping into a
-// dependency becomes an unmapped segment (its generated column alone), and a run of them one
-// segment: a frame of our code keeps exactly its mapping, and a frame inside a dependency finds no
-// source and keeps its place in index.js. (Dropping those mappings outright would not do: a lookup
-// takes the nearest mapping before a position, so an SDK frame would be named as a line of
-// whatever of our code the bundle has before it.)
+// A stack trace in CloudWatch names functions/…/*.ts lines: the functions map their frames through
+// the bundle's map when a stack is first written out (functions/lib/source-mapped-stacks.ts). Most
+// of a map is mappings into node_modules (the SDK): about 0.9 MiB for the largest function, to read
+// and parse for frames nobody debugs from a Lambda log. Each mapping into a dependency becomes an
+// unmapped segment (its generated column alone), and a run of them one segment: a frame of our code
+// keeps exactly its mapping, and a frame inside a dependency finds no source and keeps its place in
+// index.js. (Dropping those mappings outright would not do: a lookup takes the nearest mapping
+// before a position, so an SDK frame would be named as a line of whatever of our code the bundle
+// has before it.)
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 
 const isOwn = (source) => !/(^|[\\/])node_modules[\\/]/.test(source);

@@ -16,6 +16,10 @@ import {
 import type { RetentionPolicy } from './decisions/retention';
 import { NO_SHARING, type ShareTargets } from './decisions/sharing';
 import { ConfigurationError, asTransientWhenRetryable } from './contracts/errors';
+import { installSourceMappedStacks } from './source-mapped-stacks';
+
+// In a bundle, stack traces name our TypeScript lines; source-mapped-stacks.ts says why this is not --enable-source-maps.
+installSourceMappedStacks();
 
 /** One JSON logger per function; every line carries the execution ARN once the handler knows it. */
 export function createLogger(functionName: string): Logger {

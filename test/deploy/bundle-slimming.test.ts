@@ -25,16 +25,19 @@ const ROOT = path.join(__dirname, '..', '..');
 // Inside the repository, so esbuild finds node_modules from the probe as it does from a function.
 const PROBE_DIR = path.join(ROOT, '.build', 'test-probes', `bundle-slimming-${process.pid}`);
 const PROBE_BUNDLE = path.join(PROBE_DIR, 'out', 'index.js');
-const THROW_LINE = 11;
+const THROW_LINE = 14;
 
 const PROBE_SOURCE = `import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { installSourceMappedStacks } from ${JSON.stringify(path.join(ROOT, 'functions', 'lib', 'source-mapped-stacks'))};
 
+export const mapped = installSourceMappedStacks();
 const ec2 = new EC2Client({});
-export const ssm = new SSMClient({});
+const ssm = new SSMClient({ endpoint: 'not a url' });
 
 export const credentials = () => ec2.config.credentials();
 export const describeImages = () => ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+export const failInsideTheSdk = () => ssm.send(new GetParameterCommand({ Name: 'x' }));
 
 export function fail(): never {
   throw new Error('probe failure');
@@ -281,10 +284,25 @@ describe('own-source-map', () => {
   });
 
   it('maps a stack frame of our code to its TypeScript line, and lists no dependency as a source', async () => {
-    const run = await inBundle('probe.fail();', FAKE_KEYS, ['--enable-source-maps']);
+    const run = await inBundle('probe.fail();', FAKE_KEYS);
     expect(run.status).toBe(3);
-    expect(run.stderr).toMatch(new RegExp(`probe\\.ts:${THROW_LINE}:\\d+`));
+    expect(run.stderr).toMatch(new RegExp(`^Error: probe failure\\n    at \\S+ \\(\\S*probe\\.ts:${THROW_LINE}:\\d+\\)`));
     const map = JSON.parse(readFileSync(`${PROBE_BUNDLE}.map`, 'utf8')) as { sources: string[] };
-    expect(map.sources.map((source) => path.basename(source))).toEqual(['probe.ts', 'lambda-credentials.ts']);
+    expect(map.sources.map((source) => path.basename(source)).sort()).toEqual(['lambda-credentials.ts', 'probe.ts', 'source-mapped-stacks.ts']);
+  });
+
+  it("names a frame inside the SDK by its place in index.js when the stack is written out, and Node's own mapping is not needed", async () => {
+    const run = await inBundle("await probe.failInsideTheSdk();", FAKE_KEYS);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toMatch(/^TypeError: Invalid URL/);
+    const frames = run.stderr.split('\n').filter((line) => line.startsWith('    at '));
+    expect(frames.some((frame) => frame.includes(`${PROBE_BUNDLE}:`))).toBe(true);
+    expect(frames.filter((frame) => /\.ts:\d+/.test(frame))).toEqual([]);
+  });
+
+  it('leaves the stacks to Node when it maps them itself (--enable-source-maps)', async () => {
+    const run = await inBundle('process.stdout.write(String(probe.mapped)); probe.fail();', FAKE_KEYS, ['--enable-source-maps']);
+    expect(run.stdout).toBe('false');
+    expect(run.stderr).toMatch(new RegExp(`probe\\.ts:${THROW_LINE}:\\d+`));
   });
 });

@@ -23,13 +23,14 @@ it('bundles every function', () => {
   expect(names.every((n) => existsSync(path.join(OUT, n, 'index.js')))).toBe(true);
 });
 
-it('loads each bundle in a fresh node with a Lambda-like environment, and finds its handler', () => {
+it('loads each bundle in a fresh node with a Lambda-like environment, finds its handler, and maps its stacks', () => {
   // One process loads them all, each from a clean module cache: what a cold start does, 13 times.
   const script = `
     const results = {};
     for (const name of ${JSON.stringify(names)}) {
       const file = ${JSON.stringify(OUT)} + '/' + name + '/index.js';
-      try { results[name] = typeof require(file).handler; } catch (e) { results[name] = 'error: ' + e.message; }
+      Error.prepareStackTrace = undefined;
+      try { results[name] = typeof require(file).handler + (typeof Error.prepareStackTrace === 'function' ? ', stacks mapped' : ''); } catch (e) { results[name] = 'error: ' + e.message; }
     }
     process.stdout.write(JSON.stringify(results));`;
   const out = execFileSync(process.execPath, ['-e', script], {
@@ -37,5 +38,6 @@ it('loads each bundle in a fresh node with a Lambda-like environment, and finds 
     env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'bundle-load-test' },
   });
   const results = JSON.parse(out) as Record<string, string>;
-  expect(Object.entries(results).filter(([, kind]) => kind !== 'function')).toEqual([]);
+  // Each also maps its stack traces to our TypeScript lines (functions/lib/source-mapped-stacks.ts).
+  expect(Object.entries(results).filter(([, kind]) => kind !== 'function, stacks mapped')).toEqual([]);
 }, 60_000);

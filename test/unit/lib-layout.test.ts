@@ -25,10 +25,10 @@ function valueImports(file: string): string[] {
     .map(([, , spec]) => spec!);
 }
 
-it('has only the three groups and the handler shell at its top', () => {
+it('has only the three groups and the handler shell (with how its stack traces read) at its top', () => {
   const entries = readdirSync(LIB, { withFileTypes: true });
   expect(entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()).toEqual(GROUPS);
-  expect(entries.filter((e) => e.isFile()).map((e) => e.name)).toEqual(['handler.ts']);
+  expect(entries.filter((e) => e.isFile()).map((e) => e.name).sort()).toEqual(['handler.ts', 'source-mapped-stacks.ts']);
 });
 
 describe.each(['contracts', 'decisions'])('%s/', (group) => {
