@@ -65,7 +65,7 @@ async function main() {
   const build = await import('./build.mjs');
   const names = await build.bundleFunctions();
   const nodeOptions = lambdaNodeOptions();
-  console.log(`Functions (esbuild, minified, node24, AWS SDK bundled; module load in fresh node ${process.version} processes with NODE_OPTIONS=${nodeOptions}, ${runs} each, in turns)`);
+  console.log(`Functions (esbuild, minified, node24, AWS SDK bundled; module load in fresh node ${process.version} processes with the functions' NODE_OPTIONS (${nodeOptions || 'none'}), ${runs} each, in turns)`);
   console.log('function               bundle KiB  zipped KiB  map KiB  load ms (median)  load ms (fastest)');
   const bundles = names.map((name) => path.join(ROOT, '.build', 'functions', name, 'index.js'));
   const loads = coldLoads(bundles, nodeOptions);
