@@ -8,12 +8,18 @@
 //
 // Without its registration, an error answer of a JSON protocol service still becomes an exception
 // of the service's base class (`SSMServiceException`, which stays registered) with the same name,
-// message, fault, metadata and fields: the SDK builds it from the answer itself
-// (`getErrorSchemaOrThrowBaseException` in @aws-sdk/core). What is lost is the subclass, so nothing
-// in functions/ may test an AWS error with `instanceof`; it tests the name (`isAwsError`).
+// message, metadata and fields: the SDK builds it from the answer itself
+// (`getErrorSchemaOrThrowBaseException` in @aws-sdk/core), copying the answer's fields as they are
+// and taking the fault from the HTTP status. What is lost is the subclass, so nothing in functions/
+// may test an AWS error with `instanceof`; it tests the name (`isAwsError`).
 //
 // Registrations stay where dropping them would change what a function sees:
 // - the service's base exception (`_s_registry`);
+// - exceptions with a member that is not a plain string: the registered schema turns a blob into
+//   bytes, a timestamp into a Date, an attribute map into its values; the copy would keep the JSON
+//   (DynamoDB's `ConditionalCheckFailedException` with its `Item`);
+// - exceptions modeled as server faults: their `$fault` is "server" whatever the status, and the
+//   functions retry on it (functions/lib/contracts/errors.ts);
 // - exceptions modeled as retryable (`$retryable`): the SDK's retry strategy decides on that field;
 // - exceptions whose query error code (`awsQueryError`) is not their name: the registered class,
 //   not the code on the wire, names the exception (CloudWatch's `InternalServiceError` is thrown
@@ -27,9 +33,22 @@ const CLASS = /^export class ([A-Za-z0-9_$]+) extends [A-Za-z0-9_$]+ \{\n([\s\S]
 const ERROR_SCHEMA = /^export var ([A-Za-z0-9_$]+)\$ = \[-3,([\s\S]*?)\];$/gm;
 const JSON_PROTOCOLS = new Set(['AwsJson1_0Protocol', 'AwsJson1_1Protocol']);
 
-/** The names of the exception classes in a client's models/errors.js that carry `$retryable`. */
-export function retryableErrors(errorsSource) {
-  return new Set([...errorsSource.matchAll(CLASS)].filter((m) => /^\s+\$retryable\b/m.test(m[2])).map((m) => m[1]));
+/** The names of the exception classes in a client's models/errors.js that carry `$retryable` or are server faults. */
+export function retryableOrServerErrors(errorsSource) {
+  return new Set(
+    [...errorsSource.matchAll(CLASS)].filter((m) => /^\s+\$retryable\b/m.test(m[2]) || /^\s+\$fault = "server";/m.test(m[2])).map((m) => m[1]),
+  );
+}
+
+/** The exceptions whose members are not all plain strings (schema 0), or whose members cannot be read as such. */
+export function errorsWithTypedMembers(schemasSource) {
+  const typed = new Set();
+  for (const [, name, schema] of schemasSource.matchAll(ERROR_SCHEMA)) {
+    // The schema's last element lists its members' schemas: `[0, 0]`, or `[0, () => AttributeMap]`.
+    const members = schema.trim().match(/\[([^[\]]*)\]$/);
+    if (members === null || !members[1].split(',').every((member) => member.trim() === '0' || member.trim() === '')) typed.add(name);
+  }
+  return typed;
 }
 
 /**
@@ -63,7 +82,7 @@ export function withoutModeledErrorRegistrations({ schemas, errors, protocol }) 
   const renamed = renamedQueryErrors(schemas);
   // An exception named like another's query code stays too: the SDK looks a code up by name first,
   // and only then by the trait (CloudWatch's `ResourceNotFound` and `DashboardNotFoundError`).
-  const stay = new Set([...retryableErrors(errors), ...renamed.keys(), ...renamed.values()]);
+  const stay = new Set([...retryableOrServerErrors(errors), ...errorsWithTypedMembers(schemas), ...renamed.keys(), ...renamed.values()]);
   const dropped = [];
   const kept = [];
   const contents = schemas.replace(REGISTRATION, (line, registry, name) => {

@@ -30,6 +30,11 @@ export function formatStack(error: unknown, sites: NodeJS.CallSite[], bundle: st
   let header: string;
   try {
     header = Error.prototype.toString.call(error);
+    // Node writes its own errors' code into the header (`TypeError [ERR_INVALID_ARG_TYPE]: …`).
+    const { name, code } = error as { name?: unknown; code?: unknown };
+    if (typeof code === 'string' && /^ERR_[A-Z0-9_]+$/.test(code) && typeof name === 'string' && header.startsWith(name)) {
+      header = `${name} [${code}]${header.slice(name.length)}`;
+    }
   } catch {
     header = '<error>';
   }

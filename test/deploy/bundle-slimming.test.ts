@@ -13,7 +13,7 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { decode } from '@jridgewell/sourcemap-codec';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { SourceMap } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -193,15 +193,27 @@ describe('sdk-error-registrations', () => {
     'n0_registry.registerError(GoneFault$, GoneFault);',
     'export var Gone$ = [-3, n0, _G, { "awsQueryError": [`Gone`, 410], [_e]: _c }, [_m], [0]];',
     'n0_registry.registerError(Gone$, Gone);',
+    'export var Conflict$ = [-3, n0, _C,', '    { [_e]: _c },', '    [_m, _I],', '    [0, () => AttributeMap]', '];',
+    'n0_registry.registerError(Conflict$, Conflict);',
+    'export var Internal$ = [-3, n0, _In, { [_e]: _se }, [_m], [0]];',
+    'n0_registry.registerError(Internal$, Internal);',
+    'export var Invalid$ = [-3, n0, _Iv,', '    { [_e]: _c },', '    [_m, _R],', '    [0, 0]', '];',
+    'n0_registry.registerError(Invalid$, Invalid);',
     '',
   ].join('\n');
-  const errors = ['export class NotFound extends __BaseException {', '    $fault = "client";', '}', 'export class Busy extends __BaseException {', '    $fault = "client";', '    $retryable = {};', '}', ''].join('\n');
+  const errors = [
+    'export class NotFound extends __BaseException {', '    $fault = "client";', '}',
+    'export class Busy extends __BaseException {', '    $fault = "client";', '    $retryable = {};', '}',
+    'export class Internal extends __BaseException {', '    $fault = "server";', '}',
+    '',
+  ].join('\n');
 
   it('drops the registrations a function sees the same without, and keeps the others', () => {
     const { contents, dropped, kept } = withoutModeledErrorRegistrations({ schemas, errors, protocol: 'AwsJson1_0Protocol' });
-    expect(dropped).toEqual(['NotFound']);
-    // The base exception, a retryable one, one renamed by its query code, and the one named like that code.
-    expect(kept).toEqual(['SvcServiceException', 'Busy', 'GoneFault', 'Gone']);
+    expect(dropped).toEqual(['NotFound', 'Invalid']);
+    // The base exception, a retryable one, one renamed by its query code, the one named like that
+    // code, one with a member that is not a string, and a server fault.
+    expect(kept).toEqual(['SvcServiceException', 'Busy', 'GoneFault', 'Gone', 'Conflict', 'Internal']);
     expect(contents).not.toContain('registerError(NotFound$');
     expect(contents).toContain('export var NotFound$ = ');
   });
@@ -215,15 +227,18 @@ describe('sdk-error-registrations', () => {
   it("answers every modeled exception of every client the functions use the same as the published client, field by field", () => {
     const report = JSON.parse(
       execFileSync(process.execPath, [path.join(ROOT, 'test', 'support', 'error-equivalence.mjs'), ...FUNCTION_CLIENTS], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }),
-    ) as Record<string, { errors: number; dropped: number; differences: unknown[]; carelessDifferences: number }>;
+    ) as Record<string, { errors: number; dropped: number; differences: unknown[]; carelessDiffering: string[] }>;
     expect(Object.keys(report).sort()).toEqual(FUNCTION_CLIENTS);
     expect(Object.entries(report).filter(([, client]) => client.differences.length > 0)).toEqual([]);
     // Not an empty comparison: SSM's exceptions were dropped and compared ...
     expect(report['@aws-sdk/client-ssm']).toMatchObject({ errors: expect.any(Number), dropped: expect.any(Number) });
     expect(report['@aws-sdk/client-ssm']!.dropped).toBeGreaterThan(100);
     expect(report['@aws-sdk/client-ssm']!.errors).toBeGreaterThan(report['@aws-sdk/client-ssm']!.dropped);
-    // ... and the comparison sees what dropping every registration would change (names, RequestId, $retryable).
-    for (const client of ['@aws-sdk/client-cloudwatch', '@aws-sdk/client-cloudformation', '@aws-sdk/client-dynamodb']) expect(report[client]!.carelessDifferences).toBeGreaterThan(0);
+    // ... and the comparison sees what dropping every registration would change: an item's binary
+    // attribute left base64, $retryable, a name from a query code, the query protocols' RequestId.
+    expect(report['@aws-sdk/client-dynamodb']!.carelessDiffering).toEqual(expect.arrayContaining(['ConditionalCheckFailedException', 'TransactionCanceledException', 'ReplicatedWriteConflictException']));
+    expect(report['@aws-sdk/client-cloudwatch']!.carelessDiffering).toContain('InternalServiceFault');
+    expect(report['@aws-sdk/client-cloudformation']!.carelessDiffering.length).toBe(report['@aws-sdk/client-cloudformation']!.errors);
   }, 120_000);
 
   it('leaves the dropped exception classes out of a bundle, and keeps the base exception', () => {
@@ -233,14 +248,22 @@ describe('sdk-error-registrations', () => {
   });
 
   it('leaves no function testing an AWS error by its class', () => {
+    // Every class a client exports from its errors module, whatever its name (SSM's ParameterNotFound, SFN's ExecutionDoesNotExist).
+    const exceptionClasses = (client: string): Set<string> => {
+      const errorsModule = path.join(ROOT, 'node_modules', client, 'dist-es', 'models', 'errors.js');
+      const text = existsSync(errorsModule) ? readFileSync(errorsModule, 'utf8') : '';
+      return new Set([...text.matchAll(/^export class (\w+)/gm)].map((m) => m[1]!));
+    };
     const classImports = functionSources().flatMap(({ file, text }) =>
-      [...text.matchAll(/^import \{([^}]*)\} from '@aws-sdk\/client-[a-z0-9-]+';/gm)].flatMap((m) =>
-        m[1]!
+      [...text.matchAll(/^import (?!type\b)([\s\S]*?) from '(@aws-sdk\/client-[a-z0-9-]+)';/gm)].flatMap(([, clause, client]) => {
+        if (/^\*\s+as\b/.test(clause!.trim())) return [`${file}: every export of ${client}`];
+        const classes = exceptionClasses(client!);
+        return (/\{([^}]*)\}/.exec(clause!)?.[1] ?? '')
           .split(',')
-          .map((name) => name.trim())
-          .filter((name) => /(Exception|Fault|Error)$/.test(name) && !name.startsWith('type '))
-          .map((name) => `${file}: ${name}`),
-      ),
+          .map((name) => name.trim().split(/\s+as\s+/)[0]!)
+          .filter((name) => name !== '' && !name.startsWith('type ') && (classes.has(name) || /(Exception|Fault|Error)$/.test(name)))
+          .map((name) => `${file}: ${name}`);
+      }),
     );
     expect(classImports).toEqual([]);
   });

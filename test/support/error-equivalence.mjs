@@ -1,8 +1,10 @@
 // Run by test/deploy/bundle-slimming.test.ts in its own node (esbuild does not run inside jest's
 // sandbox): for each named SDK client, answers one call with every exception the service models,
-// with a message and without, through the packages as published and through a bundle whose schemas
+// carrying a value of each of its members' types, with a message and without, through the packages as published and through a bundle whose schemas
 // scripts/sdk-error-registrations.mjs rewrote, and prints for each client what the two threw where
-// they differ, and how often a rewrite that dropped every registration would have differed.
+// they differ, and which exceptions a rewrite that dropped every registration would have changed.
+// Own properties left undefined (fields a class declares and the answer lacks) are not compared:
+// the comparison is of the errors written out as JSON.
 // Usage: node test/support/error-equivalence.mjs @aws-sdk/client-ssm [...]
 import { build } from 'esbuild';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,11 +37,36 @@ function describeClient(client) {
 function modeledErrors(client) {
   return Object.values(require(client))
     .filter((schema) => Array.isArray(schema) && schema[0] === -3 && !String(schema[1]).startsWith('smithy.ts.sdk.synthetic.'))
-    .map(([, namespace, name, traits]) => {
+    .map(([, namespace, name, traits, memberNames = [], memberSchemas = []]) => {
       const fault = traits?.error === 'server' ? 'server' : 'client';
       const status = Number(traits?.httpError ?? traits?.awsQueryError?.[1] ?? (fault === 'server' ? 500 : 400));
-      return { name, shapeId: `${namespace}#${name}`, fault, status, queryCode: traits?.awsQueryError?.[0] };
+      const members = Object.fromEntries(
+        memberNames.flatMap((member, i) => {
+          const value = sampleOf(member, memberSchemas[i]);
+          return value === undefined || /^message$/i.test(member) ? [] : [[member, value]];
+        }),
+      );
+      return { name, shapeId: `${namespace}#${name}`, fault, status, queryCode: traits?.awsQueryError?.[0], members: { ...members, ...STRUCTURED_MEMBERS[name] } };
     });
+}
+
+/**
+ * Members the samples below cannot write (structures), given for the exceptions that carry our
+ * data: DynamoDB hands back the item a condition failed on, binary attributes as base64.
+ */
+const STRUCTURED_MEMBERS = {
+  ConditionalCheckFailedException: { Item: { pk: { S: 'lock' }, blob: { B: 'AQID' } } },
+  TransactionCanceledException: { CancellationReasons: [{ Code: 'ConditionalCheckFailed', Item: { blob: { B: 'AQID' } } }] },
+};
+
+/**
+ * A value of a member's type as JSON carries it: what the registered schema would turn into
+ * something else (bytes, a Date) shows, where a rewrite copies the JSON as it is. Members of a
+ * structure, or with traits of their own, get none.
+ */
+function sampleOf(member, schema) {
+  const simple = { 0: `${member} sample`, 1: 7, 2: true, 4: 1700000000, 5: '2023-11-14T22:13:20Z', 7: 1700000000, 21: 'AQID', 64: ['a', 'b'], 65: [1, 2], 128: { k: 'v' } };
+  return typeof schema === 'number' ? simple[schema] : undefined;
 }
 
 /** How many registrations the rewrite drops from the client's schemas. */
@@ -61,7 +88,7 @@ function answerFor(protocol, error, message) {
     const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId };
     // A service that kept its query error codes says so in this header (awsQueryCompatible).
     if (error.queryCode) headers['x-amzn-query-error'] = `${error.queryCode};${error.fault === 'server' ? 'Receiver' : 'Sender'}`;
-    return { status: error.status, headers, body: JSON.stringify({ __type: error.shapeId, ...(message && { message }) }) };
+    return { status: error.status, headers, body: JSON.stringify({ __type: error.shapeId, ...(message && { message }), ...error.members }) };
   }
   const code = error.queryCode ?? error.name;
   const body =
@@ -127,7 +154,7 @@ try {
     const errors = errorsOf[index];
     const dropped = droppedRegistrations(client);
     const differences = [];
-    let carelessDifferences = 0;
+    const carelessDiffering = [];
     for (const error of errors) {
       for (const message of [`${error.name} happened`, undefined]) {
         const answer = answerFor(protocol, error, message);
@@ -137,10 +164,10 @@ try {
           const after = JSON.stringify(await rewritten.thrown(index, answer));
           if (before !== after) differences.push({ error: error.name, message, published: JSON.parse(before), rewritten: JSON.parse(after) });
         }
-        if (message !== undefined && before !== JSON.stringify(await careless.thrown(index, answer))) carelessDifferences += 1;
+        if (message !== undefined && before !== JSON.stringify(await careless.thrown(index, answer))) carelessDiffering.push(error.name);
       }
     }
-    report[client] = { protocol, errors: errors.length, dropped, differences, carelessDifferences };
+    report[client] = { protocol, errors: errors.length, dropped, differences, carelessDiffering };
   }
   process.stdout.write(JSON.stringify(report));
 } finally {

@@ -41,6 +41,17 @@ describe('formatStack', () => {
     ]);
   });
 
+  it("writes Node's own errors with their code, as Node does", () => {
+    let thrown: unknown;
+    try {
+      Buffer.from(1 as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(formatStack(thrown, [], BUNDLE, ourCodeAt)).toBe(`TypeError [ERR_INVALID_ARG_TYPE]: ${(thrown as Error).message}`);
+  });
+
   it('writes a header even for a thrown value that cannot say what it is', () => {
     const hostile = { get name(): string { throw new Error('no name'); } };
     expect(formatStack(hostile, [], BUNDLE, ourCodeAt)).toBe('<error>');
