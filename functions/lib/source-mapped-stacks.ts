@@ -25,14 +25,22 @@ export function lookupIn(map: SourceMap): PositionLookup {
   };
 }
 
-/** The stack as V8 writes it, each frame of `bundle` replaced by the source position it maps to. */
+function isNodeError(error: unknown): boolean {
+  for (let proto = Object.getPrototypeOf(error) as object | null; proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    if (Object.getOwnPropertySymbols(proto).some((symbol) => symbol.description === 'kIsNodeError')) return true;
+  }
+  return false;
+}
+
+/** The stack as Node writes it, each frame of `bundle` replaced by the source position it maps to. */
 export function formatStack(error: unknown, sites: NodeJS.CallSite[], bundle: string, lookup: PositionLookup): string {
   let header: string;
   try {
     header = Error.prototype.toString.call(error);
-    // Node writes its own errors' code into the header (`TypeError [ERR_INVALID_ARG_TYPE]: …`).
+    // Node writes the code of its own JavaScript errors into the header (`TypeError
+    // [ERR_INVALID_ARG_TYPE]: …`), which it marks with a symbol on their prototype.
     const { name, code } = error as { name?: unknown; code?: unknown };
-    if (typeof code === 'string' && /^ERR_[A-Z0-9_]+$/.test(code) && typeof name === 'string' && header.startsWith(name)) {
+    if (typeof code === 'string' && typeof name === 'string' && header.startsWith(name) && isNodeError(error)) {
       header = `${name} [${code}]${header.slice(name.length)}`;
     }
   } catch {

@@ -50,6 +50,9 @@ describe('formatStack', () => {
     }
     expect((thrown as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(formatStack(thrown, [], BUNDLE, ourCodeAt)).toBe(`TypeError [ERR_INVALID_ARG_TYPE]: ${(thrown as Error).message}`);
+    // A code alone is not Node's mark: URL's errors come from C++, and Node writes them without it.
+    const fromCpp = Object.assign(new TypeError('Invalid URL'), { code: 'ERR_INVALID_URL' });
+    expect(formatStack(fromCpp, [], BUNDLE, ourCodeAt)).toBe('TypeError: Invalid URL');
   });
 
   it('writes a header even for a thrown value that cannot say what it is', () => {
