@@ -18,14 +18,17 @@ async function clientFile(schemaFile, relative) {
   }
 }
 
+/** A client's schemas module (dist-es/schemas/schemas_N.js) as a function bundle gets it, with the registrations dropped and kept. */
+export async function preparedSchemas(schemaFile) {
+  const schemas = literalSchemaKeys(await readFile(schemaFile, 'utf8')).contents;
+  const errors = await clientFile(schemaFile, path.join('models', 'errors.js'));
+  const protocol = clientProtocol(await clientFile(schemaFile, 'runtimeConfig.shared.js'));
+  return withoutModeledErrorRegistrations({ schemas, errors, protocol });
+}
+
 export const sdkSchemas = {
   name: 'sdk-schemas',
   setup(build) {
-    build.onLoad({ filter: SCHEMA_FILE }, async (args) => {
-      const schemas = literalSchemaKeys(await readFile(args.path, 'utf8')).contents;
-      const errors = await clientFile(args.path, path.join('models', 'errors.js'));
-      const protocol = clientProtocol(await clientFile(args.path, 'runtimeConfig.shared.js'));
-      return { contents: withoutModeledErrorRegistrations({ schemas, errors, protocol }).contents, loader: 'js' };
-    });
+    build.onLoad({ filter: SCHEMA_FILE }, async (args) => ({ contents: (await preparedSchemas(args.path)).contents, loader: 'js' }));
   },
 };

@@ -68,26 +68,30 @@ it('keeps every mapping into our own sources exactly and drops every one into no
 });
 
 it("leaves Node's lookup finding our code where it did, and no source where it found a dependency", () => {
-  const lookup = (map: SourceMapV3, line: number, column: number) => {
-    const { originalSource, originalLine, originalColumn, name } = new SourceMap(map as never).findEntry(line, column) as { originalSource?: string; originalLine?: number; originalColumn?: number; name?: string };
-    return originalSource === undefined ? undefined : { originalSource, originalLine, originalColumn, name };
+  /** Node's lookup in a map, as --enable-source-maps and functions/lib/source-mapped-stacks.ts use it. */
+  const nodeLookup = (map: SourceMapV3) => {
+    const parsed = new SourceMap(map as never);
+    return (line: number, column: number) => {
+      const { originalSource, originalLine, originalColumn, name } = parsed.findEntry(line, column) as { originalSource?: string; originalLine?: number; originalColumn?: number; name?: string };
+      return originalSource === undefined ? undefined : { originalSource, originalLine, originalColumn, name };
+    };
   };
   /** What a position stands for in the bundle: the last segment at or before it (Node's rule), when that maps into our code. */
-  const ownCodeAt = (map: SourceMapV3, line: number, column: number) => {
-    const before = decode(map.mappings)
-      .flatMap((segments, index) => segments.map((segment) => ({ line: index, segment })))
-      .filter((s) => s.line < line || (s.line === line && s.segment[0] <= column))
-      .at(-1)?.segment;
-    if (before === undefined || before.length === 1 || isDependency(map.sources[before[1]]!)) return undefined;
-    return { originalSource: map.sources[before[1]]!, originalLine: before[2], originalColumn: before[3], name: before.length === 5 ? map.names[before[4]] : undefined };
+  const ownCodeIn = (map: SourceMapV3) => {
+    const segments = decode(map.mappings).flatMap((line, index) => line.map((segment) => ({ line: index, segment })));
+    return (line: number, column: number) => {
+      const before = segments.filter((s) => s.line < line || (s.line === line && s.segment[0] <= column)).at(-1)?.segment;
+      if (before === undefined || before.length === 1 || isDependency(map.sources[before[1]]!)) return undefined;
+      return { originalSource: map.sources[before[1]]!, originalLine: before[2], originalColumn: before[3], name: before.length === 5 ? map.names[before[4]] : undefined };
+    };
   };
   fc.assert(
     fc.property(sourceMap, fc.array(fc.tuple(fc.nat(21), fc.nat(5100)), { maxLength: 30 }), (map, positions) => {
-      const trimmed = ownSourceMap(map);
+      const [trimmedAt, ownCodeAt] = [nodeLookup(ownSourceMap(map)), ownCodeIn(map)];
       // Every mapped position, and arbitrary ones between them.
       const segmentPositions = decode(map.mappings).flatMap((line, index) => line.map((segment): [number, number] => [index, segment[0]]));
       for (const [line, column] of [...segmentPositions, ...positions]) {
-        expect([line, column, lookup(trimmed, line, column)]).toEqual([line, column, ownCodeAt(map, line, column)]);
+        expect([line, column, trimmedAt(line, column)]).toEqual([line, column, ownCodeAt(line, column)]);
       }
     }),
     { numRuns: 300 },

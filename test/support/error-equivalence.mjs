@@ -11,9 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clientProtocol, withoutModeledErrorRegistrations } from '../../scripts/sdk-error-registrations.mjs';
 import { SCHEMA_FILE, literalSchemaKeys } from '../../scripts/sdk-schema-keys.mjs';
-import { sdkSchemas } from '../../scripts/sdk-schemas.mjs';
+import { preparedSchemas, sdkSchemas } from '../../scripts/sdk-schemas.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const clients = process.argv.slice(2);
@@ -67,18 +66,6 @@ const STRUCTURED_MEMBERS = {
 function sampleOf(member, schema) {
   const simple = { 0: `${member} sample`, 1: 7, 2: true, 4: 1700000000, 5: '2023-11-14T22:13:20Z', 7: 1700000000, 21: 'AQID', 64: ['a', 'b'], 65: [1, 2], 128: { k: 'v' } };
   return typeof schema === 'number' ? simple[schema] : undefined;
-}
-
-/** How many registrations the rewrite drops from the client's schemas. */
-function droppedRegistrations(client) {
-  const read = (file) => {
-    try {
-      return readFileSync(dist(client, file), 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  return withoutModeledErrorRegistrations({ schemas: read('schemas/schemas_0.js'), errors: read('models/errors.js'), protocol: clientProtocol(read('runtimeConfig.shared.js')) }).dropped.length;
 }
 
 /** The answer the service gives for this exception, in the client's protocol, with or without a message. */
@@ -152,7 +139,9 @@ try {
   for (const [index, client] of clients.entries()) {
     const { protocol } = described[index];
     const errors = errorsOf[index];
-    const dropped = droppedRegistrations(client);
+    // How many registrations the rewrite drops, exactly as the bundles' plugin does.
+    const { dropped: droppedNames } = await preparedSchemas(dist(client, 'schemas/schemas_0.js'));
+    const dropped = droppedNames.length;
     const differences = [];
     const carelessDiffering = [];
     for (const error of errors) {
