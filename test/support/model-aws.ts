@@ -5,7 +5,7 @@
  * (CloudFormation stack, Auto Scaling group and ECS cluster in one) whose updates progress as the
  * pipeline polls them and end as each stack's behaviour says.
  *
- * Every SDK call of the handlers lands here through aws-sdk-client-mock. The model also keeps what
+ * Every SDK call of the handlers lands here (command-router.ts). The model also keeps what
  * the invariants need: every change to the fleet and who made it while holding which lock, every
  * message to ops and which run it was about.
  */
@@ -47,7 +47,7 @@ import {
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { routeCommands } from './command-router';
 import { REGION as HOME_REGION } from '../../local/state-machine';
 import { AMI_TAGS, MANAGED_BY_VALUE, RUN_LEDGER, recommendedBaseAmiParameter, type ClusterTarget } from '../../functions/lib/contracts';
 
@@ -150,18 +150,18 @@ export class ModelAws {
   private readonly mocks: { restore(): void }[] = [];
 
   constructor() {
-    const ssm = mockClient(SSMClient);
-    const ec2 = mockClient(EC2Client);
-    const ddb = mockClient(DynamoDBClient);
-    const sfn = mockClient(SFNClient);
-    const sns = mockClient(SNSClient);
-    const cfn = mockClient(CloudFormationClient);
-    const asg = mockClient(AutoScalingClient);
-    const ecs = mockClient(ECSClient);
-    const cloudwatch = mockClient(CloudWatchClient);
+    const ssm = routeCommands(SSMClient);
+    const ec2 = routeCommands(EC2Client);
+    const ddb = routeCommands(DynamoDBClient);
+    const sfn = routeCommands(SFNClient);
+    const sns = routeCommands(SNSClient);
+    const cfn = routeCommands(CloudFormationClient);
+    const asg = routeCommands(AutoScalingClient);
+    const ecs = routeCommands(ECSClient);
+    const cloudwatch = routeCommands(CloudWatchClient);
     this.mocks.push(ssm, ec2, ddb, sfn, sns, cfn, asg, ecs, cloudwatch);
 
-    cloudwatch.on(DescribeAlarmsCommand).callsFake(({ AlarmNames }: { AlarmNames: string[] }) => ({
+    cloudwatch.on(DescribeAlarmsCommand, ({ AlarmNames }: { AlarmNames: string[] }) => ({
       MetricAlarms: AlarmNames.filter((n) => this.alarms.has(n)).map((n) => ({
         AlarmName: n,
         StateValue: this.alarms.get(n)!.state,
@@ -169,10 +169,10 @@ export class ModelAws {
       })),
       CompositeAlarms: [],
     }));
-    ecs.on(ListServicesCommand).callsFake(({ cluster }: { cluster: string }) => ({
+    ecs.on(ListServicesCommand, ({ cluster }: { cluster: string }) => ({
       serviceArns: (this.services.get(cluster) ?? []).map((s) => `arn:aws:ecs:us-east-1:123456789012:service/${cluster}/${s.name}`),
     }));
-    ecs.on(DescribeServicesCommand).callsFake(({ cluster, services }: { cluster: string; services: string[] }) => ({
+    ecs.on(DescribeServicesCommand, ({ cluster, services }: { cluster: string; services: string[] }) => ({
       services: services.map((arn) => {
         const s = (this.services.get(cluster) ?? []).find((x) => arn.endsWith(`/${x.name}`))!;
         return { serviceName: s.name, serviceArn: arn, status: 'ACTIVE', desiredCount: s.desired, runningCount: s.running };
@@ -184,25 +184,25 @@ export class ModelAws {
       const region = await getClient().config.region();
       return region === HOME_REGION ? key : `${region}:${key}`;
     };
-    ssm.on(GetParameterCommand).callsFake(async ({ Name: asked }: { Name: string }, getClient) => {
+    ssm.on(GetParameterCommand, async ({ Name: asked }: { Name: string }, getClient) => {
       const Name = await regional(getClient as never, asked);
       const latest = this.parameters.get(Name)?.at(-1);
       if (!latest) throw new ParameterNotFound({ message: `Parameter ${Name} not found.`, $metadata: {} });
       return { Parameter: { Name: asked, Value: latest.value, Version: latest.version } };
     });
-    ssm.on(GetParametersCommand).callsFake(({ Names }: { Names: string[] }) => ({
+    ssm.on(GetParametersCommand, ({ Names }: { Names: string[] }) => ({
       Parameters: Names.flatMap((Name) => {
         const latest = this.parameters.get(Name)?.at(-1);
         return latest ? [{ Name, Value: latest.value, Version: latest.version }] : [];
       }),
       InvalidParameters: Names.filter((n) => !this.parameters.has(n)),
     }));
-    ssm.on(GetParameterHistoryCommand).callsFake(({ Name }: { Name: string }) => {
+    ssm.on(GetParameterHistoryCommand, ({ Name }: { Name: string }) => {
       const versions = this.parameters.get(Name);
       if (!versions) throw new ParameterNotFound({ message: `Parameter ${Name} not found.`, $metadata: {} });
       return { Parameters: versions.map((v) => ({ Name, Value: v.value, Version: v.version })) };
     });
-    ssm.on(PutParameterCommand).callsFake(async (asked: { Name: string; Value: string; DataType?: string; Description?: string }, getClient) => {
+    ssm.on(PutParameterCommand, async (asked: { Name: string; Value: string; DataType?: string; Description?: string }, getClient) => {
       const input = { ...asked, Name: await regional(getClient as never, asked.Name) };
       const versions = this.parameters.get(input.Name) ?? [];
       const version = (versions.at(-1)?.version ?? 0) + 1;
@@ -212,7 +212,7 @@ export class ModelAws {
       this.put(input.Name, input.Value, input.DataType, input.Description);
       return { Version: version };
     });
-    ec2.on(DescribeImagesCommand).callsFake(async ({ ImageIds, Filters }: { ImageIds?: string[]; Filters?: { Name: string; Values: string[] }[] }, getClient) => {
+    ec2.on(DescribeImagesCommand, async ({ ImageIds, Filters }: { ImageIds?: string[]; Filters?: { Name: string; Values: string[] }[] }, getClient) => {
       if (ImageIds?.length) {
         return { Images: (await Promise.all(ImageIds.map(async (id) => this.images.get(await regional(getClient as never, id))))).filter(Boolean) };
       }
@@ -229,7 +229,7 @@ export class ModelAws {
       const here = [...this.images.entries()].filter(([key]) => (prefix ? key.startsWith(prefix) : !key.includes(':')));
       return { Images: here.map(([, image]) => image).filter(matches) };
     });
-    ec2.on(CopyImageCommand).callsFake(async (input: { SourceImageId: string; SourceRegion: string; Name?: string; TagSpecifications?: { ResourceType: string; Tags: Tag[] }[] }, getClient) => {
+    ec2.on(CopyImageCommand, async (input: { SourceImageId: string; SourceRegion: string; Name?: string; TagSpecifications?: { ResourceType: string; Tags: Tag[] }[] }, getClient) => {
       const region = await getClient().config.region();
       this.copyCalls.push({ region, input });
       const source = this.images.get(input.SourceRegion === HOME_REGION ? input.SourceImageId : `${input.SourceRegion}:${input.SourceImageId}`);
@@ -243,12 +243,12 @@ export class ModelAws {
       return { ImageId: imageId };
     });
 
-    ddb.on(GetItemCommand).callsFake(({ Key }: { Key: Record<string, AttributeValue> }) => {
+    ddb.on(GetItemCommand, ({ Key }: { Key: Record<string, AttributeValue> }) => {
       if (this.lockDisabled && Key[RUN_LEDGER.key]!.S === RUN_LEDGER.lockKey) return {};
       const item = this.ledger.get(Key[RUN_LEDGER.key]!.S!);
       return item ? { Item: { ...item } } : {};
     });
-    ddb.on(PutItemCommand).callsFake(
+    ddb.on(PutItemCommand, 
       (input: { Item: Record<string, AttributeValue>; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
         const pk = input.Item[RUN_LEDGER.key]!.S!;
         this.checkCondition(pk, input.ConditionExpression, input.ExpressionAttributeValues);
@@ -256,7 +256,7 @@ export class ModelAws {
         return {};
       },
     );
-    ddb.on(DeleteItemCommand).callsFake(
+    ddb.on(DeleteItemCommand, 
       (input: { Key: Record<string, AttributeValue>; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
         const pk = input.Key[RUN_LEDGER.key]!.S!;
         this.checkCondition(pk, input.ConditionExpression, input.ExpressionAttributeValues);
@@ -265,17 +265,17 @@ export class ModelAws {
       },
     );
 
-    sfn.on(DescribeExecutionCommand).callsFake(({ executionArn }: { executionArn: string }) => {
+    sfn.on(DescribeExecutionCommand, ({ executionArn }: { executionArn: string }) => {
       const execution = this.executions.get(executionArn);
       if (!execution) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
       return { executionArn, status: execution.status, input: execution.input, startDate: new Date() };
     });
-    sfn.on(StartExecutionCommand).callsFake(({ stateMachineArn, name, input }: { stateMachineArn: string; name: string; input: string }) => {
+    sfn.on(StartExecutionCommand, ({ stateMachineArn, name, input }: { stateMachineArn: string; name: string; input: string }) => {
       const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
       this.executions.set(executionArn, { status: 'RUNNING', input });
       return { executionArn, startDate: new Date() };
     });
-    sns.on(PublishCommand).callsFake((input: { Subject?: string; Message: string; MessageAttributes?: Record<string, { StringValue?: string }> }) => {
+    sns.on(PublishCommand, (input: { Subject?: string; Message: string; MessageAttributes?: Record<string, { StringValue?: string }> }) => {
       const by = actor.getStore();
       this.published.push({
         subject: input.Subject ?? '',
@@ -287,11 +287,11 @@ export class ModelAws {
       return { MessageId: `message-${this.published.length}` };
     });
 
-    cfn.on(DescribeStacksCommand).callsFake(({ StackName }: { StackName: string }) => ({ Stacks: [this.describeStack(StackName)] }));
-    cfn.on(UpdateStackCommand).callsFake((input: { StackName: string; Parameters: { ParameterKey: string; ParameterValue?: string }[]; ClientRequestToken?: string }) =>
+    cfn.on(DescribeStacksCommand, ({ StackName }: { StackName: string }) => ({ Stacks: [this.describeStack(StackName)] }));
+    cfn.on(UpdateStackCommand, (input: { StackName: string; Parameters: { ParameterKey: string; ParameterValue?: string }[]; ClientRequestToken?: string }) =>
       this.updateStack(input),
     );
-    cfn.on(DescribeStackEventsCommand).callsFake(({ StackName }: { StackName: string }) => ({
+    cfn.on(DescribeStackEventsCommand, ({ StackName }: { StackName: string }) => ({
       StackEvents: [...this.stack(StackName).events].reverse().map((e) => ({
         StackName,
         LogicalResourceId: StackName,
@@ -301,25 +301,25 @@ export class ModelAws {
         Timestamp: e.timestamp,
       })),
     }));
-    cfn.on(DescribeStackResourcesCommand).callsFake(({ StackName }: { StackName: string }) => ({
+    cfn.on(DescribeStackResourcesCommand, ({ StackName }: { StackName: string }) => ({
       StackResources: [{ ResourceType: 'AWS::AutoScaling::AutoScalingGroup', PhysicalResourceId: `${StackName}-asg` }],
     }));
-    asg.on(DescribeAutoScalingGroupsCommand).callsFake(({ AutoScalingGroupNames }: { AutoScalingGroupNames: string[] }) => ({
+    asg.on(DescribeAutoScalingGroupsCommand, ({ AutoScalingGroupNames }: { AutoScalingGroupNames: string[] }) => ({
       AutoScalingGroups: AutoScalingGroupNames.map((name) => this.stacks.get(name.replace(/-asg$/, ''))).filter(Boolean).map((s) => ({ AutoScalingGroupName: `${s!.target.stackName}-asg`, DesiredCapacity: s!.desired })),
     }));
-    ecs.on(DescribeClustersCommand).callsFake(({ clusters }: { clusters: string[] }) => ({
+    ecs.on(DescribeClustersCommand, ({ clusters }: { clusters: string[] }) => ({
       clusters: clusters.flatMap((name) => {
         const stack = [...this.stacks.values()].find((s) => s.target.clusterName === name);
         return stack && !stack.behaviour.missing ? [{ clusterName: name, status: 'ACTIVE' }] : [];
       }),
     }));
-    ecs.on(ListContainerInstancesCommand).callsFake(({ cluster }: { cluster: string }) => {
+    ecs.on(ListContainerInstancesCommand, ({ cluster }: { cluster: string }) => {
       const stack = this.stackOfCluster(cluster);
       if (stack.registrationLooks > 0) stack.registrationLooks -= 1;
       if (stack.registrationLooks === 0 && stack.behaviour.registration === 'late') for (const i of stack.instances) i.healthy = true;
       return { containerInstanceArns: stack.instances.map((_, i) => `arn:aws:ecs:us-east-1:123456789012:container-instance/${cluster}/${i}`) };
     });
-    ecs.on(DescribeContainerInstancesCommand).callsFake(({ cluster, containerInstances }: { cluster: string; containerInstances: string[] }) => {
+    ecs.on(DescribeContainerInstancesCommand, ({ cluster, containerInstances }: { cluster: string; containerInstances: string[] }) => {
       const stack = this.stackOfCluster(cluster);
       return {
         containerInstances: containerInstances.map((arn) => {
