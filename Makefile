@@ -85,8 +85,10 @@ unit-with-processes: deps ## Run the other jest suites: moto, the e2e scenarios,
 
 .PHONY: typecheck
 typecheck: deps ## Type-check all TypeScript
-	@# Incremental: a second run re-checks only what changed since the last (.build/ is git-ignored).
-	$(NODE_BIN)/tsc --noEmit --incremental --tsBuildInfoFile .build/tsc.tsbuildinfo
+	@# TypeScript 7, the native compiler: incremental (a second run re-checks only what changed since
+	@# the last; .build/ is git-ignored) and on one thread, since make test runs it beside bats, where
+	@# CPU is what counts: 3.5 CPU-s unchanged and 6 from scratch, against TypeScript 5.9's 10 and 20.
+	$(NODE_BIN)/tsc --noEmit --incremental --tsBuildInfoFile .build/tsc.tsbuildinfo --singleThreaded
 
 .PHONY: lint
 lint: lint-shell lint-cfn lint-asl lint-packer lint-guard ## Run the linters and validators
