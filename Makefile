@@ -57,9 +57,12 @@ JEST_IN_PROCESS := /test/(unit|statemachine|iam)/|/test/cli/(errors|images-repor
 
 .PHONY: test
 test: deps tools ## Run every check CI runs
+	@mkdir -p .build && date +%s >.build/test-started
 	$(MAKE) --no-print-directory -j2 --output-sync=target beside-bats bats-apart
+	@echo "make test: phase 1 (bats beside the in-process checks) took $$(( $$(date +%s) - $$(cat .build/test-started) )) s"
+	@date +%s >.build/test-phase-2
 	$(MAKE) --no-print-directory unit-with-processes
-	@echo "make test: all checks passed"
+	@echo "make test: all checks passed (phase 2: $$(( $$(date +%s) - $$(cat .build/test-phase-2) )) s; in all $$(( $$(date +%s) - $$(cat .build/test-started) )) s)"
 
 .PHONY: beside-bats
 beside-bats: deps
