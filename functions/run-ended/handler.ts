@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { readClusterRecords } from '../lib/aws/cluster-records';
 import { LAMBDA_ENV, SERVICE_NAME } from '../lib/contracts';
 import { createLogger, lambdaHandler, requireEnv, runLedgerTable, stageParameters } from '../lib/handler';
-import { clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../lib/decisions/run-end';
+import { clustersToCheck, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange, type StackNow } from '../lib/decisions/run-end';
 import { markNotified, notificationMarker, readLock, releaseLock } from '../lib/aws/run-ledger';
 import { publishMetrics } from '../lib/aws/metrics';
 import { abnormalEndMetrics } from '../lib/decisions/metrics';
@@ -29,16 +29,17 @@ export interface RunEndedEvent {
   detail: ExecutionStatusChange;
 }
 
-/** Where each configured stack's image parameter points now; undefined when it cannot be read. */
-async function stackImages(): Promise<Map<string, string | undefined>> {
+/** Each configured stack's image parameter and status now; undefined when it cannot be read. */
+async function stacksNow(): Promise<Map<string, StackNow | undefined>> {
   const targets = allTargets(parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves));
   const limit = pLimit(5);
   return new Map(
     await Promise.all(
       targets.map((t) =>
-        limit(async (): Promise<[string, string | undefined]> => {
+        limit(async (): Promise<[string, StackNow | undefined]> => {
           try {
-            return [t.stackName, stackParameter(stackView(t.stackName, await describeStack(fleetClientsFor(t.region, { cfn }).cfn, t.stackName)), t.imageParameter)?.value];
+            const view = stackView(t.stackName, await describeStack(fleetClientsFor(t.region, { cfn }).cfn, t.stackName));
+            return [t.stackName, { image: stackParameter(view, t.imageParameter)?.value, status: view.status }];
           } catch {
             return [t.stackName, undefined];
           }
@@ -63,11 +64,11 @@ export const handler = lambdaHandler(logger, async (event: RunEndedEvent) => {
   const released = decision.release ? await releaseLock(ddb, table, change.executionArn) : false;
   if (!decision.alert) return { ...decision, released, executionArn: change.executionArn };
 
-  let off: ReturnType<typeof clustersOffTheirRecord> | undefined;
+  let off: ReturnType<typeof clustersToCheck> | undefined;
   try {
     const waves = parseConfiguredWaves(process.env[LAMBDA_ENV.clusterWaves], LAMBDA_ENV.clusterWaves);
     const targets = allTargets(waves);
-    off = clustersOffTheirRecord(targets, await stackImages(), await readClusterRecords(ssm, stageParameters(), targets));
+    off = clustersToCheck(targets, await stacksNow(), await readClusterRecords(ssm, stageParameters(), targets));
   } catch (error) {
     // The alert matters more than its detail: send it without the comparison.
     logger.warn('could not compare the stacks with their records', { error: error as Error });

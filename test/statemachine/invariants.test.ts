@@ -58,6 +58,31 @@ describe('scenarios the property found, kept as examples', () => {
       played.world.restore();
     }
   });
+
+  it('a rollback failed and then "Notify ops" failed for good: the abnormal-end alert names the stack as needing a person (I4)', async () => {
+    // Shrunk from seed -1278197732: the rollback left the confirmed image in the parameter, so the
+    // alert compared images only and said every stack was fine while c10-ecs was UPDATE_ROLLBACK_FAILED.
+    const scenario: Scenario = {
+      waves: wavesOf([1, 2, 3]),
+      behaviours: { 'c10-ecs': { registration: 'never', rollback: 'fails' } },
+      withoutRecords: [],
+      runs: [{ trigger: 'manual', clusters: ['c10-ecs', 'c21-ecs'], skipEarlierWaves: true }],
+      faults: [{ run: 0, state: 'Notify ops', cluster: 0, call: 0, kind: 'permanent' }],
+      ssmRefusesPromotion: false,
+      deliveries: 1,
+    };
+    const played = await play(scenario);
+    try {
+      expect(played.outcomes[0]!.path.at(-1)).toBe('Ops could not be notified');
+      expect(played.world.aws.stacks.get('c10-ecs')!.status).toBe('UPDATE_ROLLBACK_FAILED');
+      const [alert] = played.world.messagesAbout(played.arns[0]!);
+      expect(alert?.fn).toBe('runEnded');
+      expect(alert?.message).toMatch(/c10-ecs \(UPDATE_ROLLBACK_FAILED\): stack has ami-\w+, last confirmed ami-\w+/);
+      expect(() => checkInvariants(played)).not.toThrow();
+    } finally {
+      played.world.restore();
+    }
+  });
 });
 
 describe('the properties can fail: each safeguard switched off breaks its invariant', () => {

@@ -318,7 +318,7 @@ describe('the pipeline state machine: the defects of issue 9', () => {
     expect(lockHolder()).toBeUndefined();
     const alert = onlyMessage(arn);
     expect(alert.subject).toContain('ABORTED: run stopped was stopped before it could notify');
-    expect(alert.message).toMatch(/dev-ecs: stack has ami-0d\w+, last confirmed ami-0a0a0a0a0a0a0a0a0/);
+    expect(alert.message).toMatch(/dev-ecs \(UPDATE_IN_PROGRESS\): stack has ami-0d\w+, last confirmed ami-0a0a0a0a0a0a0a0a0/);
   });
 
   it('4. a run whose release step fails still frees the fleet: the run-ended function releases it, without a second message', async () => {

@@ -1,5 +1,5 @@
 import type { ClusterRecord } from '../../functions/lib/contracts';
-import { RUN_ENDS, clustersOffTheirRecord, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange } from '../../functions/lib/decisions/run-end';
+import { RUN_ENDS, clustersToCheck, composeRunEndAlert, decideRunEnd, type ExecutionStatusChange, type StackNow } from '../../functions/lib/decisions/run-end';
 
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod:weekly-1';
 const CHILD = 'arn:aws:states:eu-west-1:123456789012:execution:ecs-ami-pipeline-prod/Roll-the-wave:0b1c2d3e-aaaa-bbbb-cccc-ddddeeeeffff';
@@ -42,15 +42,16 @@ describe('decideRunEnd', () => {
   });
 });
 
-describe('clustersOffTheirRecord', () => {
+describe('clustersToCheck', () => {
   const targets = [target('a'), target('b'), target('c'), target('d')];
+  const settled = (image: string | undefined): StackNow => ({ image, status: 'UPDATE_COMPLETE' });
 
   it('lists each stack whose image is not the one its cluster last confirmed, in target order', () => {
-    const stacks = new Map<string, string | undefined>([
-      ['a', NEW],
-      ['b', OLD],
+    const stacks = new Map<string, StackNow | undefined>([
+      ['a', settled(NEW)],
+      ['b', settled(OLD)],
       ['c', undefined],
-      ['d', NEW],
+      ['d', settled(NEW)],
     ]);
     const records = new Map<string, ClusterRecord | undefined>([
       ['a', record('a', NEW)],
@@ -58,25 +59,40 @@ describe('clustersOffTheirRecord', () => {
       ['c', record('c', OLD)],
       ['d', undefined],
     ]);
-    expect(clustersOffTheirRecord(targets, stacks, records)).toEqual([
-      { stackName: 'b', stackImage: OLD, confirmed: NEW },
-      { stackName: 'c', stackImage: undefined, confirmed: OLD },
+    expect(clustersToCheck(targets, stacks, records)).toEqual([
+      { stackName: 'b', stackImage: OLD, stackStatus: 'UPDATE_COMPLETE', confirmed: NEW },
+      { stackName: 'c', stackImage: undefined, stackStatus: undefined, confirmed: OLD },
       // d never confirmed an image: no run changed it (a run adopts a cluster before changing its stack).
     ]);
   });
 
-  it('is empty when every stack names its confirmed image', () => {
-    expect(clustersOffTheirRecord([target('a')], new Map([['a', NEW]]), new Map([['a', record('a', NEW)]]))).toEqual([]);
+  // Found by the invariants property (I4): a rollback that failed puts the confirmed image back in
+  // the parameter, so comparing images alone said every stack was fine.
+  it.each(['UPDATE_ROLLBACK_FAILED', 'UPDATE_FAILED', 'UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'])(
+    'lists a stack on its confirmed image that is %s: failed or still changing, it needs a person',
+    (status) => {
+      expect(clustersToCheck([target('a')], new Map([['a', { image: NEW, status }]]), new Map([['a', record('a', NEW)]]))).toEqual([
+        { stackName: 'a', stackImage: NEW, stackStatus: status, confirmed: NEW },
+      ]);
+    },
+  );
+
+  it.each(['UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'CREATE_COMPLETE'])('is empty when every stack names its confirmed image and is %s', (status) => {
+    expect(clustersToCheck([target('a')], new Map([['a', { image: NEW, status }]]), new Map([['a', record('a', NEW)]]))).toEqual([]);
   });
 });
 
 describe('composeRunEndAlert', () => {
-  const context = { serviceName: 'ecs-ami-pipeline', stage: 'prod', off: [] as ReturnType<typeof clustersOffTheirRecord>, lockReleased: true };
+  const context = { serviceName: 'ecs-ami-pipeline', stage: 'prod', off: [] as ReturnType<typeof clustersToCheck>, lockReleased: true };
 
   it('says the run ended without its own message, what Step Functions reported, and where each cluster stands', () => {
     const alert = composeRunEndAlert(change({ status: 'FAILED', error: 'States.DataLimitExceeded', cause: 'The state/task returned a result too large' }), {
       ...context,
-      off: [{ stackName: 'prod-a-ecs', stackImage: NEW, confirmed: OLD }, { stackName: 'prod-b-ecs' }],
+      off: [
+        { stackName: 'prod-a-ecs', stackImage: NEW, stackStatus: 'UPDATE_COMPLETE', confirmed: OLD },
+        { stackName: 'prod-b-ecs' },
+        { stackName: 'prod-c-ecs', stackImage: OLD, stackStatus: 'UPDATE_ROLLBACK_FAILED', confirmed: OLD },
+      ],
     });
     expect(alert.subject).toBe('[ecs-ami-pipeline prod] FAILED: run weekly-1 failed before it could notify');
     expect(alert.attributes).toEqual({ status: 'FAILED', stage: 'prod', step: 'unknown' });
@@ -87,10 +103,11 @@ describe('composeRunEndAlert', () => {
         'Error:    States.DataLimitExceeded: The state/task returned a result too large',
         '',
         'Clusters',
-        '  ACTION REQUIRED: these stacks do not name the image their cluster last confirmed;',
-        '  they may be mid-update or on an unconfirmed image:',
-        `    prod-a-ecs: stack has ${NEW}, last confirmed ${OLD}`,
+        '  ACTION REQUIRED: check these stacks. Each is off the image its cluster last confirmed, mid-update,',
+        '  or left failed (ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED):',
+        `    prod-a-ecs (UPDATE_COMPLETE): stack has ${NEW}, last confirmed ${OLD}`,
         '    prod-b-ecs: stack has no image, last confirmed none',
+        `    prod-c-ecs (UPDATE_ROLLBACK_FAILED): stack has ${OLD}, last confirmed ${OLD}`,
         '',
         'Fleet lock: released (this run held it)',
         'ami/current was not changed by the pipeline after the point of failure; see the execution:',
@@ -108,7 +125,7 @@ describe('composeRunEndAlert', () => {
   });
 
   it('says when every stack is on its confirmed image, when the comparison failed, and when the lock was not this run\'s', () => {
-    expect(composeRunEndAlert(change(), context).message).toContain('Clusters\n  Every configured stack names the image its cluster last confirmed.\n');
+    expect(composeRunEndAlert(change(), context).message).toContain('Clusters\n  Every configured stack names the image its cluster last confirmed, and none is failed or mid-update.\n');
     const unknown = composeRunEndAlert(change(), { ...context, off: undefined, lockReleased: false }).message;
     expect(unknown).toContain('Clusters\n  Could not compare the stacks with their confirmed images: check each cluster stack.\n');
     expect(unknown).toContain('Fleet lock: not held by this run\n');

@@ -39,26 +39,47 @@ export function decideRunEnd(change: ExecutionStatusChange, lockOwner: string | 
   return { ignore: false, release: lockOwner === change.executionArn, alert: !alreadyNotified };
 }
 
+/** Where a configured stack stands when the run has ended: its image parameter and its status. */
+export interface StackNow {
+  image?: string;
+  status?: string;
+}
+
+/** A stack left failed (UPDATE_ROLLBACK_FAILED and the like) or still changing: only a person ends either. */
+function unsettled(status: string | undefined): boolean {
+  return status !== undefined && (status.endsWith('_FAILED') || status.endsWith('_IN_PROGRESS'));
+}
+
 /**
- * Clusters whose stack no longer names the image they last confirmed: what an interrupted run may
- * have left. A cluster the pipeline never confirmed has no record to compare with; a run adopts a
- * cluster (writes its record) before it changes its stack, so such a cluster was not changed.
+ * Clusters a person must check after a run that could not send its own message: the stack no
+ * longer names the image the cluster last confirmed, or it names it but was left failed or still
+ * changing (a rollback that failed puts the old image back in the parameter and leaves the stack
+ * UPDATE_ROLLBACK_FAILED). A cluster the pipeline never confirmed has no record to compare with; a
+ * run adopts a cluster (writes its record) before it changes its stack, so such a cluster was not
+ * changed.
  */
-export function clustersOffTheirRecord(
+export function clustersToCheck(
   targets: ClusterTarget[],
-  stackImages: Map<string, string | undefined>,
+  stacks: Map<string, StackNow | undefined>,
   records: Map<string, ClusterRecord | undefined>,
-): { stackName: string; stackImage?: string; confirmed?: string }[] {
+): { stackName: string; stackImage?: string; stackStatus?: string; confirmed?: string }[] {
   return targets
-    .filter((t) => records.get(t.stackName) !== undefined && stackImages.get(t.stackName) !== records.get(t.stackName)?.amiId)
-    .map((t) => ({ stackName: t.stackName, stackImage: stackImages.get(t.stackName), confirmed: records.get(t.stackName)?.amiId }));
+    .filter((t) => {
+      const confirmed = records.get(t.stackName)?.amiId;
+      const stack = stacks.get(t.stackName);
+      return confirmed !== undefined && (stack?.image !== confirmed || unsettled(stack?.status));
+    })
+    .map((t) => {
+      const stack = stacks.get(t.stackName);
+      return { stackName: t.stackName, stackImage: stack?.image, stackStatus: stack?.status, confirmed: records.get(t.stackName)?.amiId };
+    });
 }
 
 const CAUSE_LIMIT = 600;
 
 export function composeRunEndAlert(
   change: ExecutionStatusChange,
-  context: { serviceName: string; stage: string; off: ReturnType<typeof clustersOffTheirRecord> | undefined; lockReleased: boolean },
+  context: { serviceName: string; stage: string; off: ReturnType<typeof clustersToCheck> | undefined; lockReleased: boolean },
 ): { subject: string; message: string; attributes: { status: string; stage: string; step: string } } {
   const name = change.name ?? executionNameOf(change.executionArn);
   const how = { FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was stopped' }[change.status] ?? change.status;
@@ -73,11 +94,14 @@ export function composeRunEndAlert(
   if (context.off === undefined) {
     lines.push('  Could not compare the stacks with their confirmed images: check each cluster stack.');
   } else if (context.off.length === 0) {
-    lines.push('  Every configured stack names the image its cluster last confirmed.');
+    lines.push('  Every configured stack names the image its cluster last confirmed, and none is failed or mid-update.');
   } else {
-    lines.push('  ACTION REQUIRED: these stacks do not name the image their cluster last confirmed;');
-    lines.push('  they may be mid-update or on an unconfirmed image:');
-    for (const o of context.off) lines.push(`    ${o.stackName}: stack has ${o.stackImage ?? 'no image'}, last confirmed ${o.confirmed ?? 'none'}`);
+    lines.push('  ACTION REQUIRED: check these stacks. Each is off the image its cluster last confirmed, mid-update,');
+    lines.push('  or left failed (ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED):');
+    for (const o of context.off) {
+      const state = o.stackStatus === undefined ? '' : ` (${o.stackStatus})`;
+      lines.push(`    ${o.stackName}${state}: stack has ${o.stackImage ?? 'no image'}, last confirmed ${o.confirmed ?? 'none'}`);
+    }
   }
   lines.push('', `Fleet lock: ${context.lockReleased ? 'released (this run held it)' : 'not held by this run'}`);
   lines.push(`ami/current was not changed by the pipeline after the point of failure; see the execution:`);

@@ -138,7 +138,9 @@ describe('run-ended handler', () => {
       step: { DataType: 'String', StringValue: 'unknown' },
     });
     expect(input.Message).toContain('Error:    States.Timeout\n');
-    expect(input.Message).toContain(`  ACTION REQUIRED: these stacks do not name the image their cluster last confirmed;\n  they may be mid-update or on an unconfirmed image:\n    prod-ecs: stack has ${NEW}, last confirmed ${OLD}\n\n`);
+    expect(input.Message).toContain(
+      `  ACTION REQUIRED: check these stacks. Each is off the image its cluster last confirmed, mid-update,\n  or left failed (ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED):\n    prod-ecs (UPDATE_COMPLETE): stack has ${NEW}, last confirmed ${OLD}\n\n`,
+    );
     expect(input.Message).not.toContain('dev-ecs:');
     expect(input.Message).toContain('Fleet lock: released (this run held it)');
     expect(ddbMock.commandCalls(PutItemCommand)[0]!.args[0].input.Item).toEqual({
@@ -163,8 +165,19 @@ describe('run-ended handler', () => {
     await handler(event({ status: 'ABORTED', error: null }));
     const input = published();
     expect(input.Subject).toBe('[ecs-ami-pipeline prod] ABORTED: run weekly-1 was stopped before it could notify');
-    expect(input.Message).toContain('Clusters\n  Every configured stack names the image its cluster last confirmed.\n');
+    expect(input.Message).toContain('Clusters\n  Every configured stack names the image its cluster last confirmed, and none is failed or mid-update.\n');
     expect(input.Message).not.toContain('Error:');
+  });
+
+  it('names a stack its failed rollback left on the confirmed image, UPDATE_ROLLBACK_FAILED', async () => {
+    // The run's own message ("a cluster needs a person") could not be sent: this alert is all ops get.
+    records({ 'dev-ecs': NEW, 'prod-ecs': OLD });
+    cfnMock.on(DescribeStacksCommand, { StackName: 'prod-ecs' }).resolves({ Stacks: [{ ...stack('prod-ecs', 'ImageId', OLD), StackStatus: 'UPDATE_ROLLBACK_FAILED' }] });
+    await handler(event({ status: 'FAILED', error: 'NotificationFailed' }));
+    const input = published();
+    expect(input.Message).toContain(`    prod-ecs (UPDATE_ROLLBACK_FAILED): stack has ${OLD}, last confirmed ${OLD}\n`);
+    expect(input.Message).toContain('ContinueUpdateRollback');
+    expect(input.Message).not.toContain('dev-ecs');
   });
 
   it('releases but sends nothing when the run (or an earlier delivery) already reached ops', async () => {
