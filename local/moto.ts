@@ -53,6 +53,8 @@ export function motoAvailable(): boolean {
  */
 export const MOTO_LAUNCHER = path.join(__dirname, 'moto-launcher', 'moto_server');
 
+const PYTHON = /^python[\d.]*$/;
+
 /**
  * How to start moto_server with `args`, given the first line of the moto_server script on PATH: the
  * launcher under the Python interpreter that line names (pip's console scripts name it), or, for
@@ -62,14 +64,19 @@ export function motoServerCommand(firstLine: string | undefined, args: string[])
   const interpreter = /^#!\s*(\S+)(?:\s+(\S+))?\s*$/.exec(firstLine ?? '');
   if (interpreter) {
     const [, program, argument] = interpreter;
-    if (argument === undefined && /^python[\d.]*$/.test(path.basename(program!))) {
+    if (argument === undefined && PYTHON.test(path.basename(program!))) {
       return { command: program!, args: [MOTO_LAUNCHER, ...args] };
     }
-    if (path.basename(program!) === 'env' && argument !== undefined && /^python[\d.]*$/.test(argument)) {
+    if (path.basename(program!) === 'env' && argument !== undefined && PYTHON.test(argument)) {
       return { command: program!, args: [argument, MOTO_LAUNCHER, ...args] };
     }
   }
   return { command: 'moto_server', args };
+}
+
+/** How startMoto starts moto_server with `args`, from the moto_server script on PATH (motoServerCommand). */
+export function motoServerLaunch(args: string[]): { command: string; args: string[] } {
+  return motoServerCommand(firstLineOf(motoServerOnPath()), args);
 }
 
 function firstLineOf(file: string | undefined): string | undefined {
@@ -229,7 +236,7 @@ async function launchMoto(region: string, serverEnvironment: Record<string, stri
   // group reaches the server itself. The exit hook covers a caller that dies without stop()
   // (a broken pipe, an uncaught error): no orphaned server keeps a port.
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
-  const server = motoServerCommand(firstLineOf(motoServerOnPath()), ['-H', '127.0.0.1', '-p', String(port)]);
+  const server = motoServerLaunch(['-H', '127.0.0.1', '-p', String(port)]);
   const child = spawn(server.command, server.args, {
     stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
     detached: true,

@@ -3,16 +3,15 @@
  * harness starts it in place of moto_server, and it changes nothing moto answers.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { MOTO_LAUNCHER, motoCommandPattern } from '../../local/moto';
+import { MOTO_LAUNCHER, motoCommandPattern, motoServerLaunch } from '../../local/moto';
 import { commandLine } from '../../local/own-process';
 import { workerMoto } from '../support/worker-moto';
 
-/** The Python moto_server's script names (pip's console script), or undefined for a shim. */
-function motoPython(): string | undefined {
-  const script = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).stdout.trim();
-  const shebang = /^#!(\S*python[\d.]*)\s*$/.exec(readFileSync(script, 'utf8').split('\n')[0] ?? '');
-  return shebang?.[1];
+/** The Python (with env's argument, if any) that runs the launcher, or undefined where moto starts as it is (a shim). */
+function motoPython(): string[] | undefined {
+  const launch = motoServerLaunch([]);
+  const at = launch.args.indexOf(MOTO_LAUNCHER);
+  return at < 0 ? undefined : [launch.command, ...launch.args.slice(0, at)];
 }
 
 const python = motoPython();
@@ -29,9 +28,11 @@ itWithPipScript('is what the harness starts, with a command line its process che
 });
 
 itWithPipScript("reads moto's own list once: the same packages, and no directory listing after start", () => {
+  const [interpreter, ...interpreterArgs] = python!;
   const check = spawnSync(
-    python!,
+    interpreter!,
     [
+      ...interpreterArgs,
       '-c',
       [
         'import json, os, runpy, sys',

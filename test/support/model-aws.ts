@@ -185,7 +185,7 @@ export class ModelAws {
       return region === HOME_REGION ? key : `${region}:${key}`;
     };
     ssm.on(GetParameterCommand, async ({ Name: asked }: { Name: string }, getClient) => {
-      const Name = await regional(getClient as never, asked);
+      const Name = await regional(getClient, asked);
       const latest = this.parameters.get(Name)?.at(-1);
       if (!latest) throw new ParameterNotFound({ message: `Parameter ${Name} not found.`, $metadata: {} });
       return { Parameter: { Name: asked, Value: latest.value, Version: latest.version } };
@@ -203,7 +203,7 @@ export class ModelAws {
       return { Parameters: versions.map((v) => ({ Name, Value: v.value, Version: v.version })) };
     });
     ssm.on(PutParameterCommand, async (asked: { Name: string; Value: string; DataType?: string; Description?: string }, getClient) => {
-      const input = { ...asked, Name: await regional(getClient as never, asked.Name) };
+      const input = { ...asked, Name: await regional(getClient, asked.Name) };
       const versions = this.parameters.get(input.Name) ?? [];
       const version = (versions.at(-1)?.version ?? 0) + 1;
       // SSM answers, then validates an aws:ec2:image value; a refused one never becomes a version.
@@ -214,10 +214,10 @@ export class ModelAws {
     });
     ec2.on(DescribeImagesCommand, async ({ ImageIds, Filters }: { ImageIds?: string[]; Filters?: { Name: string; Values: string[] }[] }, getClient) => {
       if (ImageIds?.length) {
-        return { Images: (await Promise.all(ImageIds.map(async (id) => this.images.get(await regional(getClient as never, id))))).filter(Boolean) };
+        return { Images: (await Promise.all(ImageIds.map(async (id) => this.images.get(await regional(getClient, id))))).filter(Boolean) };
       }
       // By tags (and state), in the client's region: how a copy is found by what it is a copy of.
-      const prefix = await regional(getClient as never, '');
+      const prefix = await regional(getClient, '');
       const matches = (image: Image) =>
         (Filters ?? []).every((f) =>
           f.Name === 'state'
@@ -248,7 +248,8 @@ export class ModelAws {
       const item = this.ledger.get(Key[RUN_LEDGER.key]!.S!);
       return item ? { Item: { ...item } } : {};
     });
-    ddb.on(PutItemCommand, 
+    ddb.on(
+      PutItemCommand,
       (input: { Item: Record<string, AttributeValue>; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
         const pk = input.Item[RUN_LEDGER.key]!.S!;
         this.checkCondition(pk, input.ConditionExpression, input.ExpressionAttributeValues);
@@ -256,7 +257,8 @@ export class ModelAws {
         return {};
       },
     );
-    ddb.on(DeleteItemCommand, 
+    ddb.on(
+      DeleteItemCommand,
       (input: { Key: Record<string, AttributeValue>; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
         const pk = input.Key[RUN_LEDGER.key]!.S!;
         this.checkCondition(pk, input.ConditionExpression, input.ExpressionAttributeValues);

@@ -63,16 +63,12 @@ export function clustersToCheck(
   stacks: Map<string, StackNow | undefined>,
   records: Map<string, ClusterRecord | undefined>,
 ): { stackName: string; stackImage?: string; stackStatus?: string; confirmed?: string }[] {
-  return targets
-    .filter((t) => {
-      const confirmed = records.get(t.stackName)?.amiId;
-      const stack = stacks.get(t.stackName);
-      return confirmed !== undefined && (stack?.image !== confirmed || unsettled(stack?.status));
-    })
-    .map((t) => {
-      const stack = stacks.get(t.stackName);
-      return { stackName: t.stackName, stackImage: stack?.image, stackStatus: stack?.status, confirmed: records.get(t.stackName)?.amiId };
-    });
+  return targets.flatMap((t) => {
+    const confirmed = records.get(t.stackName)?.amiId;
+    const stack = stacks.get(t.stackName);
+    const check = confirmed !== undefined && (stack?.image !== confirmed || unsettled(stack?.status));
+    return check ? [{ stackName: t.stackName, stackImage: stack?.image, stackStatus: stack?.status, confirmed }] : [];
+  });
 }
 
 const CAUSE_LIMIT = 600;
